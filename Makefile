@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test export clean-nbs bench docs
+.PHONY: install demo test export bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,4 @@ test: $(STAMP)
 export: $(STAMP)
 	$(BIN)/nbdev-export
 	$(BIN)/nbdev-clean
-
-bench: $(STAMP)
-	$(BIN)/python benchmarks/camvid11_baseline.py ../shared/data/camvid11
+	$(BIN)/python tools/readme.py
