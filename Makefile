@@ -7,13 +7,13 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test export bench
+.PHONY: install demo test export bench docs docs-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q $(TORCH)
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -e ".[dev,docs]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -22,12 +22,24 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/segcourse-demo --out demo_out
 
-## Run every notebook as a test, then pytest.
-test: $(STAMP)
+## Run every notebook as a test, then pytest (which also builds the docs site and opens it in Chromium).
+test: $(STAMP) docs-deps
 	$(BIN)/nbdev-export
 	git diff --exit-code --stat -- segcourse || (echo "segcourse/ differs from what nbdev-export makes of nbs/: run nbdev-export and commit" && exit 1)
 	OMP_NUM_THREADS=1 $(BIN)/nbdev-test --n-workers 2 --timing
 	$(BIN)/pytest -q
+
+## Build the docs site into _site/ without Quarto (nbdev-docs is the way with Quarto). Open _site/index.html via
+## `python -m http.server -d _site`.
+docs: $(STAMP)
+	$(BIN)/python tools/build_docs.py --out _site
+
+## What the docs test needs besides Python: Debian's chromium (installed with apt-get when we are root).
+docs-deps:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-liberation; \
+	  else echo "docs-deps: chromium is missing and cannot be installed here (needs apt-get as root): install Debian's chromium, or tests/test_docs_site.py fails"; fi; }
 
 export: $(STAMP)
 	$(BIN)/nbdev-export

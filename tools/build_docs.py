@@ -1,0 +1,300 @@
+"""Build the docs site offline: nbdev's processed notebooks -> Markdown -> mkdocs-material -> `_site/`.
+
+`nbdev-docs` renders `_proc/` (the notebooks with `show_doc` cells added and executed, exported code hidden) with
+Quarto, which cannot be installed on the course machines. This script runs the same processing (`nbdev.serve.proc_nbs`)
+and renders the result with mkdocs-material instead, with nothing fetched from the internet: no web fonts, the search
+index built in, equations turned into MathML at build time. Page names follow Quarto's (`losses.html`), so nbdev's
+links to `{doc_host}{doc_baseurl}/losses.html#diceloss` become links inside the site.
+
+    python tools/build_docs.py [--out _site]      # what `make docs` runs
+
+The Markdown and `mkdocs.yml` are written to `_mkdocs/`. Notebooks show their stored outputs: nothing is run but what
+nbdev runs for `show_doc` (imports, exported cells, and any cell that mixes an import with other code, see nbdev's FAQ).
+This file is also the mkdocs hook (`on_page_content`) that writes the MathML.
+
+Material for MkDocs gets critical fixes until May 2027 (NO_MKDOCS_2_WARNING quiets its banner saying so); Zensical, its
+successor by the same team, was at 0.1 when this was written. The Markdown written here is plain enough for either."""
+import argparse, base64, html, json, os, re, shutil, subprocess, sys, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT/'_mkdocs'
+COLAB_BADGE = 'https://colab.research.google.com/assets/colab-badge.svg'
+_re_num = re.compile(r'^(\d+)[a-z]?_')
+
+def colab_badge(nb_name, repo='segcourse/segcourse', branch='main'):
+    "The Markdown of the Colab badge that each tutorial notebook `nb_name` (e.g. '10_tutorial_camvid') carries"
+    return f'[![Open In Colab]({COLAB_BADGE})](https://colab.research.google.com/github/{repo}/blob/{branch}/nbs/{nb_name}.ipynb)'
+
+def is_tutorial(nb_path):
+    "Tutorials are the notebooks numbered 10 and up; 00-09 are the library"
+    m = _re_num.match(Path(nb_path).name)
+    return bool(m) and int(m.group(1)) >= 10
+
+def tutorials_without_badge(nbs_path=ROOT/'nbs', repo='segcourse/segcourse', branch='main'):
+    "Names of the tutorial notebooks in `nbs_path` that lack their Colab badge"
+    res = []
+    for p in sorted(Path(nbs_path).glob('*.ipynb')):
+        if not is_tutorial(p): continue
+        md = ''.join(''.join(c['source']) for c in json.loads(p.read_text())['cells'] if c['cell_type'] == 'markdown')
+        if colab_badge(p.stem, repo, branch) not in md: res.append(p.stem)
+    return res
+
+# --- notebook -> Markdown ----------------------------------------------------------------------------------------
+
+_re_ansi = re.compile(r'\x1B(?:[@-Z\\-_]|\[[0-?]*[ -/]*[@-~])')
+_re_dir = re.compile(r'^\s*#\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
+_img_types = {'image/png': 'png', 'image/jpeg': 'jpg', 'image/gif': 'gif', 'image/svg+xml': 'svg'}
+
+def _src(o): return ''.join(o) if isinstance(o, list) else (o or '')
+
+def _fence(text, lang='text', cls=''):
+    "A fenced block that no run of backticks in `text` can close"
+    ticks = '`' * max(3, max((len(r) for r in re.findall('`+', text)), default=0) + 1)
+    attrs = f'{{ .{lang} .{cls} }}' if cls else lang
+    return f'{ticks}{attrs}\n{text.rstrip()}\n{ticks}'
+
+def _directives(src):
+    "Split the `#|` directive lines off a code cell"
+    d, code = {}, []
+    for l in src.splitlines():
+        m = _re_dir.match(l)
+        if m and not code: d[m.group(1)] = m.group(2).strip('"\'')
+        else: code.append(l)
+    return d, '\n'.join(code).strip('\n')
+
+def _frontmatter(cells):
+    import yaml
+    if cells and cells[0]['cell_type'] == 'raw' and _src(cells[0]['source']).lstrip().startswith('---'):
+        return yaml.safe_load(_src(cells[0]['source']).strip().strip('-')) or {}, cells[1:]
+    return {}, cells
+
+_callouts = dict(note='note', tip='tip', warning='warning', important='danger', caution='warning')
+_re_callout = re.compile(r'^:::+\s*\{\.callout-(\w+)([^}]*)\}\s*\n(.*?)^:::+\s*$', re.M | re.S)
+
+def _callout(m):
+    "Quarto's `::: {.callout-note}` as a Material admonition"
+    title = re.search(r'title="([^"]*)"', m.group(2))
+    body = '\n'.join('    '+l if l.strip() else '' for l in m.group(3).strip('\n').splitlines())
+    return f'!!! {_callouts.get(m.group(1), "note")}' + (f' "{title.group(1)}"' if title else '') + f'\n\n{body}\n'
+
+class NbToMd:
+    "Write one processed notebook as a Markdown page, its images beside it in `{stem}_files/`"
+    def __init__(self, docs, links, ids):
+        self.docs,self.links,self.ids = docs,links,ids  # links: url (absolute, .ipynb, .html) -> page.md; ids: page.md -> show_doc ids
+
+    def __call__(self, nb_path, stem):
+        nb = json.loads(Path(nb_path).read_text())
+        fm, cells = _frontmatter(nb['cells'])
+        self.stem, self.n_img = stem, 0
+        meta = {k: fm[k] for k in ('title', 'description') if fm.get(k)}
+        out = []
+        if fm.get('title'): out.append(f"# {fm['title']}")
+        if fm.get('description'): out.append(f"{self.md(fm['description'])}\n{{: .description }}")
+        for c in cells:
+            if c['cell_type'] == 'markdown': out.append(self.markdown(c))
+            elif c['cell_type'] == 'code': out += self.code(c)
+        import yaml
+        head = f'---\n{yaml.safe_dump(meta, allow_unicode=True, width=1000)}---\n\n' if meta else ''
+        (self.docs/f'{stem}.md').write_text(head + '\n\n'.join(o for o in out if o.strip()) + '\n')
+        return fm
+
+    def md(self, text):
+        "Markdown as Quarto reads it, rewritten for Python-Markdown: site links, callouts, display math on its own"
+        text = re.sub(r'\]\(([^)\s#]*)(#[^)\s]*)?\)', self.link, text)
+        text = text.replace(f']({COLAB_BADGE})', '](assets/colab-badge.svg)')
+        text = _re_callout.sub(_callout, text)
+        return re.sub(r'^(\$\$.+?\$\$)[ \t]*$', r'\n\1\n', text, flags=re.M | re.S)
+
+    def link(self, m):
+        "A link to a notebook or to the published site, as a link to its page here"
+        url, frag = m.group(1), (m.group(2) or '')[1:]
+        if url not in self.links: return m.group(0)
+        page, ids = self.links[url], self.ids.get(self.links[url], set())
+        # nbdev links `Class.method` to `#class.method`, which exists only where the method has its own show_doc
+        if '.' in frag and frag not in ids: frag = frag.split('.')[0] if frag.split('.')[0] in ids else ''
+        return f"]({page}{'#'+frag if frag else ''})"
+
+    def markdown(self, c):
+        text = _src(c['source'])
+        for name, data in c.get('attachments', {}).items():
+            mime, b64 = next(iter(data.items()))
+            text = text.replace(f'attachment:{name}', self.save(base64.b64decode(b64), Path(name).suffix.lstrip('.') or _img_types.get(mime, 'bin')))
+        return self.md(text)
+
+    def save(self, data, ext):
+        "Write an image next to the page; return its link relative to the page"
+        self.n_img += 1
+        d = self.docs/f'{self.stem}_files'
+        d.mkdir(exist_ok=True)
+        (d/f'fig-{self.n_img}.{ext}').write_bytes(data if isinstance(data, bytes) else data.encode())
+        return f'{self.stem}_files/fig-{self.n_img}.{ext}'
+
+    def code(self, c):
+        d, src = _directives(_src(c['source']))
+        if not src.strip() and not d: return []  # nbdev empties exported and hidden cells
+        if d.get('include') == 'false': return []
+        res = []
+        if src.strip() and d.get('echo') != 'false':
+            lang = c.get('metadata', {}).get('language', 'python')
+            block = _fence(src, lang)
+            if 'code-fold' in d: block = f'???{"+" if d["code-fold"] == "show" else ""} abstract "{d.get("code-summary", "Code")}"\n\n' + '\n'.join('    '+l for l in block.splitlines())
+            res.append(block)
+        if d.get('output') != 'false': res += [self.output(o, is_doc='show_doc(' in src) for o in c.get('outputs', [])]
+        return res
+
+    def output(self, o, is_doc=False):
+        t = o['output_type']
+        if t == 'stream': return _fence(_re_ansi.sub('', _src(o['text'])), 'text', 'nb-output')
+        if t == 'error': return _fence(_re_ansi.sub('', '\n'.join(o.get('traceback', []))), 'text', 'nb-output')
+        data = o.get('data', {})
+        if 'text/markdown' in data:
+            text = self.md(_src(data['text/markdown']))
+            # nbdev links a symbol to `page.html#name.lower()`, Quarto's id for its heading: give Python-Markdown the same id
+            if is_doc: text = re.sub(r'^(#{1,6}) ([^\n{]+?)\s*$', lambda m: f'{m.group(1)} {m.group(2)} {{ #{m.group(2).lower()} }}', text, count=1, flags=re.M)
+            return text
+        for mime, ext in _img_types.items():
+            if mime not in data: continue
+            raw = _src(data[mime])
+            return f'![output]({self.save(raw if ext == "svg" else base64.b64decode(raw), ext)}){{ .nb-output }}'
+        if 'text/html' in data: return f'<div class="nb-output nb-html">\n{_src(data["text/html"]).strip()}\n</div>'
+        if 'text/plain' in data: return _fence(_re_ansi.sub('', _src(data['text/plain'])), 'text', 'nb-output')
+        return ''
+
+# --- the site ----------------------------------------------------------------------------------------------------
+
+_css = """
+.md-typeset .description { font-style: italic; font-size: 1.15em; opacity: .75; margin-top: -.5em; }
+.md-typeset .nb-output, .md-typeset .nb-output pre > code { background: none; }
+.md-typeset .nb-output { border-left: 2px solid lightsalmon; padding-left: .6rem; margin-left: .8rem; }
+.md-typeset .nb-html { overflow-x: auto; }
+.md-typeset .nb-html table { font-size: .75rem; }
+.md-typeset img.nb-output { display: block; border-left: none; max-width: 100%; }
+.md-typeset math[display="block"] { display: block; margin: 1em 0; overflow-x: auto; }
+"""
+
+# A local copy of the Colab badge, so a tutorial page shows it offline; the link still opens Colab.
+_badge_svg = """<svg xmlns="http://www.w3.org/2000/svg" width="117" height="20" role="img" aria-label="Open In Colab">
+<rect width="117" height="20" rx="3" fill="#555"/><rect x="38" width="79" height="20" rx="3" fill="#f9ab00"/>
+<rect x="38" width="4" height="20" fill="#f9ab00"/>
+<g fill="#fff" font-family="DejaVu Sans,Verdana,Geneva,sans-serif" font-size="11">
+<text x="6" y="14">Open</text><text x="44" y="14">In Colab</text></g></svg>
+"""
+
+_media = {'.png', '.jpg', '.jpeg', '.gif', '.svg', '.webp', '.mp4', '.webm', '.pdf', '.csv'}  # not models or data nbdev copied
+
+def _page_stem(nb_path, fm):
+    "The page's name, as Quarto names it: `output-file` from nbdev's frontmatter, else the name without its number"
+    if fm.get('output-file'): return Path(fm['output-file']).stem
+    return _re_num.sub('', Path(nb_path).stem)
+
+def doc_ids(nb_path):
+    "The ids of the `show_doc` headings in a processed notebook: each documented symbol's name, lower case"
+    res = set()
+    for c in json.loads(Path(nb_path).read_text())['cells']:
+        for o in c.get('outputs', []):
+            md = _src(o.get('data', {}).get('text/markdown', ''))
+            if 'show_doc(' in _src(c['source']) and (m := re.search(r'^#{1,6} ([^\n{]+?)\s*$', md, re.M)): res.add(m.group(1).lower())
+    return res
+
+def _page_order(p):
+    p = Path(p)
+    return (p.stem != 'index', not _re_num.match(p.name), p.name)
+
+def write_pages(proc, cfg):
+    "Markdown for every processed notebook in `proc`, plus the files around them; returns [(notebook, page, title)]"
+    docs = BUILD/'docs'
+    if docs.exists(): shutil.rmtree(docs)
+    docs.mkdir(parents=True)
+    nbs = sorted(Path(proc).glob('*.ipynb'), key=_page_order)
+    fms = {p: _frontmatter(json.loads(p.read_text())['cells'])[0] for p in nbs}
+    stems = {p: _page_stem(p, fms[p]) for p in nbs}
+    site = f"{cfg.doc_host}{cfg.doc_baseurl}".rstrip('/')
+    links = {}
+    for p, s in stems.items(): links.update({f'{site}/{s}.html': f'{s}.md', f'{p.name}': f'{s}.md', f'{s}.html': f'{s}.md'})
+    if 'index' in stems.values(): links[f'{site}/'] = 'index.md'
+    ids = {f'{stems[p]}.md': doc_ids(p) for p in nbs}
+    conv = NbToMd(docs, links, ids)
+    pages = []
+    for p in nbs:
+        conv(p, stems[p])
+        pages.append((p, stems[p], str(fms[p].get('title', stems[p]))))
+    for f in Path(proc).rglob('*'):  # images and other files the notebooks link to, as nbdev copied them
+        rel = f.relative_to(proc)
+        if f.is_file() and f.suffix.lower() in _media and not rel.parts[0].startswith(('.', '_')):
+            (docs/rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(f, docs/rel)
+    (docs/'assets').mkdir(exist_ok=True)
+    (docs/'assets'/'colab-badge.svg').write_text(_badge_svg)
+    (docs/'assets'/'segcourse.css').write_text(_css)
+    return pages
+
+def mkdocs_config(pages, cfg):
+    "mkdocs.yml: the notebooks in order in the sidebar (home, library 00-09, tutorials 10+), search, no web fonts"
+    entry = lambda p, s, t: {t: f'{s}.md'}
+    lib = [entry(*o) for o in pages if _re_num.match(o[0].name) and not is_tutorial(o[0])]
+    tut = [entry(*o) for o in pages if is_tutorial(o[0])]
+    other = [entry(*o) for o in pages if not _re_num.match(o[0].name) and o[1] != 'index']
+    nav = [{'Home': 'index.md'}] if any(o[1] == 'index' for o in pages) else []
+    nav += [{k: v} for k, v in (('Library', lib), ('Tutorials', tut), ('More', other)) if v]
+    return {
+        'site_name': cfg.title, 'site_description': cfg.get('description', ''),
+        'site_url': f"{cfg.doc_host}{cfg.doc_baseurl}/", 'docs_dir': 'docs', 'use_directory_urls': False,
+        'theme': {'name': 'material', 'font': False, 'icon': {'repo': 'fontawesome/brands/github'},
+                  'palette': {'primary': 'indigo', 'accent': 'deep orange'},
+                  'features': ['navigation.sections', 'navigation.top', 'navigation.footer', 'toc.follow',
+                               'search.suggest', 'search.highlight', 'content.code.copy']},
+        'extra': {'social': [{'icon': 'fontawesome/brands/github', 'link': cfg.git_url, 'name': 'Source on GitHub'}]},
+        'extra_css': ['assets/segcourse.css'],
+        'plugins': ['search'],  # not Material's `offline` plugin: its file:// search loads a shim from a CDN
+        'hooks': [str(Path(__file__).resolve())],
+        'nav': nav,
+        'markdown_extensions': [
+            'attr_list', 'md_in_html', 'admonition', 'tables', 'footnotes', 'def_list', 'pymdownx.details',
+            {'toc': {'permalink': True}}, {'pymdownx.highlight': {'anchor_linenums': False}},
+            'pymdownx.superfences', 'pymdownx.inlinehilite', {'pymdownx.arithmatex': {'generic': True}}],
+        'validation': {'omitted_files': 'warn', 'absolute_links': 'info', 'unrecognized_links': 'warn', 'anchors': 'warn'},
+    }
+
+def build(out=ROOT/'_site', n_workers=2):
+    "Process the notebooks, write the Markdown and mkdocs.yml, build the site into `out`; returns the pages"
+    os.chdir(ROOT)  # nbdev reads pyproject.toml from the working directory
+    from nbdev.config import get_config
+    from nbdev.serve import proc_nbs
+    import yaml
+    cfg = get_config()
+    t0 = time.time()
+    proc = proc_nbs(n_workers=n_workers)
+    print(f"processed the notebooks into {proc.relative_to(ROOT)}/ in {time.time()-t0:.0f}s", file=sys.stderr)
+    pages = write_pages(proc, cfg)
+    (BUILD/'mkdocs.yml').write_text(yaml.safe_dump(mkdocs_config(pages, cfg), sort_keys=False, allow_unicode=True))
+    t0 = time.time()
+    r = subprocess.run([sys.executable, '-m', 'mkdocs', 'build', '--strict', '--clean',
+                        '-f', str(BUILD/'mkdocs.yml'), '-d', str(Path(out).resolve())], env={**os.environ, 'NO_MKDOCS_2_WARNING': '1'})
+    if r.returncode: sys.exit(f"mkdocs could not build the site from {BUILD/'docs'} (see its messages above); "
+                              "a broken link or anchor names the page it is on")
+    print(f"built {len(pages)} pages into {out} in {time.time()-t0:.0f}s", file=sys.stderr)
+    if missing := tutorials_without_badge(cfg.nbs_path, f'{cfg.user}/{cfg.repo}', cfg.branch):
+        print(f"WARNING: tutorials without their Colab badge: {', '.join(missing)} "
+              f"(add a Markdown cell after the title, e.g. {colab_badge(missing[0], f'{cfg.user}/{cfg.repo}', cfg.branch)})", file=sys.stderr)
+    return pages
+
+# --- mkdocs hook -------------------------------------------------------------------------------------------------
+
+_re_math = re.compile(r'<(span|div) class="arithmatex">\\[(\[](.*?)\\[)\]]</\1>', re.S)
+
+def on_page_content(html_text, page, config, files):
+    "Equations as MathML, which browsers draw themselves: no MathJax to fetch"
+    from latex2mathml.converter import convert
+    def _mathml(m):
+        tex = html.unescape(m.group(2))
+        try: return convert(tex, display='block' if m.group(1) == 'div' else 'inline')
+        except Exception as e: raise ValueError(f"{page.file.src_path}: latex2mathml cannot read the equation {tex!r} ({e}): write it with simpler LaTeX") from e
+    return _re_math.sub(_mathml, html_text)
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--out', default=str(ROOT/'_site'), help='where to write the site')
+    ap.add_argument('--n-workers', type=int, default=min(2, os.cpu_count() or 1), help='processes for nbdev')
+    a = ap.parse_args()
+    build(a.out, a.n_workers)
