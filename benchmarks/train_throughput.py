@@ -1,0 +1,91 @@
+"""Images per second of one training epoch: `seg_learner` against a hand-written PyTorch loop, and on a GPU against
+plain fastai `unet_learner` defaults. Both sides run in this process on the same data.
+
+    python benchmarks/train_throughput.py                       # generated CamVid-format data, CPU or GPU
+    python benchmarks/train_throughput.py --data ../shared/data/camvid11 --size 360   # real frames
+
+Printed: img/s of each side and the ratio. On CPU the target is seg_learner within 5% of the plain loop (the
+framework's overhead is small); on a GPU, at least 2x plain fastai's fp32 defaults for a ResNet34 U-Net at 360x480."""
+import time
+from fastcore.script import call_parse
+from fastai.vision.all import *
+from segcourse.data import make_camvid_tiny, camvid_tiny_dls, folder_dls
+from segcourse.learner import seg_learner
+
+
+def _dls(data, size, bs):
+    if data is None:
+        path = make_camvid_tiny(Path('bench_out')/'throughput_data', n=64, size=size, seed=0)
+        return camvid_tiny_dls(path, bs=bs, size=size, valid_pct=0.1, batch_tfms=aug_transforms(max_warp=0.))
+    root = Path(data)
+    return folder_dls([root/'train/images', root/'val/images'], [root/'train/labels', root/'val/labels'], root/'codes.txt',
+                      void='Unlabelled', valid_folder='val', size=size, bs=bs, check=False, batch_tfms=aug_transforms(max_warp=0.))
+
+
+def plain_loop(model, dl, loss_func, device, amp_dtype, channels_last):
+    "One epoch of the textbook loop: forward, loss, backward, step; returns images per second"
+    model.to(device).train()
+    if channels_last: model.to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+    scaler = torch.amp.GradScaler(enabled=amp_dtype == torch.float16)
+    n, start = 0, time.perf_counter()
+    for xb, yb in dl:
+        xb, yb = TensorBase(xb).as_subclass(Tensor), TensorBase(yb).as_subclass(Tensor).long()
+        if channels_last: xb = xb.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            loss = loss_func(model(xb), yb)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(opt); scaler.update()
+        n += len(xb)
+    if device.type == 'cuda': torch.cuda.synchronize()
+    return n / (time.perf_counter() - start)
+
+
+def learner_epoch(learn):
+    "Images per second of `learn.fit(1)` on the training set (validation excluded)"
+    learn.fit(1, 1e-3)  # warm-up: allocations, cudnn autotuning
+    n, start = 0, time.perf_counter()
+    class Count(Callback):
+        def after_batch(self):
+            nonlocal n
+            if self.training: n += find_bs(self.yb)
+        def after_train(self):
+            nonlocal t_train
+            if torch.cuda.is_available(): torch.cuda.synchronize()
+            t_train = time.perf_counter() - start_train
+        def before_train(self):
+            nonlocal start_train
+            start_train = time.perf_counter()
+    t_train = start_train = 0.
+    with learn.no_logging(): learn.fit(1, 1e-3, cbs=Count())
+    return n / t_train
+
+
+@call_parse
+def main(data:str=None, # camvid11-layout folder (train/ and val/ with images/ and labels/); default: generated data
+         size:int=96, # Frame height; width is 4/3 of it
+         bs:int=8, # Batch size
+         backbone:str='resnet34', # Encoder
+         repeats:int=2, # Epochs timed on each side (the best is kept)
+        ):
+    size = (size, size*4//3)
+    dls = _dls(data, size, bs)
+    on_gpu = default_device().type == 'cuda'
+    learn = seg_learner(dls, backbone, pretrained=False)
+    amp = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if on_gpu else None
+    ours = max(learner_epoch(learn) for _ in range(repeats))
+    set_seed(0)
+    model = seg_learner(dls, backbone, pretrained=False, mixed_precision=False, channels_last=False).model
+    plain = max(plain_loop(model, dls.train, CrossEntropyLossFlat(axis=1, ignore_index=dls.ignore_index), dls.device, amp, on_gpu)
+                for _ in range(repeats))
+    dev = torch.cuda.get_device_name() if on_gpu else 'CPU'
+    print(f"{dev}, {backbone} U-Net, {size[0]}x{size[1]}, bs {bs}, {len(dls.train_ds)} training images")
+    print(f"seg_learner: {ours:.1f} img/s | plain PyTorch loop: {plain:.1f} img/s | ratio {ours/plain:.3f} (target >= 0.95)")
+    if on_gpu:
+        fdls = _dls(data, size, bs)
+        fdls.after_batch.fs = fdls.after_batch.fs.filter(lambda t: not isinstance(t, Normalize))
+        flearn = unet_learner(fdls, getattr(models, backbone), pretrained=False, loss_func=CrossEntropyLossFlat(axis=1))
+        fastai_ips = max(learner_epoch(flearn) for _ in range(repeats))
+        print(f"plain fastai unet_learner (fp32 defaults): {fastai_ips:.1f} img/s | seg_learner / fastai = {ours/fastai_ips:.2f}x (target >= 2)")
+    else: print("no CUDA device: the comparison with plain fastai on a GPU was not run")
