@@ -1,0 +1,78 @@
+"""Train every registered architecture on one data folder with the same budget and print the comparison table.
+
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/compare_archs.py ../shared/data/camvid11 --epochs 8
+
+The folder is either the camvid11 layout (train/ and val/, each with images/ and labels/, plus codes.txt whose last
+line is the void class) or fastai's CamVid_TINY layout (images/, labels/<stem>_P.png, codes.txt, 'Void' ignored).
+Every model gets the same frames, size, backbone (from scratch unless --pretrained), epochs of fit_one_cycle and
+learning rate. Columns: mIoU, Dice, pixel accuracy, mean pixel accuracy on the validation frames after the last epoch,
+parameters, training images/s (forward+backward+step, no data loading) and inference images/s (eval, no gradients).
+"""
+import argparse, time, warnings
+from pathlib import Path
+import pandas as pd
+import torch
+from fastai.vision.all import aug_transforms, set_seed
+from segcourse.data import folder_dls, camvid_tiny_dls, read_codes
+from segcourse.learner import seg_learner
+from segcourse.archs import compare_archs
+from segcourse.models import ARCHS
+
+COURSE = ['naive', 'fcn32s', 'fcn16s', 'fcn8s', 'unet_plain', 'unet', 'deeplabv3', 'deeplabv3plus', 'pspnet', 'fpn',
+          'mask2former']
+
+def load_dls(root:Path, size, bs:int):
+    "DataLoaders for a camvid11-layout or CamVid_TINY-layout folder"
+    tfms = aug_transforms(max_rotate=5., max_warp=0.)
+    if (root/'train').is_dir():
+        codes = read_codes(root/'codes.txt')
+        return folder_dls([root/'train/images', root/'val/images'], [root/'train/labels', root/'val/labels'],
+                          root/'codes.txt', void=codes[-1], valid_folder='val', size=size, bs=bs, num_workers=0,
+                          batch_tfms=tfms)
+    if (root/'images').is_dir(): return camvid_tiny_dls(root, bs=bs, size=size, num_workers=0, batch_tfms=tfms)
+    raise SystemExit(f"{root}: neither the camvid11 layout (train/, val/) nor CamVid_TINY's (images/, labels/)")
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('root', type=Path, help='data folder (camvid11 or CamVid_TINY layout)')
+    p.add_argument('--archs', nargs='+', default=None, help='architectures (default: all registered, course order)')
+    p.add_argument('--backbone', default='resnet18')
+    p.add_argument('--pretrained', action='store_true', help='start from pretrained backbone weights (needs internet)')
+    p.add_argument('--epochs', type=int, default=8)
+    p.add_argument('--lr', type=float, default=2e-3)
+    p.add_argument('--size', type=int, nargs=2, default=(96, 128), metavar=('H', 'W'))
+    p.add_argument('--bs', type=int, default=8)
+    p.add_argument('--seed', type=int, default=42)
+    a = p.parse_args()
+    if not a.root.is_dir(): raise SystemExit(f"{a.root}: no such folder")
+    names = a.archs or COURSE + sorted(set(ARCHS) - set(COURSE))
+    unknown = [n for n in names if n not in ARCHS]
+    if unknown: raise SystemExit(f"unknown architecture(s) {unknown}; choose among {sorted(ARCHS)}")
+    warnings.filterwarnings('ignore', category=FutureWarning)
+    dls = load_dls(a.root, tuple(a.size), a.bs)
+    print(f"\n{a.root}: {len(dls.train_ds)} training / {len(dls.valid_ds)} validation frames at {a.size[0]}x{a.size[1]}, "
+          f"{len(dls.codes)} codes (void: {dls.codes[dls.ignore_index] if dls.ignore_index is not None else None}); "
+          f"backbone {a.backbone} ({'pretrained' if a.pretrained else 'from scratch'}), {a.epochs} epochs, lr {a.lr}, "
+          f"bs {a.bs}, {torch.get_num_threads()} thread(s)", flush=True)
+    rows = []
+    for n in names:
+        set_seed(a.seed)
+        learn = seg_learner(dls, a.backbone, arch=n, pretrained=a.pretrained)
+        start = time.perf_counter()
+        row = compare_archs({n: learn}, epochs=a.epochs, lr=a.lr)
+        row['minutes'] = (time.perf_counter() - start) / 60
+        print(f"{n}: mIoU {row.miou.iloc[0]:.3f} in {row.minutes.iloc[0]:.1f} min", flush=True)
+        rows.append(row)
+        del learn
+    print('\n' + markdown_table(pd.concat(rows)))
+
+def markdown_table(df:pd.DataFrame)->str:
+    "The comparison as a Markdown table with the A2D2 project's column names"
+    cols = dict(miou=('mIoU', '.3f'), dice=('Dice', '.3f'), pixel_acc=('pixel acc', '.3f'), mean_acc=('mean pixel acc', '.3f'),
+                params_M=('params (M)', '.1f'), train_img_s=('train img/s', '.1f'), infer_img_s=('infer img/s', '.1f'),
+                minutes=('minutes', '.1f'))
+    lines = ['| arch | ' + ' | '.join(t for t,_ in cols.values()) + ' |', '|---' + '|---:' * len(cols) + '|']
+    lines += [f"| {i} | " + ' | '.join(format(r[c], f) for c,(_,f) in cols.items()) + ' |' for i,r in df.iterrows()]
+    return '\n'.join(lines)
+
+if __name__ == '__main__': main()
