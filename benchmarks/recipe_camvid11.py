@@ -1,17 +1,23 @@
 """Plain fastai against the segcourse recipe on real CamVid (11 classes), both trained from scratch on the same budget.
 
 Both train a ResNet18 U-Net (fastai's DynamicUnet) from scratch on the 367 training frames at --size for --epochs
-epochs, batch size --bs, seed --seed, and are scored on the 101 val frames by the same function: segcourse's confusion
-matrix over the 11 classes, void (Unlabelled) ignored, with the argmax taken over the 11 classes so that the void
-output plain fastai was trained to predict costs it nothing.
+epochs, batch size --bs, seed --seed, and are scored on the 101 val frames by the same function (`SegReport`):
+segcourse's confusion matrix over the 11 classes, void (Unlabelled) ignored, the argmax taken over the 11 classes so
+that the void output plain fastai was trained to predict costs it nothing.
 
   plain fastai  DataBlock(ImageBlock, MaskBlock) with Resize and aug_transforms(); unet_learner(dls, resnet18,
-                pretrained=False) (so no input normalisation), CrossEntropyLossFlat (void is a class);
+                pretrained=False) (which does not normalise inputs without pretraining); CrossEntropyLossFlat,
+                void counted as a class; fit_one_cycle(epochs, 1e-3)
+  recipe        folder_dls(void='Unlabelled', batch_tfms=recipe_tfms()); seg_recipe(dls, resnet18, pretrained=False):
+                CE + Dice with sqrt median-frequency class weights, void ignored, inputs normalised;
                 fit_one_cycle(epochs, 1e-3)
-  recipe        see RECIPE below and `recipe_learner`
 
-usage (from the repository root):
-  OMP_NUM_THREADS=1 .venv/bin/python benchmarks/recipe_camvid11.py ../shared/data/camvid11 [--epochs 8] [--size 96 128] [--seed 42] [--bs 8]
+--set KEY=VALUE changes one ingredient of the recipe, to measure what it brings (an ablation), e.g.
+  --set loss=ce   --set weight_power=0   --set lr=5e-3   --set aug=fastai   --set normalize=0   --set ignore_void=0
+
+usage (from the repository root; about 15 min per model on one free CPU core):
+  OMP_NUM_THREADS=1 .venv/bin/python benchmarks/recipe_camvid11.py ../shared/data/camvid11 [--epochs 8] [--size 96 128]
+      [--seed 42] [--bs 8] [--only plain|recipe] [--set KEY=VALUE ...]
 """
 import os, time, argparse, warnings
 from pathlib import Path
@@ -19,30 +25,31 @@ os.environ.setdefault('OMP_NUM_THREADS', '1')
 import pandas as pd, fastai
 from fastai.vision.all import *
 from segcourse.data import folder_dls, read_codes
-from segcourse.losses import seg_loss
-from segcourse.learner import seg_learner
+from segcourse.recipe import recipe_tfms, seg_recipe
 from segcourse.report import SegReport
 
-RECIPE = dict(loss='ce+dice', lr=5e-3, aug=dict(max_rotate=0., max_warp=0., max_zoom=1.1, max_lighting=0.2))
+RECIPE = dict(loss='ce+dice', weight_power=0.5, lr=1e-3, aug='recipe', normalize=1, ignore_void=1)
 VOID = 'Unlabelled'
 
 def _label(fn): return fn.parent.parent/'labels'/f'{fn.stem}.png'
 def _images(root): return get_image_files(root/'train'/'images') + get_image_files(root/'val'/'images')
 
-def plain_fastai_learner(root:Path, size, bs:int, codes):
+def plain_fastai(root:Path, size, bs:int, epochs:int, codes, **_):
     "fastai as its tutorials use it: DataBlock + MaskBlock, default augmentation, `unet_learner` from scratch"
     dblock = DataBlock(blocks=(ImageBlock, MaskBlock(codes)), get_items=_images, get_y=_label,
                        splitter=GrandparentSplitter(train_name='train', valid_name='val'),
                        item_tfms=Resize(size), batch_tfms=aug_transforms())
     dls = dblock.dataloaders(root, bs=bs, num_workers=0)
-    return unet_learner(dls, resnet18, pretrained=False, loss_func=CrossEntropyLossFlat(axis=1))
+    learn = unet_learner(dls, resnet18, pretrained=False, loss_func=CrossEntropyLossFlat(axis=1))
+    return learn, lambda: learn.fit_one_cycle(epochs, 1e-3)
 
-def recipe_learner(root:Path, size, bs:int, codes):
-    "segcourse: void ignored by the loss, inputs normalised, the recipe's loss and augmentation"
+def recipe(root:Path, size, bs:int, epochs:int, codes, loss, weight_power, lr, aug, normalize, ignore_void):
+    "segcourse: `folder_dls` + `seg_recipe`, with the ingredients of `RECIPE`"
+    tfms = dict(recipe=recipe_tfms(), fastai=aug_transforms(), none=[])[aug]
     dls = folder_dls([root/'train/images', root/'val/images'], [root/'train/labels', root/'val/labels'], root/'codes.txt',
-                     void=VOID, valid_folder='val', size=size, bs=bs, num_workers=0,
-                     batch_tfms=aug_transforms(**RECIPE['aug']))
-    return seg_learner(dls, resnet18, pretrained=False, loss_func=RECIPE['loss'])
+                     void=VOID if ignore_void else None, valid_folder='val', size=size, bs=bs, num_workers=0, batch_tfms=tfms)
+    learn = seg_recipe(dls, resnet18, pretrained=False, lr=lr, loss=loss, weight_power=weight_power, normalize=bool(normalize))
+    return learn, lambda: learn.fit_one_cycle(epochs)
 
 class EpochLine(Callback):
     "Print one line per epoch (the progress bars are off in a script)"
@@ -50,16 +57,25 @@ class EpochLine(Callback):
     def after_epoch(self):
         print('  ' + '  '.join(f"{n} {v:.4f}" if isinstance(v, float) else f"{n} {v}" for n,v in zip(self.recorder.metric_names, self.recorder.log)), flush=True)
 
-def train_and_report(name:str, make, fit, root, size, bs, seed, codes):
-    "Train with the same seed, then report on the val split with the same function"
+def train_and_report(name:str, make, seed:int, codes, **kwargs):
+    "Train with `seed`, then report on the val split with `SegReport` (void ignored, argmax over the 11 classes)"
     set_seed(seed, reproducible=True)
     start = time.perf_counter()
-    learn = make(root, size, bs, codes)
-    with learn.no_bar(), learn.no_logging(), learn.added_cbs(EpochLine()): fit(learn)
+    learn,fit = make(codes=codes, **kwargs)
+    with learn.no_bar(), learn.no_logging(), learn.added_cbs(EpochLine()): fit()
     secs = time.perf_counter() - start
     with learn.no_bar(): rep = SegReport.from_learner(learn, codes=codes, ignore_index=codes.index(VOID), k=0, predict_void=False)
-    print(f"{name}: mIoU {100*rep.miou:.2f} ({len(learn.dls.train_ds)} train / {len(learn.dls.valid_ds)} val frames, {secs/60:.1f} min)")
+    print(f"{name}: mIoU {100*rep.miou:.2f} ({len(learn.dls.train_ds)} train / {len(learn.dls.valid_ds)} val frames, {secs/60:.1f} min)", flush=True)
     return rep, secs
+
+def _parse_set(items)->dict:
+    "Recipe overrides from KEY=VALUE strings, converted to the type of the default"
+    out = {}
+    for o in items:
+        k,_,v = o.partition('=')
+        if k not in RECIPE: raise SystemExit(f"--set {o}: unknown key '{k}'; the keys are {list(RECIPE)}")
+        out[k] = type(RECIPE[k])(float(v) if isinstance(RECIPE[k], int) else v)
+    return out
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -68,21 +84,27 @@ if __name__ == '__main__':
     p.add_argument('--size', type=int, nargs=2, default=(96, 128), help='height width')
     p.add_argument('--seed', type=int, default=42)
     p.add_argument('--bs', type=int, default=8)
+    p.add_argument('--only', choices=('plain', 'recipe'), help='train only one of the two')
+    p.add_argument('--set', nargs='*', default=[], metavar='KEY=VALUE', help=f'change the recipe; defaults {RECIPE}')
     a = p.parse_args()
     torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
     warnings.simplefilter('ignore')
     root,size = Path(a.root),tuple(a.size)
     codes = read_codes(root/'codes.txt')
     if VOID not in codes: raise SystemExit(f"{root/'codes.txt'}: no '{VOID}' class; is this the camvid11 folder?")
+    rcp = {**RECIPE, **_parse_set(a.set)}
     print(f"CamVid11 at {root}: resnet18 U-Net from scratch, {size[0]}x{size[1]}, {a.epochs} epochs, bs {a.bs}, seed {a.seed}; "
           f"torch {torch.__version__}, fastai {fastai.__version__}, {torch.get_num_threads()} thread(s)")
-    print(f"recipe: {RECIPE}")
-    kw = dict(root=root, size=size, bs=a.bs, seed=a.seed, codes=codes)
-    plain,t0 = train_and_report('plain fastai', plain_fastai_learner, lambda l: l.fit_one_cycle(a.epochs, 1e-3), **kw)
-    ours,t1 = train_and_report('recipe', recipe_learner, lambda l: l.fit_one_cycle(a.epochs, RECIPE['lr']), **kw)
-    both = pd.concat({'plain fastai': plain.table().set_index('class'), 'recipe': ours.table().set_index('class')}, axis=1)
+    kw = dict(root=root, size=size, bs=a.bs, epochs=a.epochs, seed=a.seed, codes=codes)
+    reps = {}
+    if a.only != 'recipe': reps['plain fastai'] = train_and_report('plain fastai', plain_fastai, **kw)
+    if a.only != 'plain':
+        print(f"recipe: {rcp}")
+        reps['recipe'] = train_and_report('recipe', recipe, **kw, **rcp)
+    tables = {k: r.table().set_index('class').drop(columns='pixels') for k,(r,_) in reps.items()}
+    tables['val pixels'] = next(iter(reps.values()))[0].table().set_index('class')[['pixels']]
     with pd.option_context('display.width', 200, 'display.max_columns', 20):
         print('\nper-class figures on val (void ignored):')
-        print(both.drop(columns=[('recipe', 'pixels')]).rename(columns={'pixels': 'px'}).round(3).to_string())
-    print(f"\nmIoU: plain fastai {100*plain.miou:.2f}, recipe {100*ours.miou:.2f}, "
-          f"difference {100*(ours.miou - plain.miou):+.2f} points; time {t0/60:.1f} + {t1/60:.1f} min")
+        print(pd.concat(tables, axis=1).round(3).to_string())
+    print('\nmIoU: ' + ', '.join(f"{k} {100*r.miou:.2f} ({s/60:.1f} min)" for k,(r,s) in reps.items()))
+    if len(reps) == 2: print(f"difference: {100*(reps['recipe'][0].miou - reps['plain fastai'][0].miou):+.2f} mIoU points")

@@ -13,13 +13,15 @@ from segcourse.data import make_camvid_tiny, camvid_tiny_dls, folder_dls
 from segcourse.learner import seg_learner
 
 
-def _dls(data, size, bs):
+def _dls(data, size, bs, cache=False):
+    "CamVid-format DataLoaders; `cache=True` decodes every file once (segcourse's pipeline), `False` at every epoch (fastai's)"
     if data is None:
         path = make_camvid_tiny(Path('bench_out')/'throughput_data', n=64, size=size, seed=0)
-        return camvid_tiny_dls(path, bs=bs, size=size, valid_pct=0.1, batch_tfms=aug_transforms(max_warp=0.))
+        return camvid_tiny_dls(path, bs=bs, size=size, valid_pct=0.1, batch_tfms=aug_transforms(max_warp=0.), cache=cache)
     root = Path(data)
     return folder_dls([root/'train/images', root/'val/images'], [root/'train/labels', root/'val/labels'], root/'codes.txt',
-                      void='Unlabelled', valid_folder='val', size=size, bs=bs, check=False, batch_tfms=aug_transforms(max_warp=0.))
+                      void='Unlabelled', valid_folder='val', size=size, bs=bs, check=False, cache=cache,
+                      batch_tfms=aug_transforms(max_warp=0.))
 
 
 def plain_loop(model, dl, loss_func, device, amp_dtype, channels_last):
@@ -70,7 +72,7 @@ def main(data:str=None, # camvid11-layout folder (train/ and val/ with images/ a
          repeats:int=2, # Epochs timed on each side (the best is kept)
         ):
     size = (size, size*4//3)
-    dls = _dls(data, size, bs)
+    dls = _dls(data, size, bs, cache=True)
     on_gpu = default_device().type == 'cuda'
     learn = seg_learner(dls, backbone, pretrained=False)
     amp = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if on_gpu else None
