@@ -1,0 +1,56 @@
+"""Run notebooks with `nbdev-test --save` and keep what a reader of the docs site needs from their outputs.
+
+Kept: figures (PNG, scaled down to at most --max-width pixels wide), tables and values, printed lines. Dropped:
+stderr (warnings), progress-bar lines, and outputs of `#| hide` cells. Then `nbdev-clean`. Usage, from the root:
+
+    .venv/bin/python tools/keep_outputs.py nbs/06_report.ipynb nbs/04a_recipe.ipynb [--max-width 700]
+"""
+import argparse, base64, io, json, re, subprocess, sys
+from pathlib import Path
+from PIL import Image
+
+_bar = re.compile(r'[█\r]|\|-{4,}|\d+\.\d+% \[\d+/\d+')
+
+def _small_png(b64:str, max_width:int)->str:
+    "The PNG, scaled down to `max_width` pixels wide when it is wider, re-encoded with a palette when that is smaller"
+    im = Image.open(io.BytesIO(base64.b64decode(b64)))
+    if im.width > max_width: im = im.resize((max_width, round(im.height*max_width/im.width)), Image.LANCZOS)
+    out = []
+    for o in (im, im.convert('RGB').quantize(256)):
+        buf = io.BytesIO(); o.save(buf, 'PNG', optimize=True); out.append(buf.getvalue())
+    return base64.b64encode(min(out, key=len)).decode()
+
+def _keep(output:dict, max_width:int):
+    "The output as the docs need it, or None to drop it"
+    if output['output_type'] == 'stream':
+        if output.get('name') == 'stderr': return None
+        text = ''.join(output['text']) if isinstance(output['text'], list) else output['text']
+        lines = [l for l in text.splitlines(keepends=True) if not _bar.search(l)]
+        if not ''.join(lines).strip(): return None
+        return {**output, 'text': lines}
+    if output['output_type'] == 'error': raise SystemExit("a notebook saved an error output: fix it first")
+    data = output.get('data', {})
+    if 'image/png' in data: data['image/png'] = _small_png(data['image/png'], max_width)
+    return output
+
+def tidy(nb_path:Path, max_width:int=700):
+    "Filter the outputs of every code cell of `nb_path` in place"
+    nb = json.loads(nb_path.read_text())
+    for c in nb['cells']:
+        if c['cell_type'] != 'code': continue
+        src = ''.join(c['source'])
+        if re.search(r'^#\|\s*hide\s*$', src, re.M): c['outputs'] = []; continue
+        c['outputs'] = [o for o in (_keep(o, max_width) for o in c.get('outputs', [])) if o is not None]
+    nb_path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
+
+if __name__ == '__main__':
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('notebooks', nargs='+', type=Path)
+    p.add_argument('--max-width', type=int, default=700)
+    a = p.parse_args()
+    bin_ = Path(sys.executable).parent
+    for nb in a.notebooks:
+        subprocess.run([bin_/'nbdev-test', '--save', str(nb)], check=True)
+        tidy(nb, a.max_width)
+        subprocess.run([bin_/'nbdev-clean', '--fname', str(nb)], check=True)
+        print(f"{nb}: {nb.stat().st_size/1024:.0f} KiB with outputs", file=sys.stderr)
