@@ -15,8 +15,8 @@ that the void output plain fastai was trained to predict costs it nothing.
 --set KEY=VALUE changes one ingredient of the recipe, to measure what it brings (an ablation), e.g.
   --set loss=ce   --set weight_power=0   --set lr=5e-3   --set aug=fastai   --set normalize=0   --set ignore_void=0
 
-Measured (one CPU thread, torch 2.14.1, fastai 2.8.12): plain fastai 35.09 mIoU, recipe 48.99, +13.91 points; the
-per-class table and the ablations are in nbs/04a_recipe.ipynb.
+Measured (one CPU thread, torch 2.14.1, fastai 2.8.12): plain fastai 35.09 mIoU, recipe 47.39 (+12.30 points; 48.99
+with fastai's Adam instead of FusedAdam); the per-class tables and the ablations are in nbs/04a_recipe.ipynb.
 
 usage (from the repository root; about 17 min per model on one free CPU core):
   OMP_NUM_THREADS=1 .venv/bin/python benchmarks/recipe_camvid11.py ../shared/data/camvid11 [--epochs 8] [--size 96 128]
