@@ -121,7 +121,7 @@ class A2D2Classes:
 
 # %% ../nbs/05_a2d2.ipynb #3d754c5b
 def _pack(rgb:np.ndarray)->np.ndarray:
-    "`r<<16 | g<<8 | b` as uint32, in place on one buffer (the same numbers as `pack_rgb`, faster)"
+    "`r<<16 | g<<8 | b` as uint32, in place on one buffer (the same numbers as `pack_rgb`, unsigned)"
     p = rgb[...,0].astype(np.uint32)
     p <<= 8; p |= rgb[...,1]
     p <<= 8; p |= rgb[...,2]
