@@ -93,6 +93,7 @@ if __name__ == '__main__':
     torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
     warnings.simplefilter('ignore')
     root,size = Path(a.root),tuple(a.size)
+    if not (root/'codes.txt').exists(): raise SystemExit(f"{root}: no codes.txt here; pass the camvid11 folder (train/, val/, codes.txt)")
     codes = read_codes(root/'codes.txt')
     if VOID not in codes: raise SystemExit(f"{root/'codes.txt'}: no '{VOID}' class; is this the camvid11 folder?")
     rcp = {**RECIPE, **_parse_set(a.set)}
