@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 from fastai.vision.all import aug_transforms, set_seed
-from segcourse.data import folder_dls, camvid_tiny_dls, read_codes
+from segcourse.data import camvid_tiny_dls
+from bench_data import camvid11_dls
 from segcourse.learner import seg_learner
 from segcourse.archs import compare_archs
 from segcourse.models import ARCHS
@@ -25,10 +26,7 @@ def load_dls(root:Path, size, bs:int):
     "DataLoaders for a camvid11-layout or CamVid_TINY-layout folder"
     tfms = aug_transforms(max_rotate=5., max_warp=0.)
     if (root/'train').is_dir():
-        codes = read_codes(root/'codes.txt')
-        return folder_dls([root/'train/images', root/'val/images'], [root/'train/labels', root/'val/labels'],
-                          root/'codes.txt', void=codes[-1], valid_folder='val', size=size, bs=bs, num_workers=0,
-                          batch_tfms=tfms)
+        return camvid11_dls(root, size=size, bs=bs, num_workers=0, batch_tfms=tfms)
     if (root/'images').is_dir(): return camvid_tiny_dls(root, bs=bs, size=size, num_workers=0, batch_tfms=tfms)
     raise SystemExit(f"{root}: neither the camvid11 layout (train/, val/) nor CamVid_TINY's (images/, labels/)")
 

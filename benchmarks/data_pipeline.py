@@ -10,17 +10,12 @@ it waiting. The batch transforms (augmentation, normalisation) run on `dls.devic
 import time
 from fastcore.script import call_parse
 from fastai.vision.all import *
-from segcourse.data import make_camvid_tiny, camvid_tiny_dls, folder_dls
+from bench_data import bench_dls
 
 
 def make_dls(data, size, bs, cache, num_workers):
-    kw = dict(size=size, bs=bs, num_workers=num_workers, cache=cache, batch_tfms=aug_transforms(max_warp=0.))
-    if data is None:
-        path = make_camvid_tiny(Path('bench_out')/f'pipeline_data_{size[0]}', n=64, size=size, seed=0)
-        return camvid_tiny_dls(path, valid_pct=0.1, **kw)
-    root = Path(data)
-    return folder_dls([root/'train/images', root/'val/images'], [root/'train/labels', root/'val/labels'], root/'codes.txt',
-                      void='Unlabelled', valid_folder='val', **kw)
+    return bench_dls(data, size, f'pipeline_data_{size[0]}', bs=bs, num_workers=num_workers, cache=cache,
+                     batch_tfms=aug_transforms(max_warp=0.))
 
 
 def sync(device):

@@ -27,7 +27,8 @@ from pathlib import Path
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 import pandas as pd, fastai
 from fastai.vision.all import *
-from segcourse.data import folder_dls, read_codes
+from segcourse.data import read_codes
+from bench_data import camvid11_dls
 from segcourse.recipe import recipe_tfms, seg_recipe
 from segcourse.report import SegReport
 
@@ -49,8 +50,7 @@ def plain_fastai(root:Path, size, bs:int, epochs:int, codes, **_):
 def recipe(root:Path, size, bs:int, epochs:int, codes, loss, weight_power, lr, aug, normalize, ignore_void):
     "segcourse: `folder_dls` + `seg_recipe`, with the ingredients of `RECIPE`"
     tfms = dict(recipe=recipe_tfms(), fastai=aug_transforms(), none=[])[aug]
-    dls = folder_dls([root/'train/images', root/'val/images'], [root/'train/labels', root/'val/labels'], root/'codes.txt',
-                     void=VOID if ignore_void else None, valid_folder='val', size=size, bs=bs, num_workers=0, batch_tfms=tfms)
+    dls = camvid11_dls(root, void=VOID if ignore_void else None, size=size, bs=bs, num_workers=0, batch_tfms=tfms)
     learn = seg_recipe(dls, resnet18, pretrained=False, lr=lr, loss=loss, weight_power=weight_power, normalize=bool(normalize))
     return learn, lambda: learn.fit_one_cycle(epochs)
 

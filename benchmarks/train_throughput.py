@@ -9,19 +9,13 @@ framework's overhead is small); on a GPU, at least 2x plain fastai's fp32 defaul
 import time
 from fastcore.script import call_parse
 from fastai.vision.all import *
-from segcourse.data import make_camvid_tiny, camvid_tiny_dls, folder_dls
+from bench_data import bench_dls
 from segcourse.learner import seg_learner
 
 
 def _dls(data, size, bs, cache=False):
     "CamVid-format DataLoaders; `cache=True` decodes every file once (segcourse's pipeline), `False` at every epoch (fastai's)"
-    if data is None:
-        path = make_camvid_tiny(Path('bench_out')/'throughput_data', n=64, size=size, seed=0)
-        return camvid_tiny_dls(path, bs=bs, size=size, valid_pct=0.1, batch_tfms=aug_transforms(max_warp=0.), cache=cache)
-    root = Path(data)
-    return folder_dls([root/'train/images', root/'val/images'], [root/'train/labels', root/'val/labels'], root/'codes.txt',
-                      void='Unlabelled', valid_folder='val', size=size, bs=bs, check=False, cache=cache,
-                      batch_tfms=aug_transforms(max_warp=0.))
+    return bench_dls(data, size, 'throughput_data', check=False, bs=bs, cache=cache, batch_tfms=aug_transforms(max_warp=0.))
 
 
 def plain_loop(model, dl, loss_func, device, amp_dtype, channels_last):
