@@ -1,114 +1,162 @@
-"""Plain fastai against the segcourse recipe on real CamVid (11 classes), both trained from scratch on the same budget.
+"""Plain fastai against the segcourse recipe on held-out CamVid drives, from scratch and from a pretrained encoder.
 
-Both train a ResNet18 U-Net (fastai's DynamicUnet) from scratch on the 367 training frames at --size for --epochs
-epochs, batch size --bs, seed --seed, and are scored on the 101 val frames by the same function (`SegReport`):
-segcourse's confusion matrix over the 11 classes, void (Unlabelled) ignored, the argmax taken over the 11 classes so
-that the void output plain fastai was trained to predict costs it nothing.
+The split is the project's dev split of camvid11 (see camvid11's README): validation = every frame of drive
+`0006R0` (101 frames), training = drives `0001TP` + `0016E5` from both the train/ and val/ folders (367 frames).
+No validation frame comes from a street the model trained on.
 
-  plain fastai  DataBlock(ImageBlock, MaskBlock) with Resize and aug_transforms(); unet_learner(dls, resnet18,
-                pretrained=False) (which does not normalise inputs without pretraining); CrossEntropyLossFlat,
-                void counted as a class; fit_one_cycle(epochs, 1e-3)
-  recipe        folder_dls(void='Unlabelled', batch_tfms=recipe_tfms()); seg_recipe(dls, resnet18, pretrained=False):
-                CE + Dice with sqrt median-frequency class weights, void ignored, inputs normalised;
-                fit_one_cycle(epochs, 1e-3)
+Every set-up trains at --size for --epochs epochs with batch size --bs and is scored the way a user gets its
+predictions: each validation file goes through `learn.dls.test_dl` (the same resize and normalisation as
+`learn.predict`), the class probabilities are upsampled to the file's size (360x480), the argmax is taken over the
+11 classes (never void), and one confusion matrix over all 101 full-resolution masks gives the mIoU, void ignored.
 
---set KEY=VALUE changes one ingredient of the recipe, to measure what it brings (an ablation), e.g.
-  --set loss=ce   --set weight_power=0   --set lr=5e-3   --set aug=fastai   --set normalize=0   --set ignore_void=0
+  plain           fastai as its tutorials use it: DataBlock(ImageBlock, MaskBlock) with Resize and aug_transforms();
+                  unet_learner(dls, resnet18, pretrained=False); CrossEntropyLossFlat with void counted as a class;
+                  fit_one_cycle(epochs, 1e-3)
+  recipe          folder_dls(void=..., batch_tfms=recipe_tfms()); seg_recipe(dls, resnet18, pretrained=False);
+                  fit_one_cycle(epochs) at the recipe's lr
+  plain_pre       plain fastai's data, loss and `fine_tune(epochs-1, freeze_epochs=1)` on a U-Net over the ImageNet
+                  EfficientNet-Lite0 encoder (`tf_efficientnet_lite0`; fastai's `unet_learner` takes no timm names,
+                  so the same DynamicUnet is built by segcourse), inputs normalised with the encoder's statistics
+  recipe_pre      seg_recipe(dls, 'tf_efficientnet_lite0') + fine_tune(epochs-1, freeze_epochs=1)
 
-Measured (one CPU thread, torch 2.14.1, fastai 2.8.12): plain fastai 35.09 mIoU, recipe 47.39 (+12.30 points; 48.99
-with fastai's Adam instead of FusedAdam); the per-class tables and the ablations are in nbs/04a_recipe.ipynb.
+--set KEY=VALUE changes one ingredient of the recipe (both recipe set-ups), to measure what it brings, e.g.
+  --set loss=ce   --set weight_power=0   --set lr=3e-3   --set zoom=1.1   --set lighting=0.2   --set rotate=0
 
-usage (from the repository root; about 17 min per model on one free CPU core):
-  OMP_NUM_THREADS=1 .venv/bin/python benchmarks/recipe_camvid11.py ../shared/data/camvid11 [--epochs 8] [--size 96 128]
-      [--seed 42] [--bs 8] [--only plain|recipe] [--set KEY=VALUE ...]
+Each finished run appends one JSON line to --out; the table at the end (mean and spread over seeds) is read from
+that file, so several processes can share it (one per core) and `--table-only` prints it again.
+
+usage (from the repository root; one process per free core):
+  .venv/bin/python benchmarks/recipe_camvid11.py ../shared/data/camvid11 --setups plain recipe plain_pre recipe_pre
+      --seeds 0 1 2 [--epochs 8] [--size 96 128] [--bs 8] [--set KEY=VALUE ...] [--out bench_out/recipe.jsonl]
 """
-import os, time, argparse, warnings
+import os, sys, json, time, argparse, warnings
 from pathlib import Path
 os.environ.setdefault('OMP_NUM_THREADS', '1')
-import pandas as pd, fastai
+import numpy as np, pandas as pd, fastai
+from PIL import Image
 from fastai.vision.all import *
-from segcourse.data import read_codes
-from bench_data import camvid11_dls
+sys.path.insert(0, str(Path(__file__).parent))
+from segcourse.data import read_codes, read_mask
+from segcourse.metrics import confusion_matrix
+from segcourse.models import create_seg_model
+from segcourse.report import per_class_table
 from segcourse.recipe import recipe_tfms, seg_recipe
-from segcourse.report import SegReport
+from bench_data import camvid11_dev_files, camvid11_dls, DEV_VALID_DRIVES
 
-RECIPE = dict(loss='ce+dice', weight_power=0.5, lr=1e-3, aug='recipe', normalize=1, ignore_void=1)
+RECIPE = dict(loss='ce+dice', weight_power=0.5, lr=1e-3, zoom=1.1, lighting=0.2, rotate=0., warp=0., color=0.)
 VOID = 'Unlabelled'
+PRETRAINED = 'tf_efficientnet_lite0'
 
 def _label(fn): return fn.parent.parent/'labels'/f'{fn.stem}.png'
-def _images(root): return get_image_files(root/'train'/'images') + get_image_files(root/'val'/'images')
 
-def plain_fastai(root:Path, size, bs:int, epochs:int, codes, **_):
-    "fastai as its tutorials use it: DataBlock + MaskBlock, default augmentation, `unet_learner` from scratch"
-    dblock = DataBlock(blocks=(ImageBlock, MaskBlock(codes)), get_items=_images, get_y=_label,
-                       splitter=GrandparentSplitter(train_name='train', valid_name='val'),
+def plain_dls(root:Path, size, bs:int, codes, **_):
+    "fastai's DataBlock as its tutorials build it, on the dev split"
+    dblock = DataBlock(blocks=(ImageBlock, MaskBlock(codes)), get_items=lambda _: camvid11_dev_files(root), get_y=_label,
+                       splitter=FuncSplitter(lambda f: f.name.split('_')[0] in DEV_VALID_DRIVES),
                        item_tfms=Resize(size), batch_tfms=aug_transforms())
-    dls = dblock.dataloaders(root, bs=bs, num_workers=0)
+    return dblock.dataloaders(root, bs=bs, num_workers=0)
+
+def plain(root, size, bs, epochs, codes, **_):
+    dls = plain_dls(root, size, bs, codes)
     learn = unet_learner(dls, resnet18, pretrained=False, loss_func=CrossEntropyLossFlat(axis=1))
     return learn, lambda: learn.fit_one_cycle(epochs, 1e-3)
 
-def recipe(root:Path, size, bs:int, epochs:int, codes, loss, weight_power, lr, aug, normalize, ignore_void):
-    "segcourse: `folder_dls` + `seg_recipe`, with the ingredients of `RECIPE`"
-    tfms = dict(recipe=recipe_tfms(), fastai=aug_transforms(), none=[])[aug]
-    dls = camvid11_dls(root, void=VOID if ignore_void else None, size=size, bs=bs, num_workers=0, batch_tfms=tfms)
-    learn = seg_recipe(dls, resnet18, pretrained=False, lr=lr, loss=loss, weight_power=weight_power, normalize=bool(normalize))
+def plain_pre(root, size, bs, epochs, codes, **_):
+    dls = plain_dls(root, size, bs, codes)
+    model,splitter,stats = create_seg_model('unet', PRETRAINED, len(codes), size, pretrained=True)
+    dls.add_tfms([Normalize.from_stats(*stats)], 'after_batch')
+    learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(axis=1), splitter=splitter)
+    learn.freeze()
+    return learn, lambda: learn.fine_tune(epochs-1, freeze_epochs=1)
+
+def _recipe_learner(root, size, bs, codes, backbone, pretrained, loss, weight_power, lr, zoom, lighting, rotate, warp, color):
+    xtra = [Saturation(max_lighting=color, p=0.75), Hue(max_hue=color/4, p=0.75)] if color else None
+    tfms = aug_transforms(max_zoom=zoom, max_lighting=lighting, max_rotate=rotate, max_warp=warp, xtra_tfms=xtra)  # = recipe_tfms() at the defaults
+    dls = camvid11_dls(root, void=VOID, size=size, bs=bs, num_workers=0, batch_tfms=tfms)
+    return seg_recipe(dls, backbone, pretrained=pretrained, lr=lr, loss=loss, weight_power=weight_power, show_progress=False)
+
+def recipe(root, size, bs, epochs, codes, **rcp):
+    learn = _recipe_learner(root, size, bs, codes, resnet18, False, **rcp)
     return learn, lambda: learn.fit_one_cycle(epochs)
 
-class EpochLine(Callback):
-    "Print one line per epoch (the progress bars are off in a script)"
-    order = Recorder.order + 1
-    def after_epoch(self):
-        print('  ' + '  '.join(f"{n} {v:.4f}" if isinstance(v, float) else f"{n} {v}" for n,v in zip(self.recorder.metric_names, self.recorder.log)), flush=True)
+def recipe_pre(root, size, bs, epochs, codes, **rcp):
+    learn = _recipe_learner(root, size, bs, codes, PRETRAINED, True, **rcp)
+    return learn, lambda: learn.fine_tune(epochs-1, freeze_epochs=1)
 
-def train_and_report(name:str, make, seed:int, codes, **kwargs):
-    "Train with `seed`, then report on the val split with `SegReport` (void ignored, argmax over the 11 classes)"
+SETUPS = dict(plain=plain, recipe=recipe, plain_pre=plain_pre, recipe_pre=recipe_pre)
+
+def score_full_res(learn:Learner, files, n_classes:int, ignore_index:int)->Tensor:
+    "Confusion matrix of the predict path: test_dl at the training size, probabilities upsampled to each file's size"
+    cm = torch.zeros(n_classes, n_classes, dtype=torch.long)
+    for f in files:
+        p,_ = learn.get_preds(dl=learn.dls.test_dl([f], num_workers=0))
+        targ = torch.from_numpy(read_mask(_label(f))).long()
+        p = F.interpolate(p[:, :n_classes].float(), size=targ.shape, mode='bilinear', align_corners=False)
+        cm += confusion_matrix(p.argmax(1)[0], targ, n_classes, ignore_index)
+    return cm
+
+def run(setup:str, seed:int, root:Path, size, bs:int, epochs:int, codes, rcp:dict)->dict:
     set_seed(seed, reproducible=True)
     start = time.perf_counter()
-    learn,fit = make(codes=codes, **kwargs)
-    with learn.no_bar(), learn.no_logging(), learn.added_cbs(EpochLine()): fit()
+    learn,fit = SETUPS[setup](root=root, size=size, bs=bs, epochs=epochs, codes=codes, **rcp)
+    with learn.no_bar(): fit()  # one line per epoch (epoch, losses, metrics, time)
     secs = time.perf_counter() - start
-    with learn.no_bar(): rep = SegReport.from_learner(learn, codes=codes, ignore_index=codes.index(VOID), k=0, predict_void=False)
-    print(f"{name}: mIoU {100*rep.miou:.2f} ({len(learn.dls.train_ds)} train / {len(learn.dls.valid_ds)} val frames, {secs/60:.1f} min)", flush=True)
-    return rep, secs
+    valid = [f for f in camvid11_dev_files(root) if f.name.split('_')[0] in DEV_VALID_DRIVES]
+    n = len(codes) - 1  # the 11 classes; void is the last code
+    with learn.no_bar(): cm = score_full_res(learn, valid, n, ignore_index=None)
+    t = per_class_table(cm, codes[:n])
+    iou = t.set_index('class')['iou'].drop('mean').to_dict()
+    return dict(setup=setup, seed=seed, miou=float(np.mean(list(iou.values()))), iou=iou, minutes=secs/60,
+                size=list(size), bs=bs, epochs=epochs, recipe=rcp if 'recipe' in setup else None,
+                n_train=len(learn.dls.train_ds), n_valid=len(valid), torch=torch.__version__, fastai=fastai.__version__)
+
+def table(out:Path)->pd.DataFrame:
+    "Mean and spread (sample std) over seeds of every set-up (and recipe variant) in `out`"
+    rows = [json.loads(l) for l in out.read_text().splitlines() if l.strip()]
+    df = pd.DataFrame([dict(setup=r['setup'] + ('' if not r['recipe'] or r['recipe'] == RECIPE else ' ' + json.dumps(
+                                {k:v for k,v in r['recipe'].items() if RECIPE.get(k) != v})),
+                            seed=r['seed'], miou=100*r['miou'], minutes=r['minutes']) for r in rows])
+    g = df.groupby('setup')
+    return pd.DataFrame({'mIoU mean': g.miou.mean(), 'std': g.miou.std(), 'seeds': g.seed.apply(lambda s: ' '.join(map(str, sorted(s)))),
+                         'per seed': g.miou.apply(lambda s: ' '.join(f'{v:.1f}' for v in s)), 'min/run': g.minutes.mean()}).round(2)
 
 def _parse_set(items)->dict:
-    "Recipe overrides from KEY=VALUE strings, converted to the type of the default"
     out = {}
     for o in items:
         k,_,v = o.partition('=')
         if k not in RECIPE: raise SystemExit(f"--set {o}: unknown key '{k}'; the keys are {list(RECIPE)}")
-        out[k] = type(RECIPE[k])(float(v) if isinstance(RECIPE[k], int) else v)
+        out[k] = type(RECIPE[k])(v)
     return out
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('root', help='the camvid11 folder (train/, val/, codes.txt)')
+    p.add_argument('--setups', nargs='+', choices=list(SETUPS), default=list(SETUPS))
+    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--epochs', type=int, default=8)
     p.add_argument('--size', type=int, nargs=2, default=(96, 128), help='height width')
-    p.add_argument('--seed', type=int, default=42)
     p.add_argument('--bs', type=int, default=8)
-    p.add_argument('--only', choices=('plain', 'recipe'), help='train only one of the two')
     p.add_argument('--set', nargs='*', default=[], metavar='KEY=VALUE', help=f'change the recipe; defaults {RECIPE}')
+    p.add_argument('--out', default='bench_out/recipe_camvid11.jsonl', help='JSON lines, one per finished run (appended)')
+    p.add_argument('--table-only', action='store_true', help='print the table of --out and stop')
     a = p.parse_args()
-    torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
-    warnings.simplefilter('ignore')
-    root,size = Path(a.root),tuple(a.size)
-    if not (root/'codes.txt').exists(): raise SystemExit(f"{root}: no codes.txt here; pass the camvid11 folder (train/, val/, codes.txt)")
-    codes = read_codes(root/'codes.txt')
-    if VOID not in codes: raise SystemExit(f"{root/'codes.txt'}: no '{VOID}' class; is this the camvid11 folder?")
-    rcp = {**RECIPE, **_parse_set(a.set)}
-    print(f"CamVid11 at {root}: resnet18 U-Net from scratch, {size[0]}x{size[1]}, {a.epochs} epochs, bs {a.bs}, seed {a.seed}; "
-          f"torch {torch.__version__}, fastai {fastai.__version__}, {torch.get_num_threads()} thread(s)")
-    kw = dict(root=root, size=size, bs=a.bs, epochs=a.epochs, seed=a.seed, codes=codes)
-    reps = {}
-    if a.only != 'recipe': reps['plain fastai'] = train_and_report('plain fastai', plain_fastai, **kw)
-    if a.only != 'plain':
-        print(f"recipe: {rcp}")
-        reps['recipe'] = train_and_report('recipe', recipe, **kw, **rcp)
-    tables = {k: r.table().set_index('class').drop(columns='pixels') for k,(r,_) in reps.items()}
-    tables['val pixels'] = next(iter(reps.values()))[0].table().set_index('class')[['pixels']]
-    with pd.option_context('display.width', 200, 'display.max_columns', 20):
-        print('\nper-class figures on val (void ignored):')
-        print(pd.concat(tables, axis=1).round(3).to_string())
-    print('\nmIoU: ' + ', '.join(f"{k} {100*r.miou:.2f} ({s/60:.1f} min)" for k,(r,s) in reps.items()))
-    if len(reps) == 2: print(f"difference: {100*(reps['recipe'][0].miou - reps['plain fastai'][0].miou):+.2f} mIoU points")
+    out = Path(a.out)
+    if not a.table_only:
+        torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
+        warnings.simplefilter('ignore')
+        root,size = Path(a.root),tuple(a.size)
+        if not (root/'codes.txt').exists(): raise SystemExit(f"{root}: no codes.txt here; pass the camvid11 folder (train/, val/, codes.txt)")
+        codes = read_codes(root/'codes.txt')
+        if codes[-1] != VOID: raise SystemExit(f"{root/'codes.txt'}: the last class is not '{VOID}'; is this the camvid11 folder?")
+        rcp = {**RECIPE, **_parse_set(a.set)}
+        print(f"camvid11 dev split at {root} (valid = drive {', '.join(DEV_VALID_DRIVES)}): {size[0]}x{size[1]}, {a.epochs} epochs, "
+              f"bs {a.bs}; torch {torch.__version__}, fastai {fastai.__version__}, {torch.get_num_threads()} thread(s)", flush=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        for seed in a.seeds:
+            for s in a.setups:
+                r = run(s, seed, root, size, a.bs, a.epochs, codes, rcp)
+                with open(out, 'a') as f: f.write(json.dumps(r) + '\n')
+                print(f"{s} seed {seed}: mIoU {100*r['miou']:.2f} ({r['minutes']:.1f} min)", flush=True)
+    with pd.option_context('display.width', 200, 'display.max_columns', 20, 'display.max_colwidth', 80):
+        print(f"\nmIoU on held-out drive(s) {', '.join(DEV_VALID_DRIVES)}, full resolution, void ignored ({out}):")
+        print(table(out).to_string())
