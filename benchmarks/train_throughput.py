@@ -13,9 +13,9 @@ from bench_data import bench_dls
 from segcourse.learner import seg_learner
 
 
-def _dls(data, size, bs, cache=False):
+def _dls(data, size, bs, cache=False, **kwargs):
     "CamVid-format DataLoaders; `cache=True` decodes every file once (segcourse's pipeline), `False` at every epoch (fastai's)"
-    return bench_dls(data, size, 'throughput_data', check=False, bs=bs, cache=cache, batch_tfms=aug_transforms(max_warp=0.))
+    return bench_dls(data, size, 'throughput_data', check=False, bs=bs, cache=cache, batch_tfms=aug_transforms(max_warp=0.), **kwargs)
 
 
 def plain_loop(model, dl, loss_func, device, amp_dtype, channels_last):
@@ -58,15 +58,15 @@ def learner_epoch(learn):
     return n / t_train
 
 
-@call_parse
-def main(data:str=None, # camvid11-layout folder (train/ and val/ with images/ and labels/); default: generated data
-         size:int=96, # Frame height; width is 4/3 of it
-         bs:int=8, # Batch size
-         backbone:str='resnet34', # Encoder
-         repeats:int=3, # Epochs timed on each side, alternating between the sides (the best of each is kept)
-        ):
-    size = (size, size*4//3)
-    dls = _dls(data, size, bs, cache=True)
+def measure(data=None, # camvid11-layout folder; default: generated data
+            size=(96, 128), # (height, width)
+            bs:int=8, backbone:str='resnet34',
+            repeats:int=3, # Epochs timed on each side, alternating between the sides (the best of each is kept)
+            fastai:bool|None=None, # Also time plain fastai `unet_learner` (fp32 defaults); default: on a GPU only
+            **kwargs # Passed to `folder_dls` / `camvid_tiny_dls` (`num_workers`, ...)
+           )->dict:
+    "Training images per second of `seg_learner`, a plain PyTorch loop and plain fastai, on the same data, as a dict"
+    dls = _dls(data, size, bs, cache=True, **kwargs)
     on_gpu = default_device().type == 'cuda'
     learn = seg_learner(dls, backbone, pretrained=False)
     amp = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if on_gpu else None
@@ -77,14 +77,29 @@ def main(data:str=None, # camvid11-layout folder (train/ and val/ with images/ a
     for _ in range(repeats):  # alternating, so that a machine getting slower or faster affects both sides alike
         runs.append((learner_epoch(learn), plain_loop(model, dls.train, loss_func, dls.device, amp, on_gpu)))
     ours,plain = max(runs.itemgot(0)),max(runs.itemgot(1))
-    dev = torch.cuda.get_device_name() if on_gpu else 'CPU'
-    print(f"{dev}, {backbone} U-Net, {size[0]}x{size[1]}, bs {bs}, {len(dls.train_ds)} training images")
-    print("img/s of each repeat (seg_learner, plain loop): " + ', '.join(f"({a:.2f}, {b:.2f})" for a,b in runs))
-    print(f"seg_learner: {ours:.1f} img/s | plain PyTorch loop: {plain:.1f} img/s | ratio {ours/plain:.3f} (target >= 0.95)")
-    if on_gpu:
-        fdls = _dls(data, size, bs)
+    res = dict(device=torch.cuda.get_device_name() if on_gpu else 'CPU', backbone=backbone, size=list(size), bs=bs,
+               n_train=len(dls.train_ds), runs=[list(o) for o in runs], seg_learner_img_s=ours, plain_loop_img_s=plain,
+               ratio_vs_loop=ours/plain)
+    if ifnone(fastai, on_gpu):
+        fdls = _dls(data, size, bs, **kwargs)
         fdls.after_batch.fs = fdls.after_batch.fs.filter(lambda t: not isinstance(t, Normalize))
         flearn = unet_learner(fdls, getattr(models, backbone), pretrained=False, loss_func=CrossEntropyLossFlat(axis=1))
-        fastai_ips = max(learner_epoch(flearn) for _ in range(repeats))
-        print(f"plain fastai unet_learner (fp32 defaults): {fastai_ips:.1f} img/s | seg_learner / fastai = {ours/fastai_ips:.2f}x (target >= 2)")
+        res['fastai_img_s'] = max(learner_epoch(flearn) for _ in range(repeats))
+        res['ratio_vs_fastai'] = ours/res['fastai_img_s']
+    return res
+
+
+@call_parse
+def main(data:str=None, # camvid11-layout folder (train/ and val/ with images/ and labels/); default: generated data
+         size:int=96, # Frame height; width is 4/3 of it
+         bs:int=8, # Batch size
+         backbone:str='resnet34', # Encoder
+         repeats:int=3, # Epochs timed on each side, alternating between the sides (the best of each is kept)
+        ):
+    r = measure(data, (size, size*4//3), bs, backbone, repeats)
+    print(f"{r['device']}, {backbone} U-Net, {r['size'][0]}x{r['size'][1]}, bs {bs}, {r['n_train']} training images")
+    print("img/s of each repeat (seg_learner, plain loop): " + ', '.join(f"({a:.2f}, {b:.2f})" for a,b in r['runs']))
+    print(f"seg_learner: {r['seg_learner_img_s']:.1f} img/s | plain PyTorch loop: {r['plain_loop_img_s']:.1f} img/s | ratio {r['ratio_vs_loop']:.3f} (target >= 0.95)")
+    if 'fastai_img_s' in r:
+        print(f"plain fastai unet_learner (fp32 defaults): {r['fastai_img_s']:.1f} img/s | seg_learner / fastai = {r['ratio_vs_fastai']:.2f}x (target >= 2)")
     else: print("no CUDA device: the comparison with plain fastai on a GPU was not run")

@@ -22,9 +22,8 @@ from .data import _open_image
 # %% auto #0
 __all__ = ['A2D2_CAMERAS', 'A2D2_STRAY_COLOUR', 'A2D2_CACHE_MANIFEST', 'read_a2d2_class_table', 'a2d2_merged_name', 'A2D2Classes',
            'a2d2_label_to_index', 'read_a2d2_label', 'a2d2_frame', 'make_a2d2', 'MissingLabelWarning',
-           'a2d2_label_file', 'a2d2_scene', 'a2d2_files', 'read_a2d2_manifest', 'preprocess_a2d2', 'SceneSplitter',
-           'a2d2_splitter', 'A2D2MaskReader', 'a2d2_dls', 'a2d2_colourise', 'a2d2_legend', 'show_a2d2_batch',
-           'show_a2d2_results']
+           'a2d2_label_file', 'a2d2_scene', 'a2d2_files', 'read_a2d2_manifest', 'preprocess_a2d2', 'a2d2_splitter',
+           'A2D2MaskReader', 'a2d2_dls', 'a2d2_colourise', 'a2d2_legend', 'show_a2d2_batch', 'show_a2d2_results']
 
 # %% ../nbs/05_a2d2.ipynb #8d73d810
 A2D2_CAMERAS = ('front_center', 'front_left', 'front_right', 'side_left', 'side_right', 'rear_center')
@@ -482,37 +481,14 @@ def preprocess_a2d2(root, # A2D2's `camera_lidar_semantic` folder (or one laid o
     return dest
 
 # %% ../nbs/05_a2d2.ipynb #396443ff
-class SceneSplitter:
-    "Split A2D2 frames by drive scene, so that no scene has frames on both sides"
-    def __init__(self, valid_pct:float=0.2, # Least fraction of the frames for validation
-                 seed:int=42, # Seed of the scene shuffle
-                 valid_scenes=None, # Names of the validation scenes, instead of a random choice
-                ): store_attr()
-    def __call__(self, items):
-        scenes = [a2d2_scene(o) for o in items]
-        counts = Counter(scenes)
-        if self.valid_scenes is not None:
-            valid = set(self.valid_scenes)
-            if valid - set(counts): raise ValueError(f"validation scene(s) {sorted(valid - set(counts))} not found; the scenes are {sorted(counts)}")
-        else:
-            if len(counts) < 2: raise ValueError(f"a scene split needs at least two drive scenes, found {sorted(counts)}; use split='random' "
-                                                 "(frames of one drive then land on both sides and the validation score is optimistic)")
-            valid,n = set(),0
-            for s in np.random.default_rng(self.seed).permutation(sorted(counts)):
-                if n >= self.valid_pct*len(items) or len(valid) == len(counts)-1: break
-                valid.add(s); n += counts[s]
-        is_valid = [s in valid for s in scenes]
-        if all(is_valid): raise ValueError("every frame is in a validation scene: leave at least one scene for training")
-        return L(i for i,v in enumerate(is_valid) if not v), L(i for i,v in enumerate(is_valid) if v)
-
 def a2d2_splitter(split='scene', # 'scene', 'random', or a list of validation scene names
                   valid_pct:float=0.2, seed:int=42):
-    "A splitter for A2D2 frames: whole scenes apart (`'scene'`), frames at random (`'random'`, leaks), or named scenes"
+    "A splitter for A2D2 frames: whole drive scenes apart (`'scene'`), frames at random (`'random'`, leaks), or named scenes"
     if isinstance(split, str):
-        if split == 'scene': return SceneSplitter(valid_pct, seed)
+        if split == 'scene': return GroupSplitter(group=a2d2_scene, valid_pct=valid_pct, seed=seed)
         if split == 'random': return RandomSplitter(valid_pct, seed=seed)
         raise ValueError(f"split must be 'scene', 'random' or a list of scene names, not {split!r}")
-    return SceneSplitter(valid_scenes=split)
+    return GroupSplitter(split, group=a2d2_scene)
 
 # %% ../nbs/05_a2d2.ipynb #3ce97109
 class A2D2MaskReader:
@@ -535,8 +511,8 @@ def a2d2_dls(path, # A cache made by `preprocess_a2d2`, or A2D2's `camera_lidar_
              classes='merged', # An `A2D2Classes`, or its `groups`: 'original', 'merged' or a dict class -> A2D2 names
              size=None, # (h, w) of the batches. Of a download: the cache's size (default (512, 512)); of a cache: a further resize
              bs:int=8, # Batch size
-             split='scene', # 'scene' (whole drives apart), 'random' (leaks near-duplicate frames), or validation scene names
-             valid_pct:float=0.2, seed:int=42, # See `SceneSplitter`
+             split='scene', # 'scene' (whole drives apart), 'random' (leaks near-duplicate frames, and warns), or validation scene names
+             valid_pct:float=0.2, seed:int=42, # See `a2d2_splitter`
              cache=None, # Of a download: the cache folder (default: in fastai's data folder); `False` reads full-size files each time
              item_tfms=None, batch_tfms=None, # Default: `Resize(size)` when needed, and `aug_transforms()`
              **kwargs # Passed to `DataBlock.dataloaders` (`num_workers`, ...)
@@ -563,6 +539,7 @@ def a2d2_dls(path, # A cache made by `preprocess_a2d2`, or A2D2's `camera_lidar_
                        item_tfms=ifnone(item_tfms, [Resize(size, method='squish')] if size is not None else None),
                        batch_tfms=ifnone(batch_tfms, aug_transforms()))
     dls = dblock.dataloaders(items, bs=bs, **kwargs)
+    warn_split_leak(dls.train_ds.items, dls.valid_ds.items, a2d2_scene)
     dls.codes,dls.ignore_index,dls.a2d2_classes = classes.codes,classes.ignore_index,classes
     return dls
 

@@ -16,9 +16,11 @@ from fastprogress.fastprogress import progress_bar
 
 # %% auto #0
 __all__ = ['image_extensions_lower', 'CAMVID_CODES', 'MaskError', 'pack_rgb', 'colours_to_index', 'read_mask', 'MaskFinder',
-           'PairCache', 'ImageReader', 'MaskReader', 'SegMaskBlock', 'NameSplitter', 'FolderSplitter', 'seg_splitter',
-           'check_pairs', 'read_codes', 'seg_datablock', 'folder_dls', 'camvid_scene', 'make_camvid_tiny',
-           'OfflineFallbackWarning', 'is_offline', 'loud_warning', 'camvid_tiny_path', 'camvid_tiny_dls']
+           'PairCache', 'ImageReader', 'MaskReader', 'SegMaskBlock', 'NameSplitter', 'FolderSplitter', 'camvid_group',
+           'RegexGroup', 'group_key', 'GroupSplitter', 'SplitLeakWarning', 'shared_groups', 'warn_split_leak',
+           'seg_splitter', 'check_pairs', 'read_codes', 'seg_datablock', 'folder_dls', 'camvid_scene',
+           'make_camvid_tiny', 'OfflineFallbackWarning', 'is_offline', 'loud_warning', 'camvid_tiny_path',
+           'camvid_tiny_dls']
 
 # %% ../nbs/00_data.ipynb #fce8de3c
 class MaskError(ValueError):
@@ -181,15 +183,117 @@ class FolderSplitter:
         if not any(is_valid): raise ValueError(f"no image is in a folder named '{self.folder}'")
         return L(i for i,v in enumerate(is_valid) if not v), L(i for i,v in enumerate(is_valid) if v)
 
+# %% ../nbs/00_data.ipynb #b7e1c0a2
+_CAMVID_RECORDING = re.compile(r'(\d{4}[A-Z][A-Z0-9]|Seq\d+[A-Z]+)_')
+
+def camvid_group(fn)->str|None:
+    "CamVid's recording of a frame, its name's prefix before the first `_` (`0016E5_08370.png` -> `'0016E5'`); `None` for other names"
+    m = _CAMVID_RECORDING.match(Path(fn).name)
+    return m.group(1) if m else None
+
+class RegexGroup:
+    "The group of a file: the first capture group of `pattern` (else the whole match) searched in the file name; `None` without a match"
+    def __init__(self, pattern:str): self.pattern = re.compile(pattern)
+    def __call__(self, fn):
+        m = self.pattern.search(Path(fn).name)
+        return None if m is None else m.group(1 if self.pattern.groups else 0)
+    def __repr__(self): return f"RegexGroup({self.pattern.pattern!r})"
+
+def group_key(group)->Callable:
+    "A function file -> group: `group` itself when it is one, a `RegexGroup` for a regex string"
+    if isinstance(group, str): return RegexGroup(group)
+    if callable(group): return group
+    raise TypeError(f"group must be a function (file -> group name) or a regex string, not {group!r}")
+
+# %% ../nbs/00_data.ipynb #b7e1c0a5
+class GroupSplitter:
+    "Whole groups (recordings) on one side: the `valid_groups`, or groups drawn with `seed` until they hold `valid_pct` of the items"
+    def __init__(self, valid_groups=None, # Names of the validation groups; `None`: a seeded random choice of groups
+                 group=camvid_group, # File -> group: a function, or a regex on the file name (see `group_key`)
+                 valid_pct:float=0.2, # Least fraction of the items for validation, in a random choice
+                 seed:int=42, # Seed of the group shuffle
+                ):
+        self.valid_groups = None if valid_groups is None else [str(o) for o in L(valid_groups)]
+        self.group,self.valid_pct,self.seed = group_key(group),valid_pct,seed
+
+    def groups(self, items)->list:
+        "The group of each item; an error naming the files that have none"
+        gs = [self.group(o) for o in items]
+        missing = [o for o,g in zip(items, gs) if g is None]
+        if missing: raise ValueError(f"{missing[0]}: no group found in this name ({len(missing)} of {len(items)} files have none, "
+                                     f"with group={getattr(self.group, '__name__', self.group)}). Pass `group=`: a regex whose first "
+                                     "capture group is the recording, e.g. r'^([^_]+)_', or a function file -> recording")
+        return gs
+
+    def draw(self, counts:Counter, n:int)->set:
+        "Groups shuffled with the seed, taken until they hold `valid_pct` of the `n` items, leaving one for training"
+        if len(counts) < 2: raise ValueError(f"a split by group needs at least two groups, found only {sorted(counts)}")
+        valid,n_valid = set(),0
+        for g in np.random.default_rng(self.seed).permutation(sorted(counts)):
+            if n_valid >= self.valid_pct*n or len(valid) == len(counts)-1: break
+            valid.add(str(g)); n_valid += counts[g]
+        return valid
+
+    def __call__(self, items):
+        gs = self.groups(items)
+        counts = Counter(gs)
+        if self.valid_groups is None: valid = self.draw(counts, len(gs))
+        else:
+            valid = set(self.valid_groups)
+            if valid - set(counts): raise ValueError(f"validation group(s) {sorted(valid - set(counts))} not found; the groups (items) are {dict(sorted(counts.items()))}")
+        is_valid = [g in valid for g in gs]
+        if all(is_valid): raise ValueError(f"every item is in a validation group ({sorted(valid)}): leave at least one group for training")
+        return L(i for i,v in enumerate(is_valid) if not v), L(i for i,v in enumerate(is_valid) if v)
+
+# %% ../nbs/00_data.ipynb #b7e1c0aa
+class SplitLeakWarning(UserWarning):
+    "Training and validation share a recording: near-duplicate frames on both sides make the validation score optimistic"
+
+def _shout(msg:str, category, stacklevel:int=3):
+    "Warn with `category` and print `msg` in a banner to stderr, so that it shows in scripts and notebooks"
+    bar = '!' * 78
+    print(f"\n{bar}\n{msg}\n{bar}\n", file=sys.stderr)
+    warnings.warn(msg, category, stacklevel=stacklevel)
+
+def shared_groups(train, valid, # Training and validation items (file names)
+                  group=camvid_group, # File -> group (function or regex); items without a group are not counted
+                 )->dict: # group -> (training items, validation items), for each group on both sides
+    "The groups with items on both sides of a split"
+    key = group_key(group)
+    t,v = Counter(key(o) for o in train),Counter(key(o) for o in valid)
+    return {g:(t[g], v[g]) for g in sorted(set(t) & set(v) - {None})}
+
+def warn_split_leak(train, valid, # Training and validation items (file names)
+                    group=camvid_group, # File -> group (function or regex)
+                   )->dict: # What `shared_groups` returns: empty when nothing leaks
+    "Warn once, with a `SplitLeakWarning` and a banner on stderr, when `train` and `valid` share groups"
+    shared = shared_groups(train, valid, group)
+    if not shared: return shared
+    counts = Counter(group_key(group)(o) for o in L(train) + L(valid))
+    listed = ', '.join(f"{g} ({a} train / {b} valid)" for g,(a,b) in list(shared.items())[:10]) + (' ...' if len(shared) > 10 else '')
+    _shout(f"SPLIT LEAK: training and validation share {len(shared)} recording(s): {listed}.\n"
+           f"{sum(b for _,b in shared.values())} of the {len(valid)} validation items have frames of their own recording in training; "
+           "neighbouring frames are near-duplicates, so the validation score overstates quality on new recordings.\n"
+           f"To keep recordings apart, validate on whole recordings: pass valid_groups=[...] instead, choosing among "
+           f"{', '.join(f'{g} ({n})' for g,n in sorted(counts.items()) if g is not None)}; or pass group= (a regex or a function) "
+           "when the recording is named otherwise.", SplitLeakWarning, stacklevel=4)
+    return shared
+
 # %% ../nbs/00_data.ipynb #dd004d64
 def seg_splitter(valid_pct:float=0.2, # Fraction of items for validation, when neither names nor folder is given
                  seed:int=42, # Seed of the random split
                  valid_names=None, # File names or stems of the validation images
                  valid_folder:str|None=None, # Name of the folder holding the validation images
+                 valid_groups=None, # Validation groups (recordings), e.g. `['0006R0']`, or `'random'`: see `GroupSplitter`
+                 group=camvid_group, # File -> group, for `valid_groups`: a function or a regex on the file name
                 ):
-    "A deterministic splitter: by folder, by names, or at random with a seed (in that order of precedence)"
+    "A deterministic splitter: by folder, by names, by groups, or at random with a seed"
+    given = [k for k,v in dict(valid_folder=valid_folder, valid_names=valid_names, valid_groups=valid_groups).items() if v is not None]
+    if len(given) > 1: raise ValueError(f"pass one of valid_folder, valid_names and valid_groups, not {' and '.join(given)}")
     if valid_folder is not None: return FolderSplitter(valid_folder)
     if valid_names is not None: return NameSplitter(valid_names)
+    if isinstance(valid_groups, str) and valid_groups == 'random': return GroupSplitter(None, group, valid_pct, seed)
+    if valid_groups is not None: return GroupSplitter(valid_groups, group)
     return RandomSplitter(valid_pct, seed=seed)
 
 # %% ../nbs/00_data.ipynb #f9c1ea32
@@ -254,6 +358,9 @@ def folder_dls(images, # Folder (or list of folders) of images, searched recursi
                void:str|None=None, # Name of the class that means "no label"; metrics and losses ignore it
                ignore_index:int|None=None, # Mask value that means "no label" (e.g. 255); defaults to `void`'s index
                valid_pct:float=0.2, valid_names=None, valid_folder:str|None=None, seed:int=42, # See `seg_splitter`
+               valid_groups=None, # Validation recordings, e.g. `['0006R0']`, or `'random'`: see `GroupSplitter`
+               group=camvid_group, # File -> recording, for `valid_groups` and the leak check: a function or a regex on the file name
+               warn_leaks:bool=True, # Warn (`SplitLeakWarning`) when training and validation share a recording
                size=None, # Resize to this (int or (h, w)); masks are resized nearest-neighbour
                bs:int=8, # Batch size
                item_tfms=None, batch_tfms=None, # Override the default transforms
@@ -268,15 +375,16 @@ def folder_dls(images, # Folder (or list of folders) of images, searched recursi
         ignore_index = ifnone(ignore_index, codes.index(void))
     files = _image_files(images)
     if not files: raise MaskError(f"no image files found in {L(images)}")
+    splitter = seg_splitter(valid_pct, seed, valid_names, valid_folder, valid_groups, group)
     get_mask = MaskFinder(masks, mask_suffix)
     reader = MaskReader(len(codes), colours, ignore_index)
     pairs = PairCache() if cache else None
     if check or cache: check_pairs(files, get_mask, reader, cache=pairs)
-    dblock = seg_datablock(codes, get_mask, colours, ignore_index,
-                           splitter=seg_splitter(valid_pct, seed, valid_names, valid_folder),
+    dblock = seg_datablock(codes, get_mask, colours, ignore_index, splitter=splitter,
                            item_tfms=item_tfms, batch_tfms=batch_tfms, size=size, get_items=noop, cache=pairs)
     kwargs.setdefault('pin_memory', torch.cuda.is_available())  # page-locked batches copy to the GPU faster
     dls = dblock.dataloaders(files, bs=bs, **kwargs)
+    if warn_leaks: warn_split_leak(dls.train_ds.items, dls.valid_ds.items, group)
     dls.ignore_index,dls.codes,dls.cache = ignore_index,codes,pairs
     return dls
 
@@ -383,9 +491,7 @@ def is_offline()->bool:
 
 def loud_warning(msg:str):
     "Warn with `OfflineFallbackWarning` and print a banner to stderr, so the message shows in scripts and notebooks"
-    bar = '!' * 78
-    print(f"\n{bar}\n{msg}\n{bar}\n", file=sys.stderr)
-    warnings.warn(msg, OfflineFallbackWarning, stacklevel=3)
+    _shout(msg, OfflineFallbackWarning, stacklevel=4)
 
 # %% ../nbs/00_data.ipynb #5bbadbb6
 def camvid_tiny_path(generated_dest=None, # Where to write the generated copy; defaults to fastai's data folder
@@ -406,9 +512,11 @@ def camvid_tiny_dls(path=None, # CamVid_TINY folder; `None` downloads it (or, of
                     bs:int=8, # Batch size
                     size=None, # Resize to this, e.g. `(96, 128)`; `None` keeps the files' size
                     ignore_void:bool=True, # Treat `Void` as "no label": metrics and losses ignore it
-                    **kwargs # Passed to `folder_dls` (`valid_pct`, `seed`, `batch_tfms`, ...)
+                    warn_leaks:bool|None=None, # Warn when a recording is on both sides; default: for the real CamVid_TINY, not for a generated one
+                    **kwargs # Passed to `folder_dls` (`valid_pct`, `valid_groups`, `seed`, `batch_tfms`, ...)
                    )->DataLoaders:
     "`DataLoaders` for fastai's CamVid_TINY layout: `images/*.png`, `labels/<stem>_P.png`, `codes.txt`"
     path = camvid_tiny_path() if path is None else Path(path)
+    warn_leaks = ifnone(warn_leaks, not (path/'GENERATED.txt').exists())  # generated frames are independent draws: no recording to leak
     return folder_dls(path/'images', path/'labels', path/'codes.txt', mask_suffix='_P',
-                      void='Void' if ignore_void else None, bs=bs, size=size, **kwargs)
+                      void='Void' if ignore_void else None, bs=bs, size=size, warn_leaks=warn_leaks, **kwargs)
