@@ -6,7 +6,8 @@ Docs: https://segcourse.github.io/segcourse/a2d2.html.md"""
 
 # %% ../nbs/05_a2d2.ipynb #8c4c2868
 from __future__ import annotations
-import os, re, json, shutil, difflib, tempfile, warnings
+import os, re, sys, json, shutil, difflib, tempfile, warnings
+from contextlib import contextmanager
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from datetime import datetime, timedelta
@@ -348,6 +349,30 @@ def a2d2_files(root, # The `camera_lidar_semantic` folder (or a cache made by `p
 # %% ../nbs/05_a2d2.ipynb #c3f6660f
 A2D2_CACHE_MANIFEST = 'a2d2_cache.json'
 _LOG = '.a2d2_cache_progress.jsonl'
+_LOCK = '.a2d2_cache.lock'
+
+def _inside(cache:Path, rel, what:str='path')->Path:
+    "`cache/rel`, refused unless it stays inside `cache` with every symlink followed: a manifest names files, it never reaches out"
+    p = Path(cache)/rel
+    if Path(rel).is_absolute() or not os.path.realpath(p).startswith(os.path.realpath(cache) + os.sep):
+        raise ValueError(f"{Path(cache)/A2D2_CACHE_MANIFEST}: {what} '{rel}' leads outside the cache folder {cache} (an edited manifest, "
+                         f"or a symlink in the cache); refused. Delete {cache} and run preprocess_a2d2 again")
+    return p
+
+@contextmanager
+def _cache_lock(cache:Path):
+    "Hold an exclusive lock on `cache`: a second `preprocess_a2d2` on it waits for the first, then finds its frames done"
+    try: import fcntl
+    except ImportError: yield; return  # no flock (Windows): one run at a time is up to the user
+    try: fd = os.open(cache/_LOCK, os.O_RDWR | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0), 0o644)
+    except OSError as e: raise ValueError(f"{cache/_LOCK}: cannot open the cache's lock file ({e.strerror})") from None
+    try:
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"{cache}: another preprocess_a2d2 run is writing this cache; waiting for it to finish", file=sys.stderr)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally: os.close(fd)  # closing releases the lock
 
 def _tmp_name(fn:Path)->Path: return fn.with_name(f'.{fn.name}.{os.getpid()}.tmp')
 
@@ -382,8 +407,9 @@ def _cache_frame(job:dict)->dict:
         orig,unknown = _original_index(np.asarray(lb.convert('RGB')), np.frombuffer(job['colours'], np.uint8).reshape(-1, 3))
     except MaskError as e: return {**rec, 'problem': str(e)}
     h,w = _out_hw(job['size'], im.height, im.width)
-    _save_png(Image.fromarray(orig).resize((w, h), Image.Resampling.NEAREST), Path(job['dest'])/job['label'])
-    _save_png(im.convert('RGB').resize((w, h), Image.Resampling.LANCZOS), Path(job['dest'])/job['image'], compress_level=1)
+    dest = Path(job['dest'])
+    _save_png(Image.fromarray(orig).resize((w, h), Image.Resampling.NEAREST), _inside(dest, job['label'], 'label'))
+    _save_png(im.convert('RGB').resize((w, h), Image.Resampling.LANCZOS), _inside(dest, job['image'], 'image'), compress_level=1)
     return {**rec, 'source_size': [im.height, im.width], 'unknown': {c:n for c,(n,_) in unknown.items()}}
 
 def _map_frames(jobs, n_workers):
@@ -414,6 +440,8 @@ def read_a2d2_manifest(cache, # A folder made by `preprocess_a2d2`
     if not fn.exists(): raise FileNotFoundError(f"{fn}: not found; {cache} is not an A2D2 cache made by preprocess_a2d2")
     try: man = json.loads(fn.read_text())
     except json.JSONDecodeError as e: raise ValueError(f"{fn}: not valid JSON ({e}); delete {cache} and run preprocess_a2d2 again") from None
+    for r in man.get('frames', []):
+        for k in ('image', 'label'): _inside(Path(cache), r[k], k)
     if complete and not man.get('complete'):
         raise ValueError(f"{fn}: the cache is incomplete (its preprocessing run was interrupted); run preprocess_a2d2 with the same arguments to finish it")
     return man
@@ -436,7 +464,14 @@ def preprocess_a2d2(root, # A2D2's `camera_lidar_semantic` folder (or one laid o
         classes = A2D2Classes(root if (root/'class_list.json').exists() else None)
     size = _norm_size(size)
     files = a2d2_files(root, cameras, missing)
-    man_fn,log_fn = dest/A2D2_CACHE_MANIFEST, dest/_LOG
+    if dest.exists() and any(dest.iterdir()) and not ((dest/A2D2_CACHE_MANIFEST).exists() or (dest/_LOCK).exists()):
+        raise FileExistsError(f"{dest}: not empty and not an A2D2 cache (no {A2D2_CACHE_MANIFEST}); choose a new or empty folder")
+    dest.mkdir(parents=True, exist_ok=True)
+    with _cache_lock(dest): return _preprocess_locked(root, dest, size, classes, cameras, files, n_workers, errors, show_progress)
+
+def _preprocess_locked(root, dest, size, classes, cameras, files, n_workers, errors, show_progress):
+    "`preprocess_a2d2` once it holds the cache's lock"
+    man_fn,log_fn = dest/A2D2_CACHE_MANIFEST, _inside(dest, _LOG)
     old = read_a2d2_manifest(dest, complete=False) if man_fn.exists() else None
     if old is not None:
         if old['class_table'] != classes.table:
@@ -444,13 +479,12 @@ def preprocess_a2d2(root, # A2D2's `camera_lidar_semantic` folder (or one laid o
             raise ValueError(f"{man_fn}: this cache was made with a different class table ({len(diff)} colour(s) differ, e.g. {sorted(diff)[:3]}); "
                              f"its labels would mean other classes. Use another `dest`, or delete {dest} to rebuild it")
         if old['size'] != size: raise ValueError(f"{man_fn}: this cache was made with size={old['size']}, not {size}; use another `dest`, or delete {dest} to rebuild it")
-    elif dest.exists() and any(dest.iterdir()): raise FileExistsError(f"{dest}: not empty and not an A2D2 cache (no {A2D2_CACHE_MANIFEST}); choose a new or empty folder")
-    dest.mkdir(parents=True, exist_ok=True)
+    elif any(o.name != _LOCK for o in dest.iterdir()): raise FileExistsError(f"{dest}: not empty and not an A2D2 cache (no {A2D2_CACHE_MANIFEST}); choose a new or empty folder")
     for t in dest.rglob('.*.tmp'): t.unlink()   # half-written by an interrupted run: never trusted
     rels = {str(f.relative_to(root)):f for f in files}
     done = {}
     for r in (old['frames'] if old else []) + _read_log(log_fn):
-        if 'problem' not in r and r['source_image'] in rels and (dest/r['image']).exists() and (dest/r['label']).exists(): done[r['source_image']] = r
+        if 'problem' not in r and r['source_image'] in rels and _inside(dest, r['image'], 'image').exists() and _inside(dest, r['label'], 'label').exists(): done[r['source_image']] = r
     head = {'format': 'segcourse A2D2 cache', 'version': 1, 'source': str(root.absolute()), 'size': size, 'cameras': list(cameras),
             'label_values': "original index: position in class_table (0..54 for A2D2); 255 = a colour not in the table",
             'class_table': classes.table}

@@ -17,8 +17,8 @@ from .models import *
 # %% auto #0
 __all__ = ['resize_to', 'eval_mode', 'count_params', 'child_strides', 'dilate_encoder', 'MultiScaleEncoder', 'NaiveSegNet',
            'naive', 'bilinear_kernel', 'crop_to', 'FCN', 'fcn32s', 'fcn16s', 'fcn8s', 'double_conv', 'PlainUNet',
-           'unet_plain', 'DeepLabV3', 'DeepLabV3Plus', 'deeplabv3', 'deeplabv3plus', 'PyramidPooling', 'PSPNet',
-           'pspnet', 'FPN', 'fpn', 'sine_pos_2d', 'PixelDecoder', 'QueryLayer', 'Mask2Former', 'mask2former',
+           'unet_plain', 'bn_to_gn', 'DeepLabV3', 'DeepLabV3Plus', 'deeplabv3', 'deeplabv3plus', 'PyramidPooling',
+           'PSPNet', 'pspnet', 'FPN', 'fpn', 'sine_pos_2d', 'PixelDecoder', 'QueryLayer', 'Mask2Former', 'mask2former',
            'BatchTimer', 'inference_speed', 'compare_archs']
 
 # %% ../nbs/03a_archs.ipynb #9ba79433
@@ -224,6 +224,13 @@ def unet_plain(encoder, n_out:int, img_size, n_in:int=3, **kwargs)->nn.Module:
     return PlainUNet(n_in, n_out, **kwargs)
 
 # %% ../nbs/03a_archs.ipynb #2e373751
+def bn_to_gn(m:nn.Module)->nn.Module:
+    "Replace each `BatchNorm2d` in `m` by a `GroupNorm` with one group: a pooled 1x1 map has one value per channel, which batch norm cannot train on in a batch of one"
+    for n,c in m.named_children():
+        if isinstance(c, nn.BatchNorm2d): setattr(m, n, nn.GroupNorm(1, c.num_features))
+        else: bn_to_gn(c)
+    return m
+
 def _aspp_rates(output_stride, atrous_rates): return ifnone(atrous_rates, [r * 16 // output_stride for r in (6, 12, 18)])
 
 class DeepLabV3(nn.Module):
@@ -235,6 +242,7 @@ class DeepLabV3(nn.Module):
         super().__init__()
         self.encoder = MultiScaleEncoder(encoder, output_stride)
         self.head = DeepLabHead(self.encoder.channels[-1], n_out, _aspp_rates(output_stride, atrous_rates))
+        bn_to_gn(self.head[0].convs[-1])  # the image-pooling branch
 
     def forward(self, x): return resize_to(self.head(self.encoder(x)[-1]), x.shape[-2:])
 
@@ -251,6 +259,7 @@ class DeepLabV3Plus(nn.Module):
         self.encoder = MultiScaleEncoder(encoder, output_stride)
         self.low_idx = self.encoder.index(low_stride)
         self.aspp = ASPP(self.encoder.channels[-1], _aspp_rates(output_stride, atrous_rates), channels)
+        bn_to_gn(self.aspp.convs[-1])
         self.low = ConvLayer(self.encoder.channels[self.low_idx], low_channels, ks=1)
         self.decoder = nn.Sequential(ConvLayer(channels + low_channels, channels), ConvLayer(channels, channels),
                                      nn.Conv2d(channels, n_out, 1))
@@ -272,12 +281,14 @@ def deeplabv3plus(encoder, n_out:int, img_size, **kwargs)->nn.Module:
     return DeepLabV3Plus(encoder, n_out, **kwargs)
 
 # %% ../nbs/03a_archs.ipynb #5144ae0c
+def _pooled_norm(layer, bins:int): return bn_to_gn(layer) if bins == 1 else layer  # 1x1: see `bn_to_gn`
+
 class PyramidPooling(nn.Module):
     "Pool into `bins`x`bins` grids, reduce channels, upsample back, concatenate to the input"
     def __init__(self, ni:int, bins=(1, 2, 3, 6), nf:int|None=None):
         super().__init__()
         nf = ifnone(nf, ni // len(bins))
-        self.stages = nn.ModuleList([nn.Sequential(nn.AdaptiveAvgPool2d(b), ConvLayer(ni, nf, ks=1)) for b in bins])
+        self.stages = nn.ModuleList([nn.Sequential(nn.AdaptiveAvgPool2d(b), _pooled_norm(ConvLayer(ni, nf, ks=1), b)) for b in bins])
         self.nf = ni + nf * len(bins)
 
     def forward(self, x): return torch.cat([x] + [resize_to(s(x), x.shape[-2:]) for s in self.stages], 1)

@@ -77,8 +77,10 @@ COMMANDS = {'predict': segcourse_predict, 'demo': segcourse_demo}
 
 def main():
     "The `segcourse` console entry point: `segcourse COMMAND [ARGS...]`"
-    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
-        sys.exit(f"usage: segcourse {{{'|'.join(COMMANDS)}}} ... ('segcourse COMMAND --help' lists its options)")
+    usage = f"usage: segcourse {{{'|'.join(COMMANDS)}}} ... ('segcourse COMMAND --help' lists its options)"
+    if len(sys.argv) == 2 and sys.argv[1] in ('-h', '--help'):  # asked for: the usage on stdout, and success
+        print(usage); sys.exit(0)
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS: sys.exit(usage)
     cmd = sys.argv.pop(1)
     sys.argv[0] = f'segcourse {cmd}'
     func = COMMANDS[cmd].__wrapped__  # `call_parse` parses `sys.argv` only when its function is the script itself

@@ -15,12 +15,12 @@ from fastai.vision.all import *
 from fastprogress.fastprogress import progress_bar
 
 # %% auto #0
-__all__ = ['image_extensions_lower', 'CAMVID_CODES', 'MaskError', 'pack_rgb', 'colours_to_index', 'read_mask', 'MaskFinder',
-           'PairCache', 'ImageReader', 'MaskReader', 'SegMaskBlock', 'NameSplitter', 'FolderSplitter', 'camvid_group',
-           'RegexGroup', 'group_key', 'GroupSplitter', 'SplitLeakWarning', 'shared_groups', 'warn_split_leak',
-           'seg_splitter', 'check_pairs', 'read_codes', 'seg_datablock', 'folder_dls', 'camvid_scene',
-           'make_camvid_tiny', 'OfflineFallbackWarning', 'is_offline', 'loud_warning', 'camvid_tiny_path',
-           'camvid_tiny_dls']
+__all__ = ['HIGH_BIT_MODES', 'image_extensions_lower', 'CAMVID_CODES', 'MaskError', 'pack_rgb', 'colours_to_index', 'rgb_array',
+           'read_mask', 'image_files', 'MaskFinder', 'PairCache', 'ImageReader', 'MaskReader', 'SegMaskBlock',
+           'NameSplitter', 'FolderSplitter', 'camvid_group', 'RegexGroup', 'group_key', 'GroupSplitter',
+           'SplitLeakWarning', 'shared_groups', 'warn_split_leak', 'seg_splitter', 'check_pairs', 'read_codes',
+           'seg_datablock', 'folder_dls', 'camvid_scene', 'make_camvid_tiny', 'OfflineFallbackWarning', 'is_offline',
+           'loud_warning', 'camvid_tiny_path', 'camvid_tiny_dls']
 
 # %% ../nbs/00_data.ipynb #fce8de3c
 class MaskError(ValueError):
@@ -66,11 +66,26 @@ def _open_image(fn):
     if not fn.exists(): raise MaskError(f"{fn}: file not found")
     if fn.stat().st_size == 0: raise MaskError(f"{fn}: the file is empty (0 bytes)")
     try:
-        im = Image.open(fn)
-        im.load()
+        with warnings.catch_warnings():
+            warnings.simplefilter('error', Image.DecompressionBombWarning)
+            im = Image.open(fn)
+            im.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise MaskError(f"{fn}: refused as a possible decompression bomb ({e})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise MaskError(f"{fn}: not a readable image ({e})") from None
     return im
+
+HIGH_BIT_MODES = ('I', 'I;16', 'I;16B', 'I;16L', 'I;16N', 'F')
+
+def rgb_array(im:Image.Image, # An opened image of any mode
+             )->np.ndarray: # (H, W, 3) uint8
+    "The image as RGB uint8; 16-bit, 32-bit and float images are stretched from their own range to 0..255, not clipped"
+    if im.mode not in HIGH_BIT_MODES: return np.asarray(im.convert('RGB'))
+    a = np.asarray(im, dtype=np.float32)
+    lo,hi = float(a.min()), float(a.max())
+    a = ((a - lo) / (hi - lo) * 255 if hi > lo else np.zeros_like(a)).round().astype(np.uint8)
+    return np.repeat(a[..., None], 3, -1)
 
 # %% ../nbs/00_data.ipynb #dd59824f
 def read_mask(fn, # Mask file
@@ -96,8 +111,26 @@ def read_mask(fn, # Mask file
 # %% ../nbs/00_data.ipynb #ee2f9668
 image_extensions_lower = {e.lower() for e in image_extensions}
 
-def _image_files(folders):
-    return L(f for d in L(folders) for f in get_image_files(d)).sorted()
+def image_files(folders, # Folder or list of folders, searched recursively, following symlinks
+               )->L: # Image files, sorted, each file once
+    "Image files under `folders` (hidden ones skipped, as fastai's `get_image_files`); a file or folder reached twice through symlinks counts once"
+    dirs_seen,files,twice = {},{},[]
+    for top in L(folders):
+        for root,dirs,fs in os.walk(top, followlinks=True):
+            real = os.path.realpath(root)
+            if real in dirs_seen:  # a symlink loop, or a second link to a folder already walked
+                twice.append(f"{root} is {dirs_seen[real]}"); dirs[:] = []; continue
+            dirs_seen[real] = root
+            dirs[:] = sorted(o for o in dirs if not o.startswith('.'))
+            for f in sorted(fs):
+                p = Path(root)/f
+                if f.startswith('.') or p.suffix.lower() not in image_extensions_lower: continue
+                rp = os.path.realpath(p)
+                if rp in files:  # keep the first name in sorted order
+                    twice.append(f"{max(p, files[rp])} is {min(p, files[rp])}"); p = min(p, files[rp])
+                files[rp] = p
+    if twice: warnings.warn(f"{len(twice)} folder(s) or file(s) reached twice through symlinks were listed once: " + '; '.join(twice[:3]))
+    return L(files.values()).sorted()
 
 class MaskFinder:
     "Find the mask of an image by its stem plus `suffix`, among the image files under `masks`"
@@ -105,7 +138,7 @@ class MaskFinder:
                  suffix:str='', # Added to the image stem to make the mask stem (`'_P'` in CamVid_TINY)
                 ):
         self.suffix,self.index = suffix,{}
-        for f in _image_files(masks):
+        for f in image_files(masks):
             if suffix and not f.stem.endswith(suffix): continue
             stem = f.stem[:len(f.stem)-len(suffix)] if suffix else f.stem
             if stem in self.index: raise MaskError(f"two masks for the image stem '{stem}': {self.index[stem]} and {f}")
@@ -128,12 +161,13 @@ class PairCache:
     def __repr__(self): return f"PairCache({len(self)} images, {len(self.masks)} masks, {self.nbytes/2**20:.1f} MiB)"
 
 class ImageReader(Transform):
-    "Open an image as an RGB `PILImage`, as fastai's `PILImage.create` does; from `cache` when it holds the file"
+    "Open an image as an RGB `PILImage` by `rgb_array`'s rule (16-bit stretched, not clipped); from `cache` when it holds the file"
     input_types = (Path, str, Tensor, np.ndarray, bytes, Image.Image)  # what `learn.predict`/`test_dl` accept, as `PILImage.create`
     def __init__(self, cache:PairCache|None=None): super().__init__(); self.cache = cache
     def encodes(self, fn):
-        a = self.cache.images.get(Path(fn)) if self.cache is not None and isinstance(fn, (str, Path)) else None
-        return PILImage.create(a if a is not None else fn)
+        if not isinstance(fn, (str, Path)): return PILImage.create(fn)
+        a = self.cache.images.get(Path(fn)) if self.cache is not None else None
+        return PILImage.create(a if a is not None else rgb_array(_open_image(fn)))
 
 # %% ../nbs/00_data.ipynb #c420a48f
 class MaskReader:
@@ -312,7 +346,7 @@ def check_pairs(images, # Image files
             if im.size != m.shape[::-1]:
                 problems.append(f"{get_mask(fn)}: mask size {m.shape[::-1]} differs from image {fn} size {im.size}")
             elif cache is not None:
-                cache.images[Path(fn)] = np.asarray(im.convert('RGB') if im.mode != 'RGB' else im)
+                cache.images[Path(fn)] = rgb_array(im)
                 cache.masks[Path(get_mask(fn))] = m
         except MaskError as e: problems.append(str(e))
     if problems:
@@ -321,13 +355,16 @@ def check_pairs(images, # Image files
 
 # %% ../nbs/00_data.ipynb #c80f20d8
 def read_codes(codes)->list:
-    "Class names from a list, or from a text file with one name per line (as CamVid's `codes.txt`)"
+    "Class names from a list, or from a text file with one name per line (as CamVid's `codes.txt`); each name once"
+    src = 'codes'
     if isinstance(codes, (str, Path)):
-        fn = Path(codes)
+        fn = src = Path(codes)
         if not fn.exists(): raise FileNotFoundError(f"{fn}: codes file not found")
         codes = [o.strip() for o in fn.read_text().splitlines() if o.strip()]
     codes = list(codes)
     if not codes: raise ValueError("no class names (codes) given")
+    twice = sorted({c for c in codes if codes.count(c) > 1})
+    if twice: raise ValueError(f"{src}: class name(s) {twice} appear more than once; each class needs its own name")
     return codes
 
 # %% ../nbs/00_data.ipynb #bd7cbb1f
@@ -373,7 +410,7 @@ def folder_dls(images, # Folder (or list of folders) of images, searched recursi
     if void is not None:
         if void not in codes: raise ValueError(f"void class '{void}' is not one of the codes {codes}")
         ignore_index = ifnone(ignore_index, codes.index(void))
-    files = _image_files(images)
+    files = image_files(images)
     if not files: raise MaskError(f"no image files found in {L(images)}")
     splitter = seg_splitter(valid_pct, seed, valid_names, valid_folder, valid_groups, group)
     get_mask = MaskFinder(masks, mask_suffix)

@@ -6,36 +6,36 @@ Docs: https://segcourse.github.io/segcourse/inference.html.md"""
 
 # %% ../nbs/07_inference.ipynb #ea9ca329
 from __future__ import annotations
-import sys, pickle, warnings
+import os, sys, pickle, tempfile, warnings
 from PIL import Image, UnidentifiedImageError
 from fastcore.script import call_parse
 from fastai.vision.all import *
 from fastprogress.fastprogress import progress_bar
+from .data import image_files, rgb_array
 
 # %% auto #0
-__all__ = ['ImageError', 'read_image', 'load_seg_model', 'predict_probs', 'class_palette', 'save_mask', 'overlay',
-           'predict_files', 'segcourse_predict']
+__all__ = ['ImageError', 'read_image', 'load_seg_model', 'check_predict_args', 'inference_size', 'prob_bands', 'predict_probs',
+           'class_palette', 'save_mask', 'overlay', 'predict_files', 'segcourse_predict']
 
 # %% ../nbs/07_inference.ipynb #7dbd549b
 class ImageError(ValueError):
     "An input that cannot be segmented; the message names the file and the problem"
 
 def read_image(fn)->np.ndarray: # (H, W, 3) uint8
-    "Read an image file as RGB uint8, converting grayscale, RGBA, palette and 16-bit images"
+    "Read an image file as RGB uint8 by `rgb_array`'s rule, the one training uses (grayscale, RGBA, palette, 16-bit)"
     fn = Path(fn)
     if not fn.exists(): raise ImageError(f"{fn}: file not found")
     if fn.is_dir(): raise ImageError(f"{fn}: is a folder, not an image")
     if fn.stat().st_size == 0: raise ImageError(f"{fn}: the file is empty (0 bytes)")
     try:
-        im = Image.open(fn); im.load()
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)  # big frames are fine: prediction is tiled
+            im = Image.open(fn); im.load()
+    except Image.DecompressionBombError as e:
+        raise ImageError(f"{fn}: refused as a possible decompression bomb ({e})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise ImageError(f"{fn}: not a readable image ({e})") from None
-    if im.mode in ('I', 'I;16', 'I;16B', 'I;16L', 'F'):
-        a = np.asarray(im, dtype=np.float32)
-        lo,hi = float(a.min()), float(a.max())
-        a = ((a - lo) / (hi - lo) * 255 if hi > lo else np.zeros_like(a)).round().astype(np.uint8)
-        return np.repeat(a[..., None], 3, -1)
-    return np.asarray(im.convert('RGB'))
+    return rgb_array(im)
 
 # %% ../nbs/07_inference.ipynb #44708b00
 def load_seg_model(fn, # A file written by `learn.export()`
@@ -61,9 +61,9 @@ def _normalize_stats(learn):
         if isinstance(t, Normalize): return t.mean.flatten().cpu(), t.std.flatten().cpu()
     return None
 
-def _to_batch(img:np.ndarray, learn, device)->Tensor:
-    "Image (H, W, 3) uint8 -> normalised (1, 3, H, W) float tensor"
-    x = torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2,0,1).float().div_(255)[None]
+def _to_batch(imgs, learn, device)->Tensor:
+    "Images (H, W, 3) uint8 of one size -> normalised (N, 3, H, W) float tensor"
+    x = torch.from_numpy(np.stack([np.asarray(o, dtype=np.uint8) for o in imgs])).permute(0,3,1,2).float().div_(255)
     stats = _normalize_stats(learn)
     if stats is not None: x = (x - stats[0][None,:,None,None]) / stats[1][None,:,None,None]
     return x.to(device)
@@ -87,7 +87,40 @@ def _tile_starts(size:int, tile:int, stride:int)->list:
     starts = list(range(0, size - tile, stride)) + [size - tile]
     return sorted(set(starts))
 
+def _pair(o)->tuple: return (o, o) if isinstance(o, int) else tuple(o)
+
+def check_predict_args(tile=None, overlap:float=0.25, bs:int=4, size='train', **kwargs): # The other arguments of `prob_bands` need no check
+    "Refuse settings that would divide by zero, never finish or give NaN, with a message that says what is allowed"
+    if not 0 <= overlap < 1: raise ValueError(f"overlap must be in [0, 1) (the fraction of a tile shared with its neighbour), not {overlap}")
+    if bs < 1: raise ValueError(f"bs (tiles per forward pass) must be 1 or more, not {bs}")
+    if tile is not None and (len(_pair(tile)) != 2 or min(_pair(tile)) < 1): raise ValueError(f"tile must be a size in pixels, 1 or more, not {tile}")
+    if size not in ('train', None) and (len(_pair(size)) != 2 or min(_pair(size)) < 1): raise ValueError(f"size must be 'train', None or (h, w), not {size}")
+
 # %% ../nbs/07_inference.ipynb #97cc40e1
+def _train_view(learn)->tuple:
+    "((h, w), (sy, sx) or None) as `seg_learner` recorded them; else the size of the DataLoaders' `Resize`; else (None, None)"
+    if getattr(learn, 'train_size', None) is not None: return tuple(learn.train_size), getattr(learn, 'train_scale', None)
+    tfms = getattr(getattr(learn.dls, 'train', None), 'after_item', None)
+    rs = first(tfms.fs.filter(risinstance(Resize))) if tfms is not None else None
+    return (tuple(int(o) for o in rs.size[::-1]), None) if rs is not None else (None, None)
+
+def inference_size(learn:Learner, hw, # A segmentation learner, and the (h, w) of an image
+                   size='train', # 'train': at the training scale; None: the image's own size; (h, w): that size
+                  )->tuple: # ((h, w) the model sees the image at, tile (h, w) for the sliding window or None)
+    "The size at which `predict_probs` runs the model on an image of size `hw`, and the tiles it cuts when it is much bigger than the training size"
+    if size is None: return tuple(hw), None
+    if size != 'train': return _pair(size), None
+    ts,scale = _train_view(learn)
+    if ts is None: return tuple(hw), None  # a learner that does not say how it was trained: the image's own size
+    if scale is None: return ts, None
+    h,w = max(1, round(hw[0]*scale[0])), max(1, round(hw[1]*scale[1]))
+    return (h, w), (ts if h > 2*ts[0] or w > 2*ts[1] else None)
+
+def _resize_image(img:np.ndarray, hw)->np.ndarray:
+    "Resize (H, W, 3) uint8 to `hw` with PIL's bilinear filter, the one fastai's `Resize` uses"
+    if tuple(hw) == img.shape[:2]: return img
+    return np.asarray(Image.fromarray(img).resize((hw[1], hw[0]), Image.Resampling.BILINEAR))
+
 @torch.no_grad()
 def _forward(model, x:Tensor, tta:bool, mult:int)->Tensor:
     "Softmax probabilities of a batch, padded to `mult` and cropped back, averaged with the flipped batch when `tta`"
@@ -96,34 +129,69 @@ def _forward(model, x:Tensor, tta:bool, mult:int)->Tensor:
     if tta: p = (p + model(xp.flip(-1)).float().softmax(1).flip(-1)) / 2
     return p[..., :h, :w]
 
-def predict_probs(learn:Learner, # A segmentation learner
-                  img:np.ndarray, # (H, W, 3) uint8 image
-                  tile=None, # Tile size (int or (h, w)) for the sliding window; None: the whole image at once
-                  overlap:float=0.25, # Fraction of a tile shared with its neighbour
-                  tta:bool=False, # Average with the horizontally flipped prediction
-                  bs:int=4, # Tiles per forward pass
-                  stride_multiple:int=32, # Pad inputs to a multiple of this (the encoder's total stride)
-                 )->Tensor: # (n_classes, H, W) float probabilities, on the CPU
-    "Class probabilities for one image, whole or by overlapping tiles blended with a window"
-    model = learn.model.eval()
-    device = next(model.parameters()).device
-    x = _to_batch(img, learn, device)
-    H,W = x.shape[-2:]
-    if tile is None: return _forward(model, x, tta, stride_multiple)[0].cpu()
-    th,tw = (tile, tile) if isinstance(tile, int) else tile
+def _tile_bands(model, img:np.ndarray, learn, device, tile, overlap:float, tta:bool, bs:int, mult:int):
+    "Probabilities (C, rows, W) of `img` in finished row bands, top to bottom; the window holds one row of tiles"
+    H,W = img.shape[:2]
+    if tile is None:
+        yield _forward(model, _to_batch([img], learn, device), tta, mult)[0]
+        return
+    th,tw = _pair(tile)
     th,tw = min(th, H), min(tw, W)
     ys,xs = _tile_starts(H, th, max(1, int(th*(1-overlap)))), _tile_starts(W, tw, max(1, int(tw*(1-overlap))))
-    coords = [(y, x0) for y in ys for x0 in xs]
-    win = _window(th, tw, device)
-    out,wsum = None,torch.zeros(H, W, device=device)
-    for i in range(0, len(coords), bs):
-        cs = coords[i:i+bs]
-        p = _forward(model, torch.cat([x[..., y:y+th, x0:x0+tw] for y,x0 in cs]), tta, stride_multiple)
-        if out is None: out = torch.zeros(p.shape[1], H, W, device=device)
-        for (y,x0),pi in zip(cs, p):
-            out[:, y:y+th, x0:x0+tw] += pi * win
-            wsum[y:y+th, x0:x0+tw] += win
-    return (out / wsum).cpu()
+    win,out,wsum = _window(th, tw, device),None,None
+    for i,y in enumerate(ys):  # the band held starts at row `y`
+        for j in range(0, len(xs), bs):
+            p = _forward(model, _to_batch([img[y:y+th, x0:x0+tw] for x0 in xs[j:j+bs]], learn, device), tta, mult)
+            if out is None: out,wsum = p.new_zeros(p.shape[1], th, W),p.new_zeros(th, W)
+            if out.shape[1] < th: out,wsum = torch.cat([out, out.new_zeros(out.shape[0], th-out.shape[1], W)], 1),torch.cat([wsum, wsum.new_zeros(th-wsum.shape[0], W)])
+            for x0,pi in zip(xs[j:j+bs], p):
+                out[:, :, x0:x0+tw] += pi * win
+                wsum[:, x0:x0+tw] += win
+        done = (ys[i+1] if i+1 < len(ys) else H) - y  # rows no later tile reaches
+        yield out[:, :done] / wsum[:done]
+        out,wsum = out[:, done:],wsum[done:]
+
+def _resize_bands(bands, in_hw, out_hw, rows:int=64):
+    "Bilinear resize (as `F.interpolate(..., align_corners=False)`) of row bands arriving top to bottom, `rows` output rows at a time"
+    (h,w),(H,W) = in_hw,out_hw
+    if (h, w) == (H, W): yield from bands; return
+    src = np.maximum((np.arange(H) + 0.5) * (h / H) - 0.5, 0)
+    i0 = np.minimum(np.floor(src).astype(int), h-1); i1 = np.minimum(i0+1, h-1)
+    lam = torch.from_numpy(src - i0).float()
+    buf,off,y = None,0,0  # `buf` holds input rows off.. that output rows from `y` on still need
+    for b in bands:
+        buf = b if buf is None else torch.cat([buf, b], 1)
+        y1 = y + int(np.searchsorted(i1[y:], off + buf.shape[1]))  # output rows whose input rows have all arrived
+        for a in range(y, y1, rows):
+            e = min(a + rows, y1)
+            l = lam[a:e].to(buf.device)[None, :, None]
+            r = buf[:, torch.from_numpy(i0[a:e]-off)] * (1 - l) + buf[:, torch.from_numpy(i1[a:e]-off)] * l
+            yield F.interpolate(r[None], size=(e-a, W), mode='bilinear', align_corners=False)[0]
+        y = y1
+        drop = min(int(i0[y]) - off, buf.shape[1]) if y < H else 0  # rows no output row needs any more
+        buf,off = buf[:, drop:],off + drop
+
+def prob_bands(learn:Learner, # A segmentation learner
+               img:np.ndarray, # (H, W, 3) uint8 image
+               tile=None, # Tile size (int or (h, w)) for the sliding window; None: the whole image, or automatic tiles (see `inference_size`)
+               overlap:float=0.25, # Fraction of a tile shared with its neighbour
+               tta:bool=False, # Average with the horizontally flipped prediction
+               bs:int=4, # Tiles per forward pass
+               stride_multiple:int=32, # Pad inputs to a multiple of this (the encoder's total stride)
+               size='train', # 'train': at the training scale; None: the image's own size; (h, w): resized to that size
+              ): # Yields (n_classes, rows, W) float probabilities, top to bottom, on the model's device
+    "The class probabilities of `img` at its own size, as bands of rows, computed in memory bounded by a band"
+    check_predict_args(tile, overlap, bs, size)
+    model = learn.model.eval()
+    device = next(model.parameters()).device
+    hw,auto_tile = inference_size(learn, img.shape[:2], size)
+    bands = _tile_bands(model, _resize_image(img, hw), learn, device, ifnone(tile, auto_tile), overlap, tta, bs, stride_multiple)
+    yield from _resize_bands(bands, hw, img.shape[:2])
+
+@delegates(prob_bands)
+def predict_probs(learn:Learner, img:np.ndarray, **kwargs)->Tensor: # (n_classes, H, W) float probabilities, on the CPU
+    "Class probabilities for one image at its own size: at the training scale, whole or by overlapping tiles blended with a window"
+    return torch.cat([b.cpu() for b in prob_bands(learn, img, **kwargs)], 1)
 
 # %% ../nbs/07_inference.ipynb #aa50fb31
 def class_palette(n:int)->np.ndarray: # (n, 3) uint8
@@ -139,57 +207,94 @@ def save_mask(mask:np.ndarray, fn, palette:np.ndarray)->Path:
     im.save(fn); return Path(fn)
 
 def overlay(img:np.ndarray, mask:np.ndarray, palette:np.ndarray, alpha:float=0.5)->np.ndarray:
-    "The image with each pixel's class colour blended over it"
-    return (img * (1 - alpha) + palette[mask] * alpha).round().astype(np.uint8)
+    "The image with each pixel's class colour blended over it (in bands of rows: a big frame needs no float copy of itself)"
+    out = np.empty_like(img)
+    for y in range(0, len(img), 256):
+        out[y:y+256] = (img[y:y+256] * (1 - alpha) + palette[mask[y:y+256]] * alpha).round()
+    return out
 
 # %% ../nbs/07_inference.ipynb #fa2d6e4d
 def _expand_inputs(inputs)->tuple:
-    "Files from files and folders (recursively); folders with no image are failures"
-    files,failures = [],[]
+    "([(image file, output stem relative to `out`)], failures) from files and folders; a file reached twice counts once"
+    jobs,seen,failures = [],set(),[]
     for o in L(inputs):
         o = Path(o)
         if o.is_dir():
-            fs = get_image_files(o)
+            fs = image_files(o)
             if not fs: failures.append((o, f"{o}: folder has no image files"))
-            files += list(fs)
-        else: files.append(o)
-    return files, failures
+            found = [(f, f.relative_to(o).parent/f.stem) for f in fs]
+        else: found = [(o, Path(o.stem))]
+        for f,rel in found:
+            if os.path.realpath(f) not in seen: seen.add(os.path.realpath(f)); jobs.append((f, rel))
+    return jobs, failures
+
+def _check_outputs(jobs):
+    "Refuse, before anything is written, inputs that would write the same output file"
+    first_of = {}
+    for f,rel in jobs:
+        k = str(rel).lower()  # case-insensitive file systems (macOS, Windows) would merge `A.png` and `a.png` too
+        if k in first_of: raise ValueError(f"{first_of[k]} and {f} would both be written as {rel}.png: rename one, or segment them into different --out folders")
+        first_of[k] = f
+
+def _predict_mask(learn, img:np.ndarray, probs_fn=None, **kwargs)->np.ndarray:
+    "Mask (H, W) uint8 of `img`, band by band; with `probs_fn` the probabilities go to that `.npy` (float16) as they come"
+    mask,y,probs = np.empty(img.shape[:2], np.uint8),0,None
+    for b in prob_bands(learn, img, **kwargs):
+        b = b.cpu()
+        mask[y:y+b.shape[1]] = b.argmax(0).numpy()
+        if probs_fn is not None:
+            if probs is None: probs = np.lib.format.open_memmap(probs_fn, mode='w+', dtype=np.float16, shape=(b.shape[0], *img.shape[:2]))
+            probs[:, y:y+b.shape[1]] = b.numpy()
+        y += b.shape[1]
+    if probs is not None: probs.flush(); del probs
+    return mask
 
 @patch
 def predict_masks(self:Learner, files, # Image files (or folders)
-                  tile=None, overlap:float=0.25, tta:bool=False, bs:int=4, # See `predict_probs`
+                  tile=None, overlap:float=0.25, tta:bool=False, bs:int=4, size='train', # See `prob_bands`
                   with_probs:bool=False, # Also return the probabilities
                  )->list: # Masks (H, W) uint8, or (mask, probs) pairs
-    "Segment image files at their own size; raises `ImageError` naming the first file that cannot be read"
-    files,failures = _expand_inputs(files)
+    "Segment image files (at the training scale, see `predict_probs`); raises `ImageError` naming the first file that cannot be read"
+    jobs,failures = _expand_inputs(files)
     if failures: raise ImageError(failures[0][1])
-    res = []
-    for f in progress_bar(files, leave=False):
-        p = predict_probs(self, read_image(f), tile, overlap, tta, bs)
-        m = p.argmax(0).numpy().astype(np.uint8)
-        res.append((m, p.numpy()) if with_probs else m)
+    kw,res = dict(tile=tile, overlap=overlap, tta=tta, bs=bs, size=size),[]
+    for f,_ in progress_bar(jobs, leave=False):
+        img = read_image(f)
+        if not with_probs: res.append(_predict_mask(self, img, **kw)); continue
+        p = predict_probs(self, img, **kw)
+        res.append((p.argmax(0).numpy().astype(np.uint8), p.numpy()))
     return res
 
 # %% ../nbs/07_inference.ipynb #608f5c27
+def _writable_folder(out)->Path:
+    "`out`, created if needed, after checking that a file can be written in it"
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out): pass
+    except OSError as e: raise ValueError(f"{out}: cannot write the predictions there ({e.strerror or e})") from None
+    return out
+
+@delegates(prob_bands, but=['learn', 'img'])
 def predict_files(learn:Learner, inputs, out, # Model, files or folders, output folder
-                  tile=None, overlap:float=0.25, tta:bool=False, bs:int=4, # See `predict_probs`
                   save_probs:bool=False, # Also write `<stem>_probs.npy` (float16)
                   show_progress:bool=True,
-                 )->list: # [(path, error message)] of the inputs that failed
-    "Segment every input into `out`; failures are collected, not fatal"
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    files,failures = _expand_inputs(inputs)
+                  **kwargs)->list: # [(path, error message)] of the inputs that failed
+    "Segment every input into `out`, keeping the inputs' folders; failures are collected, not fatal"
+    check_predict_args(**kwargs)
+    jobs,failures = _expand_inputs(inputs)
+    _check_outputs(jobs)
+    out = _writable_folder(out)
     n_out = learn.model(torch.zeros(1, 3, 32, 32, device=next(learn.model.parameters()).device)).shape[1]
     pal = class_palette(n_out)
-    for f in progress_bar(files, display=show_progress, leave=False):
-        try:
-            img = read_image(f)
-            p = predict_probs(learn, img, tile, overlap, tta, bs)
+    for f,rel in progress_bar(jobs, display=show_progress, leave=False):
+        dest = out/rel
+        try: img = read_image(f)
         except ImageError as e: failures.append((f, str(e))); continue
-        m = p.argmax(0).numpy().astype(np.uint8)
-        save_mask(m, out/f'{f.stem}.png', pal)
-        Image.fromarray(overlay(img, m, pal)).save(out/f'{f.stem}_overlay.jpg', quality=90)
-        if save_probs: np.save(out/f'{f.stem}_probs.npy', p.numpy().astype(np.float16))
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        m = _predict_mask(learn, img, dest.with_name(f'{dest.name}_probs.npy') if save_probs else None, **kwargs)
+        save_mask(m, dest.with_name(f'{dest.name}.png'), pal)
+        Image.fromarray(overlay(img, m, pal)).save(dest.with_name(f'{dest.name}_overlay.jpg'), quality=90)
     return failures
 
 # %% ../nbs/07_inference.ipynb #316dc69f
@@ -203,14 +308,19 @@ def segcourse_predict(model:str, # Model file written by `learn.export()`
                       probs:bool=False, # Also write class probabilities (.npy, float16)
                       bs:int=4, # Tiles per forward pass
                       cpu:bool=False, # Stay on the CPU even when a GPU is available
+                      native:bool=False, # Run the model at each image's own size, not at the training scale
                      ):
     "Segment images with an exported model: palette-PNG masks, overlays and optionally probabilities"
     if not inputs: sys.exit("error: no inputs: give image files or folders after the model file")
+    kw = dict(tile=tile, overlap=overlap, tta=tta, bs=bs, size=None if native else 'train')
+    try: check_predict_args(**kw)
+    except ValueError as e: sys.exit(f"error: {e}")
     try: learn = load_seg_model(model, cpu=cpu or not torch.cuda.is_available())
     except ImageError as e: sys.exit(f"error: {e}")
-    fails = predict_files(learn, inputs, out, tile, overlap, tta, bs, probs)
-    files,_ = _expand_inputs(inputs)
-    print(f"{len(files) - sum(1 for f,_ in fails if not Path(f).is_dir())} image(s) segmented into {out}")
+    try: fails = predict_files(learn, inputs, out, save_probs=probs, **kw)
+    except ValueError as e: sys.exit(f"error: {e}")
+    jobs,_ = _expand_inputs(inputs)
+    print(f"{len(jobs) - sum(1 for f,_ in fails if not Path(f).is_dir())} image(s) segmented into {out}")
     if fails:
         print(f"{len(fails)} input(s) failed:", file=sys.stderr)
         for _,msg in fails: print(f"  {msg}", file=sys.stderr)

@@ -17,7 +17,7 @@ import segcourse.distributed  # lets fastai's DistributedDL run on CPU processes
 from .archs import *
 
 # %% auto #0
-__all__ = ['seg_learner']
+__all__ = ['train_view', 'seg_learner']
 
 # %% ../nbs/01_learner.ipynb #878fe9e4
 def _add_normalize(dls, stats):
@@ -31,7 +31,38 @@ def _add_mixed_precision(learn, mixed_precision):
     if mixed_precision == 'fp16' or not torch.cuda.is_available() or not torch.cuda.is_bf16_supported(): return learn.to_fp16()
     return learn.to_bf16()
 
+# %% ../nbs/01_learner.ipynb #98feba2d
+def _file_hw(o)->tuple|None:
+    "(h, w) of an image file from its header, or None when `o` is not a readable image file"
+    if not isinstance(o, (str, Path)): return None
+    try:
+        with Image.open(o) as im: return im.size[::-1]
+    except (OSError, ValueError, Image.DecompressionBombError): return None
+
+def train_view(dls:DataLoaders, # Segmentation DataLoaders
+               size=None, # (h, w) of the training batches; default: from one batch
+              )->tuple: # ((h, w) of the training inputs, (sy, sx) from a training file to them, or None when unknown)
+    "The size the model is trained at, and the scale at which validation shows it a file: what inference should repeat"
+    size = tuple(int(o) for o in ifnone(size, dls.one_batch()[0].shape[-2:]))
+    items = getattr(dls.train_ds, 'items', None)
+    sizes = [s for s in map(_file_hw, list(items)[:8] if items is not None else []) if s is not None]
+    if not sizes: return size, None
+    sh,sw = np.median(np.array(sizes, dtype=np.float64), 0)
+    sy,sx = size[0]/sh, size[1]/sw
+    rs = first(dls.train.after_item.fs.filter(risinstance(Resize)))
+    method = rs.method if rs is not None else ResizeMethod.Squish
+    if method == ResizeMethod.Crop: sy = sx = max(sy, sx)  # the centre crop of validation: the frame's short side fits
+    elif method == ResizeMethod.Pad: sy = sx = min(sy, sx)
+    return size, (float(sy), float(sx))
+
 # %% ../nbs/01_learner.ipynb #ed6c5f30
+def _check_mask_values(yb:Tensor, n_out:int, ignore_index:int|None):
+    "A mask value that is neither a class below `n_out` nor `ignore_index` would crash the loss, or be learnt as nothing"
+    v = yb.unique()
+    bad = v[(v >= n_out) & (v != ifnone(ignore_index, -1))]
+    if len(bad): raise ValueError(f"mask values {bad.tolist()[:10]} in a training batch are not classes of a model with n_out={n_out} "
+                                  f"(values 0..{n_out-1}{f', and {ignore_index} ignored' if ignore_index is not None else ''}): raise `n_out` or fix the codes")
+
 def seg_learner(dls:DataLoaders, # Segmentation DataLoaders (e.g. from `camvid_tiny_dls` or `folder_dls`)
                 backbone='resnet34', # torchvision constructor (`resnet34`) or timm model name (`'convnext_atto'`)
                 arch:str='unet', # Architecture name in `ARCHS`
@@ -53,7 +84,10 @@ def seg_learner(dls:DataLoaders, # Segmentation DataLoaders (e.g. from `camvid_t
     ignore_index = getattr(dls, 'ignore_index', None)
     n_out = ifnone(n_out, len(codes) if codes is not None else get_c(dls))
     if not n_out: raise ValueError("number of classes unknown: pass `n_out`, or DataLoaders with codes")
-    img_size = dls.one_batch()[0].shape[-2:]
+    if codes is not None and n_out < len(codes): raise ValueError(f"n_out={n_out} but the DataLoaders have {len(codes)} classes: the model needs one output per class")
+    xb,yb = dls.one_batch()
+    _check_mask_values(yb, n_out, ignore_index)
+    img_size = xb.shape[-2:]
     model,splitter,stats = create_seg_model(arch, backbone, n_out, img_size, pretrained, weights, n_in, **ifnone(arch_kwargs, {}))
     if normalize and n_in == len(stats[0]): _add_normalize(dls, stats)
     kwargs['cbs'] = L(StopOnNaN()) + L(kwargs.get('cbs'))
@@ -62,6 +96,7 @@ def seg_learner(dls:DataLoaders, # Segmentation DataLoaders (e.g. from `camvid_t
                     metrics=ifnone(metrics, seg_metrics(n_out, ignore_index, codes, per_class)), **kwargs)
     if (pretrained or weights is not None) and ARCHS[arch]['uses_encoder']: learn.freeze()  # no backbone, nothing pretrained
     store_attr('arch,backbone,pretrained,n_out', self=learn)
+    learn.train_size,learn.train_scale = train_view(dls, img_size)  # kept by `learn.export()`: inference repeats it
     if channels_last == 'auto': channels_last = default_device().type == 'cuda'
     if channels_last: learn.add_cb(ChannelsLast())
     return _add_mixed_precision(learn, mixed_precision)

@@ -23,7 +23,9 @@ class StopOnNaN(Callback):
     order = -9
     def after_loss(self):
         if not self.training or torch.isfinite(self.loss).all(): return
-        raise NaNLossError(f"the loss is {self.loss.item()} at epoch {self.epoch}, batch {self.iter}: training stopped before "
+        lrs = ', '.join(sorted({f"{h['lr']:.3g}" for h in self.opt.hypers})) if self.opt is not None else 'unknown'
+        raise NaNLossError(f"the loss is {self.loss.item()} at epoch {self.epoch}, batch {self.iter} of {self.n_iter} "
+                           f"(training batch {self.train_iter} in all), learning rate {lrs}: training stopped before "
                            "this batch changed the weights. Try a lower learning rate, check the masks for values that are "
                            "not classes, or turn off mixed precision (`mixed_precision=False`).")
 
