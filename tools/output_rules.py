@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # fastprogress's text bar (`|████---| 40.00% [2/5 00:01<00:02]`), carriage returns, and its HTML <progress> element
-BAR = re.compile(r'[█\r]|\|-{4,}|\d+\.\d+% \[\d+/\d+|<progress[\s>]')
+BAR = re.compile(r'█|\r(?!\n)|\|-{4,}|\d+\.\d+% \[\d+/\d+|<progress[\s>]')
 # An absolute path of the machine that ran the notebook (not the end of a URL: no word character, '.', ':' or '/' before it)
 MACHINE_PATH = re.compile(r'(?<![\w.:/~-])/(?:work|root|tmp|home|Users|var/folders)/')
 # `segcourse.data.loud_warning`'s banner
