@@ -26,6 +26,7 @@ def test_outputs_are_clean(nb):
     ({'output_type': 'execute_result', 'data': {'text/plain': "Path('/root/.fastai/data/x')"}}, 'machine path'),
     ({'output_type': 'stream', 'name': 'stdout', 'text': 'OFFLINE: could not get CamVid\n'}, 'offline banner'),
     ({'output_type': 'stream', 'name': 'stdout', 'text': '!!!!!!!!!!!!\n'}, 'offline banner'),
+    ({'output_type': 'stream', 'name': 'stdout', 'text': 'x.py:3: FutureWarning: deprecated\n  warnings.warn(\n'}, 'warning'),
     ({'output_type': 'error', 'ename': 'ValueError', 'evalue': 'x', 'traceback': []}, 'error'),
     ({'output_type': 'display_data', 'data': {'text/html': '<progress value="3" max="9"></progress>'}}, 'progress bar'),
 ])

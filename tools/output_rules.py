@@ -2,7 +2,7 @@
 
 One list of rules for both: `tests/test_notebook_outputs.py` fails on what `output_problems` finds, and `scrub` removes
 the same things (stderr, progress bars, offline banners) or rewrites them (machine paths become relative)."""
-import re, tempfile
+import re, sys, tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -10,6 +10,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BAR = re.compile(r'█|\r(?!\n)|\|-{4,}|\d+\.\d+% \[\d+/\d+|<progress[\s>]')
 # An absolute path of the machine that ran the notebook (not the end of a URL: no word character, '.', ':' or '/' before it)
 MACHINE_PATH = re.compile(r'(?<![\w.:/~-])/(?:work|root|tmp|home|Users|var/folders)/')
+# A Python warning printed on stdout (e.g. a subprocess's stderr), and the source line Python prints under it
+WARNING = re.compile(r'\b[A-Z]\w*Warning: |^\s*warnings\.warn\(', re.M)
 # `segcourse.data.loud_warning`'s banner
 BANNER = re.compile(r'OFFLINE|!!!!')
 
@@ -23,22 +25,22 @@ def output_problems(o:dict)->list:
     if o['output_type'] == 'error': return [f"an error output ({o.get('ename')}: {o.get('evalue')})"]
     if o['output_type'] == 'stream' and o.get('name') == 'stderr': return [f"stderr output: {_text(o)[:120]!r}"]
     text, out = _text(o), []
-    for name, rx in (('progress bar', BAR), ('machine path', MACHINE_PATH), ('offline banner', BANNER)):
+    for name, rx in (('progress bar', BAR), ('machine path', MACHINE_PATH), ('offline banner', BANNER), ('warning', WARNING)):
         if m := rx.search(text): out.append(f"{name} text: {text[max(0, m.start()-40):m.end()+60]!r}")
     return out
 
 def _relative(s:str)->str:
-    "Paths of this machine written as a reader's: the checkout as `.`, the home folder as `~`, the temp folder as `$TMPDIR`"
-    for p, r in ((ROOT, '.'), (Path.home(), '~'), (Path(tempfile.gettempdir()), '$TMPDIR')):
+    "Paths of this machine written as a reader's: the venv as `.venv`, the checkout as `.`, home as `~`, the temp folder as `$TMPDIR`"
+    for p, r in ((Path(sys.prefix), '.venv'), (ROOT, '.'), (Path.home(), '~'), (Path(tempfile.gettempdir()), '$TMPDIR')):
         s = re.sub(re.escape(str(p)) + r'(?=/|\b)', r, s)
     return s
 
 def scrub(o:dict):
-    "The output without stderr, progress-bar and banner lines, machine paths made relative; None when nothing is left"
+    "The output without stderr, progress-bar, banner and warning lines, machine paths made relative; None when nothing is left"
     if o['output_type'] == 'stream':
         if o.get('name') == 'stderr': return None
         text = _relative(_text(o))
-        lines = [l for l in text.splitlines(keepends=True) if not BAR.search(l) and not BANNER.search(l)]
+        lines = [l for l in text.splitlines(keepends=True) if not any(rx.search(l) for rx in (BAR, BANNER, WARNING))]
         return {**o, 'text': lines} if ''.join(lines).strip() else None
     if o['output_type'] == 'error': return o
     data = {}
