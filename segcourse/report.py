@@ -296,6 +296,8 @@ def plot_training(learn:Learner, # A trained `Learner`
     for ax,g,title in zip(axs[0], groups, ('loss', 'metrics') if len(groups) == 2 else ('',)):
         for c in g: ax.plot(epochs, df[c], marker='o', label=c)
         for e in epochs[1:][np.diff(df['fit'].values) > 0]: ax.axvline(e - 0.5, ls=':', color='0.5')
+        v = df[g].values[np.isfinite(df[g].values)]
+        if g[0].endswith('loss') and len(v) and v.min() > 0 and v.max() > 30*v.min(): ax.set_yscale('log')  # a from-scratch spike
         ax.set_xlabel('epoch'); ax.set_title(title); ax.legend(fontsize=8)
         ax.xaxis.get_major_locator().set_params(integer=True)
     fig.tight_layout()
