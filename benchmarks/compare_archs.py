@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 from fastai.vision.all import aug_transforms, set_seed
+from fastprogress.fastprogress import master_bar
 from segcourse.data import camvid_tiny_dls
 from bench_data import camvid11_dls
 from segcourse.learner import seg_learner
@@ -52,14 +53,14 @@ def main():
           f"{len(dls.codes)} codes (void: {dls.codes[dls.ignore_index] if dls.ignore_index is not None else None}); "
           f"backbone {a.backbone} ({'pretrained' if a.pretrained else 'from scratch'}), {a.epochs} epochs, lr {a.lr}, "
           f"bs {a.bs}, {torch.get_num_threads()} thread(s)", flush=True)
-    rows = []
-    for n in names:
+    rows, mb = [], master_bar(names)  # one bar over the architectures, with the time left
+    for n in mb:
         set_seed(a.seed)
         learn = seg_learner(dls, a.backbone, arch=n, pretrained=a.pretrained)
         start = time.perf_counter()
-        row = compare_archs({n: learn}, epochs=a.epochs, lr=a.lr)
+        row = compare_archs({n: learn}, epochs=a.epochs, lr=a.lr, bar=False)
         row['minutes'] = (time.perf_counter() - start) / 60
-        print(f"{n}: mIoU {row.miou.iloc[0]:.3f} in {row.minutes.iloc[0]:.1f} min", flush=True)
+        mb.write(f"{n}: mIoU {row.miou.iloc[0]:.3f} in {row.minutes.iloc[0]:.1f} min")
         rows.append(row)
         del learn
     print('\n' + markdown_table(pd.concat(rows)))

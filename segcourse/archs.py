@@ -490,14 +490,18 @@ def inference_speed(model:nn.Module, # Model to time
     return n * len(xb) / (time.perf_counter() - start)
 
 # %% ../nbs/03a_archs.ipynb #9dada33a
+from fastprogress.fastprogress import master_bar
+
 def compare_archs(learners:dict, # Name -> `Learner` (e.g. `seg_learner(dls, arch=name, ...)` for each name)
                   epochs:int=1, # Epochs of `fit_one_cycle`, the same for every learner
                   lr:float=1e-3, # Maximum learning rate, the same for every learner
                   show:bool=False, # Show fastai's progress bars and per-epoch table
+                  bar:bool=True, # Otherwise, one progress bar over the learners with the time left
                  )->pd.DataFrame:
     "Train every learner with the same budget; one row per learner with accuracy, size and speed"
-    rows = []
-    for name,learn in learners.items():
+    rows,items = [],list(learners.items())
+    mb = master_bar(items) if bar and not show else None
+    for name,learn in ifnone(mb, items):
         timer = BatchTimer()
         with (contextlib.nullcontext() if show else learn.no_bar()), (contextlib.nullcontext() if show else learn.no_logging()):
             learn.fit_one_cycle(epochs, lr, cbs=timer)
@@ -506,4 +510,5 @@ def compare_archs(learners:dict, # Name -> `Learner` (e.g. `seg_learner(dls, arc
         rows.append(dict(arch=name, miou=vals.get('miou'), dice=vals.get('dice'), pixel_acc=vals.get('pixel_acc'),
                          mean_acc=vals.get('mean_acc'), params_M=count_params(learn.model) / 1e6,
                          train_img_s=timer.images_per_second, infer_img_s=inference_speed(learn.model, xb)))
+        if mb is not None: mb.write(f"{name}: mIoU {ifnone(rows[-1]['miou'], float('nan')):.3f}")
     return pd.DataFrame(rows).set_index('arch')

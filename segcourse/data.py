@@ -109,6 +109,7 @@ def read_mask(fn, # Mask file
     return idx
 
 # %% ../nbs/00_data.ipynb #ee2f9668
+import difflib
 image_extensions_lower = {e.lower() for e in image_extensions}
 
 def image_files(folders, # Folder or list of folders, searched recursively, following symlinks
@@ -138,17 +139,31 @@ class MaskFinder:
                  suffix:str='', # Added to the image stem to make the mask stem (`'_P'` in CamVid_TINY)
                 ):
         self.suffix,self.index = suffix,{}
-        for f in image_files(masks):
+        files = image_files(masks)
+        for f in files:
             if suffix and not f.stem.endswith(suffix): continue
             stem = f.stem[:len(f.stem)-len(suffix)] if suffix else f.stem
             if stem in self.index: raise MaskError(f"two masks for the image stem '{stem}': {self.index[stem]} and {f}")
             self.index[stem] = f
-        if not self.index: raise MaskError(f"no mask files (stem ending in '{suffix}') found in {L(masks)}")
+        self.names = {f.stem: f.name for f in files}  # every mask file, for the hints of the errors
+        if not self.index:
+            seen = f": it holds {', '.join(sorted(self.names.values())[:3])}..." if self.names else ''
+            raise MaskError(f"no mask files (stem ending in '{suffix}') found in {L(masks)}{seen}")
 
     def __call__(self, fn):
         fn = Path(fn)
         try: return self.index[fn.stem]
-        except KeyError: raise MaskError(f"{fn}: no mask found (looked for '{fn.stem}{self.suffix}.*' in the mask folder)") from None
+        except KeyError: raise MaskError(f"{fn}: no mask found (looked for '{fn.stem}{self.suffix}.*' in the mask folder)"
+                                         + self._hint(fn.stem)) from None
+
+    def _hint(self, stem:str)->str:
+        "The nearest mask names, and the suffix that would match the nearest one"
+        near = difflib.get_close_matches(stem + self.suffix, list(self.names), n=3, cutoff=0.6)
+        if not near: return ''
+        hint = f"; nearest masks: {', '.join(self.names[o] for o in near)}"
+        if near[0].startswith(stem) and near[0] != stem + self.suffix:
+            hint += f". Masks named like '{near[0]}': pass mask_suffix='{near[0][len(stem):]}'"
+        return hint
 
 # %% ../nbs/00_data.ipynb #142bfa1c
 class PairCache:

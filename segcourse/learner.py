@@ -17,7 +17,7 @@ import segcourse.distributed  # lets fastai's DistributedDL run on CPU processes
 from .archs import *
 
 # %% auto #0
-__all__ = ['train_view', 'seg_learner']
+__all__ = ['TrainingHistory', 'train_view', 'seg_learner']
 
 # %% ../nbs/01_learner.ipynb #878fe9e4
 def _add_normalize(dls, stats):
@@ -30,6 +30,18 @@ def _add_mixed_precision(learn, mixed_precision):
     if not mixed_precision: return learn
     if mixed_precision == 'fp16' or not torch.cuda.is_available() or not torch.cuda.is_bf16_supported(): return learn.to_fp16()
     return learn.to_bf16()
+
+# %% ../nbs/01_learner.ipynb #c0a1e041
+class TrainingHistory(Callback):
+    "Every training epoch of every fit as `learn.recorder` logs it (fastai's recorder starts again at each fit and `validate`)"
+    order = Recorder.order + 1  # after the recorder has logged the epoch
+    def __init__(self): self.rows,self.n_fits = [],0
+    def after_epoch(self):
+        r = self.learn.recorder
+        if not r.lrs: return  # a validation pass, not a training epoch
+        self.rows.append({'fit': self.n_fits, **dict(zip(r.metric_names[1:], r.values[-1]))})
+    def after_fit(self):
+        if self.learn.recorder.lrs: self.n_fits += 1
 
 # %% ../nbs/01_learner.ipynb #98feba2d
 def _file_hw(o)->tuple|None:
@@ -90,7 +102,7 @@ def seg_learner(dls:DataLoaders, # Segmentation DataLoaders (e.g. from `camvid_t
     img_size = xb.shape[-2:]
     model,splitter,stats = create_seg_model(arch, backbone, n_out, img_size, pretrained, weights, n_in, **ifnone(arch_kwargs, {}))
     if normalize and n_in == len(stats[0]): _add_normalize(dls, stats)
-    kwargs['cbs'] = L(StopOnNaN()) + L(kwargs.get('cbs'))
+    kwargs['cbs'] = L(StopOnNaN(), TrainingHistory()) + L(kwargs.get('cbs'))
     kwargs.setdefault('opt_func', FusedAdam)
     learn = Learner(dls, model, loss_func=seg_loss(loss_func, n_out, ignore_index), splitter=splitter,
                     metrics=ifnone(metrics, seg_metrics(n_out, ignore_index, codes, per_class)), **kwargs)

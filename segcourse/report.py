@@ -8,12 +8,14 @@ Docs: https://segcourse.github.io/segcourse/report.html.md"""
 from __future__ import annotations
 import time
 import pandas as pd
+import matplotlib.colors, matplotlib.patches
 from fastai.vision.all import *
 from .metrics import *
 
 # %% auto #0
 __all__ = ['mask_iou', 'mask_dice', 'mask_precision', 'mask_recall', 'dice_from_iou', 'iou_from_dice', 'f1_score',
-           'per_class_table', 'ReportCallback', 'SegReport']
+           'per_class_table', 'ReportCallback', 'SegReport', 'error_map', 'show_seg_grid', 'plot_training',
+           'plot_legend']
 
 # %% ../nbs/06_report.ipynb #af6c0978
 def _binary(m, cls=None)->Tensor:
@@ -227,19 +229,135 @@ def plot_confusion(self:SegReport,
     fig.tight_layout()
     return ax
 
+# %% ../nbs/06_report.ipynb #c0a1e001
+def error_map(targ, # (h, w) true class indices
+              pred, # (h, w) predicted class indices
+              ignore_index:int|None=None, # Class that counts nowhere
+             )->np.ndarray:
+    "An RGB picture of where `pred` is wrong: red where it differs from `targ`, grey where it agrees, white where ignored"
+    t,p = np.asarray(targ),np.asarray(pred)
+    out = np.where((t != p)[..., None], np.array([220, 30, 30], np.uint8), np.array([200, 200, 200], np.uint8))
+    if ignore_index is not None: out[t == ignore_index] = 255
+    return out
+
+def show_seg_grid(imgs, # Images: (n, 3, h, w) tensor or a list of what `show_image` takes
+                  targs, # (n, h, w) true class indices
+                  preds, # (n, h, w) predicted class indices
+                  n_classes:int, # Number of classes: the masks' colour scale
+                  ignore_index:int|None=None, # Class that counts nowhere (white in the error map)
+                  titles=None, # One title per image
+                  cmap='tab20', figsize=None):
+    "One row per image: the image, its ground truth, the prediction and the errors (red) with the share of pixels wrong"
+    n = len(imgs)
+    fig,axs = plt.subplots(n, 4, figsize=ifnone(figsize, (12, 2.6*n)), squeeze=False)
+    kw = dict(cmap=cmap, vmin=0, vmax=n_classes-1, interpolation='nearest')
+    titles = ifnone(titles, ['image']*n)
+    for i in range(n):
+        t,p = np.asarray(targs[i]),np.asarray(preds[i])
+        counted = t != ignore_index if ignore_index is not None else np.ones_like(t, bool)
+        wrong = ((t != p) & counted).sum() / max(counted.sum(), 1)
+        show_image(imgs[i], ctx=axs[i, 0], title=titles[i])
+        show_image(t, ctx=axs[i, 1], title='ground truth', **kw)
+        show_image(p, ctx=axs[i, 2], title='prediction', **kw)
+        show_image(error_map(t, p, ignore_index), ctx=axs[i, 3], title=f"errors: {wrong:.1%} of pixels")
+    fig.tight_layout()
+    return axs
+
 # %% ../nbs/06_report.ipynb #b44d8f31
 @patch
 def show_worst(self:SegReport, k:int=4, # Number of images (at most the `k` kept by `from_learner`)
                figsize=None, cmap='tab20'):
-    "Show the `k` images with the lowest IoU next to their ground truth and prediction"
+    "Show the `k` images with the lowest IoU next to their ground truth, prediction and errors"
     if self.worst is None: raise ValueError("no images were kept: make the report with k > 0, on a DataLoader whose images share one size")
-    ious,imgs,targs,preds = self.worst
-    k = min(k, len(ious))
-    fig,axs = plt.subplots(k, 3, figsize=ifnone(figsize, (9, 2.6*k)), squeeze=False)
-    kw = dict(cmap=cmap, vmin=0, vmax=len(self.codes)-1, interpolation='nearest')
-    for i in range(k):
-        show_image(imgs[i], ctx=axs[i, 0], title=f"IoU {ious[i]:.3f}")
-        show_image(targs[i], ctx=axs[i, 1], title='ground truth', **kw)
-        show_image(preds[i], ctx=axs[i, 2], title='prediction', **kw)
+    ious,imgs,targs,preds = (o[:k] for o in self.worst)
+    return show_seg_grid(imgs, targs, preds, len(self.codes), self.ignore_index, [f"IoU {o:.3f}" for o in ious], cmap, figsize)
+
+# %% ../nbs/06_report.ipynb #c0a1e011
+def _training_rows(learn:Learner)->list:
+    "Every training epoch as a dict, from `learn.training_history` or else `learn.recorder`"
+    h = getattr(learn, 'training_history', None)
+    if h is not None and h.rows: return h.rows
+    r = learn.recorder
+    if not r.lrs or not r.values:
+        raise ValueError("no training epoch to plot: fastai's recorder starts again at every fit, `validate`, `get_preds` "
+                         "and `predict`. Call `plot_training` right after `fit`, or train with `cbs=TrainingHistory()` "
+                         "(`seg_learner` adds it) to keep every epoch")
+    return [{'fit': 0, **dict(zip(r.metric_names[1:], row))} for row in r.values]
+
+def plot_training(learn:Learner, # A trained `Learner`
+                  figsize=None)->plt.Figure:
+    "Losses (left) and metrics (right) of every training epoch, fits separated by dotted lines"
+    df = pd.DataFrame(_training_rows(learn)).astype(float)
+    epochs = np.arange(1, len(df) + 1)
+    cols = [c for c in df.columns if c != 'fit']
+    groups = [[c for c in cols if c.endswith('loss')], [c for c in cols if not c.endswith('loss')]]
+    groups = [g for g in groups if g]
+    fig,axs = plt.subplots(1, len(groups), figsize=ifnone(figsize, (5.5*len(groups), 3.5)), squeeze=False)
+    for ax,g,title in zip(axs[0], groups, ('loss', 'metrics') if len(groups) == 2 else ('',)):
+        for c in g: ax.plot(epochs, df[c], marker='o', label=c)
+        for e in epochs[1:][np.diff(df['fit'].values) > 0]: ax.axvline(e - 0.5, ls=':', color='0.5')
+        v = df[g].values[np.isfinite(df[g].values)]
+        if g[0].endswith('loss') and len(v) and v.min() > 0 and v.max() > 30*v.min(): ax.set_yscale('log')  # a from-scratch spike
+        ax.set_xlabel('epoch'); ax.set_title(title); ax.legend(fontsize=8)
+        ax.xaxis.get_major_locator().set_params(integer=True)
     fig.tight_layout()
-    return axs
+    return fig
+
+# %% ../nbs/06_report.ipynb #c0a1e014
+@patch
+def plot_per_class(self:SegReport, metric:str='iou', # A column of `table()`: 'iou', 'dice', 'precision' or 'recall'
+                   figsize=None):
+    "Horizontal bars of one per-class figure, best class at the top, the mean as a dashed line"
+    if metric not in ('iou', 'dice', 'precision', 'recall'):
+        raise ValueError(f"metric must be 'iou', 'dice', 'precision' or 'recall', not {metric!r}")
+    t = self.table()
+    mean,t = t[metric].iloc[-1],t.iloc[:-1].dropna(subset=[metric]).sort_values(metric)
+    fig,ax = plt.subplots(figsize=ifnone(figsize, (6, 1 + 0.28*len(t))))
+    bars = ax.barh(t['class'], t[metric], color='tab:blue')
+    ax.bar_label(bars, fmt='%.2f', fontsize=7, padding=2)
+    ax.axvline(mean, ls='--', color='k', label=f"mean {mean:.3f}")
+    ax.set_xlim(0, 1.08); ax.set_xlabel(metric); ax.legend(loc='lower right', fontsize=8)
+    fig.tight_layout()
+    return ax
+
+# %% ../nbs/06_report.ipynb #c0a1e017
+@patch
+def show_predictions(self:Learner, max_n:int=4, # Number of images, from the start of `dl`
+                     dl=None, # DataLoader; defaults to `learn.dls.valid`
+                     figsize=None, cmap='tab20'):
+    "Image, ground truth, prediction and errors of the first `max_n` images of `dl`"
+    dl = ifnone(dl, self.dls.valid)
+    x,y = (o[:max_n] for o in dl.one_batch())
+    training = self.model.training
+    with torch.no_grad(): p = self.model.eval()(x).argmax(1)
+    self.model.train(training)
+    imgs = TensorBase(dl.decode((x, y))[0]).as_subclass(Tensor).cpu()
+    codes = getattr(self.dls, 'codes', None)
+    n = len(codes) if codes is not None else getattr(self, 'n_out', None) or get_c(self.dls)
+    y,p = (TensorBase(o).as_subclass(Tensor).cpu() for o in (y, p))
+    return show_seg_grid(imgs, y, p, n, getattr(self.dls, 'ignore_index', None), figsize=figsize, cmap=cmap)
+
+# %% ../nbs/06_report.ipynb #c0a1e020
+def _rgb01(colours)->list:
+    "Colours as RGB in 0..1: '#rrggbb' strings, integer RGB in 0..255, or float RGB in 0..1"
+    if len(colours) and isinstance(colours[0], str): return [matplotlib.colors.to_rgb(c) for c in colours]
+    c = np.asarray(colours)
+    return list(c / 255 if np.issubdtype(c.dtype, np.integer) else c)
+
+def plot_legend(codes, # Class names
+                colours, # One colour per class: '#rrggbb' strings, RGB in 0..255 (integers) or in 0..1 (floats)
+                ncol:int=4, # Columns of the legend
+                title:str|None=None, figsize=None)->plt.Figure:
+    "The classes as a picture: a colour patch and the name of each class, column by column"
+    cs = _rgb01(colours)
+    if len(cs) != len(codes): raise ValueError(f"{len(codes)} class names and {len(cs)} colours: give one colour per class")
+    nrow = -(-len(codes) // ncol)
+    fig,ax = plt.subplots(figsize=ifnone(figsize, (2.5*ncol, 0.32*nrow + (0.6 if title else 0.2))))
+    for i,(name,c) in enumerate(zip(codes, cs)):
+        x,y = i // nrow,nrow - 1 - i % nrow
+        ax.add_patch(matplotlib.patches.Rectangle((x, y + 0.1), 0.15, 0.8, facecolor=c, edgecolor='0.4', lw=0.5))
+        ax.text(x + 0.2, y + 0.5, name, va='center', fontsize=8)
+    ax.set_xlim(0, ncol); ax.set_ylim(0, nrow); ax.axis('off')
+    if title: ax.set_title(title, fontsize=9)
+    fig.tight_layout(pad=0.2)
+    return fig

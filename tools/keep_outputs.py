@@ -1,15 +1,19 @@
 """Run notebooks with `nbdev-test --save` and keep what a reader of the docs site needs from their outputs.
 
 Kept: figures (PNG, scaled down to at most --max-width pixels wide), tables and values, printed lines. Dropped:
-stderr (warnings), progress-bar lines, and outputs of `#| hide` cells. Then `nbdev-clean`. Usage, from the root:
+stderr (warnings), progress-bar lines, offline-banner lines, and outputs of `#| hide` cells; paths of this machine
+become relative (`tools/output_rules.py`, the rules `tests/test_notebook_outputs.py` checks). Then `nbdev-clean`.
+Usage, from the root:
 
-    .venv/bin/python tools/keep_outputs.py nbs/06_report.ipynb nbs/04a_recipe.ipynb [--max-width 700]
+    .venv/bin/python tools/keep_outputs.py nbs/06_report.ipynb nbs/04a_recipe.ipynb [--max-width 700] [--no-run]
+
+`--no-run` scrubs the outputs a notebook already has, without running it.
 """
 import argparse, base64, io, json, re, subprocess, sys
 from pathlib import Path
 from PIL import Image
-
-_bar = re.compile(r'[█\r]|\|-{4,}|\d+\.\d+% \[\d+/\d+')
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from output_rules import scrub
 
 def _small_png(b64:str, max_width:int)->str:
     "The PNG, scaled down to `max_width` pixels wide when it is wider, re-encoded with a palette when that is smaller"
@@ -22,13 +26,9 @@ def _small_png(b64:str, max_width:int)->str:
 
 def _keep(output:dict, max_width:int):
     "The output as the docs need it, or None to drop it"
-    if output['output_type'] == 'stream':
-        if output.get('name') == 'stderr': return None
-        text = ''.join(output['text']) if isinstance(output['text'], list) else output['text']
-        lines = [l for l in text.splitlines(keepends=True) if not _bar.search(l)]
-        if not ''.join(lines).strip(): return None
-        return {**output, 'text': lines}
     if output['output_type'] == 'error': raise SystemExit("a notebook saved an error output: fix it first")
+    output = scrub(output)
+    if output is None or output['output_type'] == 'stream': return output
     data = output.get('data', {})
     if 'image/png' in data: data['image/png'] = _small_png(data['image/png'], max_width)
     return output
@@ -47,10 +47,11 @@ if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('notebooks', nargs='+', type=Path)
     p.add_argument('--max-width', type=int, default=700)
+    p.add_argument('--no-run', action='store_true', help="only scrub the outputs the notebooks already have")
     a = p.parse_args()
     bin_ = Path(sys.executable).parent
     for nb in a.notebooks:
-        subprocess.run([bin_/'nbdev-test', '--save', str(nb)], check=True)
+        if not a.no_run: subprocess.run([bin_/'nbdev-test', '--save', str(nb)], check=True)
         tidy(nb, a.max_width)
         subprocess.run([bin_/'nbdev-clean', '--fname', str(nb)], check=True)
         print(f"{nb}: {nb.stat().st_size/1024:.0f} KiB with outputs", file=sys.stderr)

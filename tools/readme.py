@@ -1,7 +1,8 @@
 """Write README.md from nbs/index.ipynb without Quarto (nbdev-readme needs Quarto, which is not installable offline).
 
-Markdown cells are copied; code cells become ```python blocks without their `#|` directives."""
-import json, sys
+Markdown cells are copied; code cells become ```python blocks without their `#|` directives; `#| hide` cells (the
+notebook's own setup, such as the generated folder the examples read) are left out."""
+import json, re, sys
 from pathlib import Path
 
 def nb_to_markdown(nb_path):
@@ -10,7 +11,7 @@ def nb_to_markdown(nb_path):
     for c in cells:
         src = ''.join(c['source'])
         if c['cell_type'] == 'markdown': out.append(src.strip())
-        elif c['cell_type'] == 'code':
+        elif c['cell_type'] == 'code' and not re.search(r'^#\|\s*(hide|include:\s*false)\s*$', src, re.M):
             code = '\n'.join(l for l in src.splitlines() if not l.startswith('#|')).strip()
             if code: out.append(f"```python\n{code}\n```")
     return '\n\n'.join(out) + '\n'

@@ -1,0 +1,40 @@
+"""Every committed notebook's outputs are what a student should see: no progress-bar text, no stderr or warnings, no
+paths of the machine that ran it, no offline banner. `tools/keep_outputs.py` scrubs the same things (one list of
+patterns, `tools/output_rules.py`), so re-running a notebook through it makes this test pass."""
+import json, sys
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT/'tools'))
+from output_rules import output_problems
+
+NOTEBOOKS = sorted((ROOT/'nbs').rglob('*.ipynb'))
+
+@pytest.mark.parametrize('nb', NOTEBOOKS, ids=lambda p: p.name)
+def test_outputs_are_clean(nb):
+    cells = json.loads(nb.read_text())['cells']
+    problems = [f"cell {i}: {p}" for i,c in enumerate(cells) if c['cell_type'] == 'code'
+                for o in c.get('outputs', []) for p in output_problems(o)]
+    assert not problems, (f"{nb.relative_to(ROOT)} has outputs a student should not see (re-run it with "
+                          f"`.venv/bin/python tools/keep_outputs.py {nb.relative_to(ROOT)}`):\n" + '\n'.join(problems))
+
+@pytest.mark.parametrize('output, why', [
+    ({'output_type': 'stream', 'name': 'stderr', 'text': 'UserWarning: x\n'}, 'stderr'),
+    ({'output_type': 'stream', 'name': 'stdout', 'text': ' |████----| 40.00% [2/5 00:01<00:02]\r'}, 'progress bar'),
+    ({'output_type': 'stream', 'name': 'stdout', 'text': 'saved to /work/main/x.png\n'}, 'machine path'),
+    ({'output_type': 'execute_result', 'data': {'text/plain': "Path('/root/.fastai/data/x')"}}, 'machine path'),
+    ({'output_type': 'stream', 'name': 'stdout', 'text': 'OFFLINE: could not get CamVid\n'}, 'offline banner'),
+    ({'output_type': 'stream', 'name': 'stdout', 'text': '!!!!!!!!!!!!\n'}, 'offline banner'),
+    ({'output_type': 'stream', 'name': 'stdout', 'text': 'x.py:3: FutureWarning: deprecated\n  warnings.warn(\n'}, 'warning'),
+    ({'output_type': 'error', 'ename': 'ValueError', 'evalue': 'x', 'traceback': []}, 'error'),
+    ({'output_type': 'display_data', 'data': {'text/html': '<progress value="3" max="9"></progress>'}}, 'progress bar'),
+])
+def test_rules_catch(output, why):
+    assert any(why in p for p in output_problems(output))
+
+def test_rules_keep_what_a_student_needs():
+    ok = [{'output_type': 'stream', 'name': 'stdout', 'text': 'epoch 1: miou 0.412 in data/camvid_tiny/labels\n'},
+          {'output_type': 'display_data', 'data': {'image/png': 'iVBOR', 'text/plain': '<Figure size 640x480 with 2 Axes>'}},
+          {'output_type': 'execute_result', 'data': {'text/plain': "Path('camvid_tiny/images')"}}]
+    assert [output_problems(o) for o in ok] == [[], [], []]

@@ -1,0 +1,64 @@
+"""Build the wheel, check it holds every file of the package, install it into a fresh venv and run a tutorial there.
+
+The fresh venv sees the dependencies (torch, fastai, ...) of the Python that runs this script through a `.pth` line,
+so nothing is downloaded, but `segcourse` comes only from the wheel: the tutorial runs in a temporary folder outside
+the checkout, and the script fails if `segcourse` is imported from anywhere else. Usage, from the root (`make wheel-check`):
+
+    .venv/bin/python tools/wheel_check.py [--notebook nbs/10_tutorial_camvid.ipynb] [--keep]
+"""
+import argparse, json, re, shutil, subprocess, sys, sysconfig, tempfile, venv, zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+def build_wheel(out:Path)->Path:
+    "The wheel of the checkout, built with the installed setuptools (no download)"
+    subprocess.run([sys.executable, '-m', 'build', '--wheel', '--no-isolation', '--outdir', str(out), str(ROOT)],
+                   check=True, stdout=subprocess.DEVNULL)
+    return next(out.glob('segcourse-*.whl'))
+
+def missing_from_wheel(whl:Path)->list:
+    "Files of `segcourse/` (modules and assets) that the wheel does not hold"
+    names = set(zipfile.ZipFile(whl).namelist())
+    files = [p.relative_to(ROOT).as_posix() for p in (ROOT/'segcourse').rglob('*') if p.is_file() and '__pycache__' not in p.parts]
+    return sorted(f for f in files if f not in names)
+
+def notebook_script(nb:Path)->str:
+    "The code cells of `nb` as a script, without `#| slow`, `#| cuda`, `#| eval: false` cells and without directives"
+    out = []
+    for c in json.loads(nb.read_text())['cells']:
+        src = ''.join(c['source'])
+        if c['cell_type'] != 'code' or re.search(r'^#\|\s*(slow|cuda|eval:\s*false)\s*$', src, re.M): continue
+        out.append('\n'.join(l for l in src.splitlines() if not l.startswith('#|')))
+    return '\n\n'.join(out) + '\n'
+
+def fresh_venv(d:Path)->Path:
+    "A venv whose only `segcourse` will be the wheel's, seeing this Python's other packages"
+    venv.create(d, with_pip=False)
+    py = d/'bin'/'python'
+    site = subprocess.run([py, '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'], capture_output=True, text=True, check=True).stdout.strip()
+    (Path(site)/'deps.pth').write_text(sysconfig.get_paths()['purelib'] + '\n')  # a plain path: its editable segcourse hook is not run
+    return py
+
+if __name__ == '__main__':
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--notebook', type=Path, default=ROOT/'nbs'/'10_tutorial_camvid.ipynb')
+    p.add_argument('--keep', action='store_true', help="keep the temporary folder")
+    a = p.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix='segcourse-wheel-'))
+    try:
+        whl = build_wheel(tmp/'dist')
+        if missing := missing_from_wheel(whl): sys.exit(f"{whl.name} lacks {len(missing)} package file(s): {', '.join(missing)}")
+        print(f"{whl.name}: every file of segcourse/ is in it", flush=True)
+        py = fresh_venv(tmp/'venv')
+        subprocess.run([sys.executable, '-m', 'pip', '--python', str(py), 'install', '-q', '--no-deps', str(whl)], check=True)
+        (run := tmp/'run').mkdir()
+        (run/'tutorial.py').write_text("import segcourse, sys\n"
+            f"assert segcourse.__file__.startswith({str(tmp/'venv')!r}), f'segcourse imported from {{segcourse.__file__}}, not the wheel'\n"
+            + notebook_script(a.notebook))
+        r = subprocess.run([py, 'tutorial.py'], cwd=run, env={'PATH': '/usr/bin:/bin', 'HOME': str(Path.home()), 'MPLBACKEND': 'Agg',
+                                                            'OMP_NUM_THREADS': '1', 'PYTHONWARNINGS': 'ignore'})
+        if r.returncode: sys.exit(f"{a.notebook.name} failed with the installed wheel (exit status {r.returncode})")
+        print(f"{a.notebook.name} ran with segcourse from {whl.name} only, in {run}")
+    finally:
+        if not a.keep: shutil.rmtree(tmp, ignore_errors=True)
