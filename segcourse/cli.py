@@ -13,6 +13,7 @@ from .data import *
 from .models import can_reach
 from .learner import seg_learner
 from .inference import segcourse_predict
+from .convert import segcourse_convert
 
 # %% auto #0
 __all__ = ['COMMANDS', 'save_predictions', 'run_demo', 'segcourse_demo', 'main']
@@ -73,7 +74,7 @@ def segcourse_demo(out:str='demo_out', # Folder for the predictions figure
     run_demo(out, epochs, backbone, bs)
 
 # %% ../nbs/09_cli.ipynb #9a85bd15
-COMMANDS = {'predict': segcourse_predict, 'demo': segcourse_demo}
+COMMANDS = {'predict': segcourse_predict, 'demo': segcourse_demo, 'convert': segcourse_convert}
 
 def main():
     "The `segcourse` console entry point: `segcourse COMMAND [ARGS...]`"

@@ -15,12 +15,15 @@ from fastai.vision.all import *
 from fastprogress.fastprogress import progress_bar
 
 # %% auto #0
-__all__ = ['HIGH_BIT_MODES', 'image_extensions_lower', 'CAMVID_CODES', 'MaskError', 'pack_rgb', 'colours_to_index', 'rgb_array',
-           'read_mask', 'image_files', 'MaskFinder', 'PairCache', 'ImageReader', 'MaskReader', 'SegMaskBlock',
-           'NameSplitter', 'FolderSplitter', 'camvid_group', 'RegexGroup', 'group_key', 'GroupSplitter',
-           'SplitLeakWarning', 'shared_groups', 'warn_split_leak', 'seg_splitter', 'check_pairs', 'read_codes',
-           'seg_datablock', 'folder_dls', 'camvid_scene', 'make_camvid_tiny', 'OfflineFallbackWarning', 'is_offline',
-           'loud_warning', 'camvid_tiny_path', 'camvid_tiny_dls']
+__all__ = ['HIGH_BIT_MODES', 'image_extensions_lower', 'CAMVID_CODES', 'VOC_CLASSES', 'CITYSCAPES_CLASSES',
+           'CITYSCAPES_TRAIN_IDS', 'MaskError', 'pack_rgb', 'colours_to_index', 'rgb_array', 'read_mask', 'image_files',
+           'MaskFinder', 'PairCache', 'ImageReader', 'MaskReader', 'SegMaskBlock', 'NameSplitter', 'FolderSplitter',
+           'camvid_group', 'RegexGroup', 'group_key', 'GroupSplitter', 'SplitLeakWarning', 'shared_groups',
+           'warn_split_leak', 'seg_splitter', 'check_pairs', 'read_codes', 'seg_datablock', 'files_dls', 'folder_dls',
+           'camvid_scene', 'make_camvid_tiny', 'OfflineFallbackWarning', 'is_offline', 'loud_warning',
+           'camvid_tiny_path', 'camvid_tiny_dls', 'voc_palette', 'LabelIdReader', 'make_voc_like',
+           'make_cityscapes_like', 'voc_split', 'voc_dls', 'cityscapes_label_file', 'cityscapes_images',
+           'cityscapes_dls']
 
 # %% ../nbs/00_data.ipynb #fce8de3c
 class MaskError(ValueError):
@@ -210,9 +213,10 @@ def SegMaskBlock(codes, # Class names, index = class
                  colours=None, # Colour table for RGB masks
                  ignore_index:int|None=None, # A mask value allowed besides the classes
                  cache:PairCache|None=None, # Decoded masks by file name
+                 reader:MaskReader|None=None, # Reads a mask file; defaults to `MaskReader(len(codes), colours, ignore_index, cache)`
                 ):
     "A `TransformBlock` for segmentation masks that reads index, palette and colour PNGs correctly"
-    return TransformBlock(type_tfms=MaskReader(len(codes), colours, ignore_index, cache),
+    return TransformBlock(type_tfms=ifnone(reader, MaskReader(len(codes), colours, ignore_index, cache)),
                           item_tfms=AddMaskCodes(codes=codes), batch_tfms=IntToFloatTensor)
 
 # %% ../nbs/00_data.ipynb #1ee080e9
@@ -393,15 +397,36 @@ def seg_datablock(codes, # Class names
                   size=None, # Resize every image (and, nearest-neighbour, every mask) to this
                   get_items=get_image_files,
                   cache:PairCache|None=None, # Decoded images and masks by file name (see `PairCache`)
+                  reader:MaskReader|None=None, # Reads a mask file (see `SegMaskBlock`)
                  )->DataBlock:
     "A `DataBlock` for semantic segmentation with a mask reader that knows index, palette and colour PNGs"
     image_block = TransformBlock(type_tfms=ImageReader(cache), batch_tfms=IntToFloatTensor)  # = `ImageBlock`, cached
-    return DataBlock(blocks=(image_block, SegMaskBlock(codes, colours, ignore_index, cache)), get_items=get_items,
+    return DataBlock(blocks=(image_block, SegMaskBlock(codes, colours, ignore_index, cache, reader)), get_items=get_items,
                      get_y=get_mask, splitter=ifnone(splitter, seg_splitter()),
                      item_tfms=ifnone(item_tfms, [Resize(size)] if size is not None else None),
                      batch_tfms=ifnone(batch_tfms, aug_transforms()))
 
 # %% ../nbs/00_data.ipynb #c0541810
+def files_dls(files, # Image files
+              get_mask, # Image file -> mask file
+              codes, # Class names
+              reader:MaskReader, # Reads and checks a mask file
+              splitter, # Train/valid splitter, e.g. from `seg_splitter`
+              ignore_index:int|None=None, # Mask value that means "no label"
+              size=None, bs:int=8, item_tfms=None, batch_tfms=None, check:bool=True, cache:bool=False, # See `folder_dls`
+              **kwargs # Passed to `DataBlock.dataloaders`
+             )->DataLoaders:
+    "`DataLoaders` from a list of image files and a way to find each one's mask: the body of `folder_dls`, `voc_dls`, `cityscapes_dls`"
+    pairs = PairCache() if cache else None
+    if cache: reader.cache = pairs
+    if check or cache: check_pairs(files, get_mask, reader, cache=pairs)
+    dblock = seg_datablock(codes, get_mask, reader.colours, ignore_index, splitter=splitter, item_tfms=item_tfms,
+                           batch_tfms=batch_tfms, size=size, get_items=noop, cache=pairs, reader=reader)
+    kwargs.setdefault('pin_memory', torch.cuda.is_available())  # page-locked batches copy to the GPU faster
+    dls = dblock.dataloaders(files, bs=bs, **kwargs)
+    dls.ignore_index,dls.codes,dls.cache = ignore_index,codes,pairs
+    return dls
+
 def folder_dls(images, # Folder (or list of folders) of images, searched recursively
                masks, # Folder (or list of folders) of masks, matched to images by stem
                codes, # Class names: a list, or a `codes.txt` file with one name per line
@@ -427,17 +452,10 @@ def folder_dls(images, # Folder (or list of folders) of images, searched recursi
         ignore_index = ifnone(ignore_index, codes.index(void))
     files = image_files(images)
     if not files: raise MaskError(f"no image files found in {L(images)}")
-    splitter = seg_splitter(valid_pct, seed, valid_names, valid_folder, valid_groups, group)
-    get_mask = MaskFinder(masks, mask_suffix)
-    reader = MaskReader(len(codes), colours, ignore_index)
-    pairs = PairCache() if cache else None
-    if check or cache: check_pairs(files, get_mask, reader, cache=pairs)
-    dblock = seg_datablock(codes, get_mask, colours, ignore_index, splitter=splitter,
-                           item_tfms=item_tfms, batch_tfms=batch_tfms, size=size, get_items=noop, cache=pairs)
-    kwargs.setdefault('pin_memory', torch.cuda.is_available())  # page-locked batches copy to the GPU faster
-    dls = dblock.dataloaders(files, bs=bs, **kwargs)
+    dls = files_dls(files, MaskFinder(masks, mask_suffix), codes, MaskReader(len(codes), colours, ignore_index),
+                    seg_splitter(valid_pct, seed, valid_names, valid_folder, valid_groups, group), ignore_index, size=size,
+                    bs=bs, item_tfms=item_tfms, batch_tfms=batch_tfms, check=check, cache=cache, **kwargs)
     if warn_leaks: warn_split_leak(dls.train_ds.items, dls.valid_ds.items, group)
-    dls.ignore_index,dls.codes,dls.cache = ignore_index,codes,pairs
     return dls
 
 # %% ../nbs/00_data.ipynb #bb262b2a
@@ -572,3 +590,130 @@ def camvid_tiny_dls(path=None, # CamVid_TINY folder; `None` downloads it (or, of
     warn_leaks = ifnone(warn_leaks, not (path/'GENERATED.txt').exists())  # generated frames are independent draws: no recording to leak
     return folder_dls(path/'images', path/'labels', path/'codes.txt', mask_suffix='_P',
                       void='Void' if ignore_void else None, bs=bs, size=size, warn_leaks=warn_leaks, **kwargs)
+
+# %% ../nbs/00_data.ipynb #a0dece93
+VOC_CLASSES = ['background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow',
+               'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train', 'tvmonitor']
+
+def voc_palette()->np.ndarray:
+    "The (256, 3) colour palette of VOC's `SegmentationClass` PNGs: index 255 (the border) is cream"
+    i = np.arange(256)
+    pal = np.zeros((256, 3), np.uint8)
+    for j in range(8):  # bit j of each of the index's three-bit groups goes to bit 7-j of r, g and b
+        for ch in range(3): pal[:, ch] |= (((i >> (3*j + ch)) & 1) << (7 - j)).astype(np.uint8)
+    return pal
+
+# %% ../nbs/00_data.ipynb #a6b62dc3
+CITYSCAPES_CLASSES = ['road', 'sidewalk', 'building', 'wall', 'fence', 'pole', 'traffic light', 'traffic sign', 'vegetation',
+                      'terrain', 'sky', 'person', 'rider', 'car', 'truck', 'bus', 'train', 'motorcycle', 'bicycle']
+_CITYSCAPES_IDS = [7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33]  # label id of each train id
+CITYSCAPES_TRAIN_IDS = np.full(256, 255, np.uint8)
+CITYSCAPES_TRAIN_IDS[_CITYSCAPES_IDS] = np.arange(len(_CITYSCAPES_IDS))
+
+class LabelIdReader(MaskReader):
+    "A `MaskReader` for masks of dataset label ids, mapped to class indices through a lookup table"
+    def __init__(self, lut:np.ndarray, # (256,) class index of each label id
+                 n_classes:int, ignore_index:int|None=None, cache:PairCache|None=None): # See `MaskReader`
+        super().__init__(n_classes, None, ignore_index, cache)
+        self.lut = lut
+    def read(self, fn)->np.ndarray: return self.lut[read_mask(fn)]
+
+# %% ../nbs/00_data.ipynb #1aa7761a
+_CAMVID_TO = dict(voc={'Car': 7, 'Pedestrian': 15, 'Void': 255},
+                  cityscapes={'Sky': 23, 'Road': 7, 'LaneMkgsDriv': 7, 'Sidewalk': 8, 'Building': 11, 'Tree': 21, 'Car': 26,
+                              'Pedestrian': 24, 'Column_Pole': 17, 'SignSymbol': 20, 'Void': 0})
+
+def _relabel(mask, kind):
+    "A `camvid_scene` mask in another dataset's labels (VOC: anything not listed is background)"
+    lut = np.zeros(256, np.uint8)
+    for k,v in _CAMVID_TO[kind].items(): lut[CAMVID_CODES.index(k)] = v
+    return lut[mask]
+
+def _voc_border(mask):
+    "VOC's 255 border: the pixels of an object that touch another label"
+    m = mask.astype(np.int16)
+    edge = np.zeros(m.shape, bool)
+    edge[1:] |= m[1:] != m[:-1]; edge[:-1] |= m[1:] != m[:-1]
+    edge[:,1:] |= m[:,1:] != m[:,:-1]; edge[:,:-1] |= m[:,1:] != m[:,:-1]
+    return np.where(edge & (mask > 0), 255, mask).astype(np.uint8)
+
+def make_voc_like(dest, # Folder to write `VOC2012/` into
+                  n:int=6, size=(64, 96), seed:int=0, # Number of frames, (h, w), seed
+                 )->Path:
+    "A generated dataset in VOC 2012's layout: `JPEGImages/`, palette PNGs in `SegmentationClass/`, `ImageSets/Segmentation/`"
+    root = Path(dest)/'VOC2012'
+    for o in ('JPEGImages', 'SegmentationClass', 'ImageSets/Segmentation'): (root/o).mkdir(parents=True, exist_ok=True)
+    rng,stems = np.random.default_rng(seed),[]
+    for i in range(n):
+        im,m = camvid_scene(*size, rng=rng)
+        stem = f'2007_{i:06d}'; stems.append(stem)
+        Image.fromarray(im).save(root/'JPEGImages'/f'{stem}.jpg', quality=95)
+        p = Image.fromarray(_voc_border(_relabel(m, 'voc')), mode='P'); p.putpalette(voc_palette().tobytes())
+        p.save(root/'SegmentationClass'/f'{stem}.png')
+    k = max(1, n//3)
+    for name,part in (('train', stems[k:]), ('val', stems[:k]), ('trainval', stems)):
+        (root/'ImageSets/Segmentation'/f'{name}.txt').write_text('\n'.join(part) + '\n')
+    return root
+
+def make_cityscapes_like(dest, # Folder to write `leftImg8bit/` and `gtFine/` into
+                         n:int=6, size=(64, 128), seed:int=0, # Number of frames, (h, w), seed
+                        )->Path:
+    "A generated dataset in Cityscapes' layout: `leftImg8bit/{train,val}/CITY/` and `gtFine/{train,val}/CITY/*_labelIds.png`"
+    root,rng = Path(dest),np.random.default_rng(seed)
+    for i in range(n):
+        split,city = ('val', 'frankfurt') if i % 3 == 0 else ('train', ['aachen', 'bremen'][i % 2])
+        im,m = camvid_scene(*size, rng=rng)
+        stem = f'{city}_{i:06d}_000019'
+        for top,suffix,a in (('leftImg8bit', 'leftImg8bit', im), ('gtFine', 'gtFine_labelIds', _relabel(m, 'cityscapes'))):
+            (root/top/split/city).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(a).save(root/top/split/city/f'{stem}_{suffix}.png')
+    return root
+
+# %% ../nbs/00_data.ipynb #533d26c3
+def _voc_root(path)->Path:
+    "The VOC2012 folder: `path` itself, or `VOC2012` / `VOCdevkit/VOC2012` under it"
+    path = Path(path)
+    for o in (path, path/'VOC2012', path/'VOCdevkit'/'VOC2012'):
+        if (o/'SegmentationClass').is_dir(): return o
+    raise FileNotFoundError(f"{path}: not a PASCAL VOC folder (no SegmentationClass/ in it, in VOC2012/ or in VOCdevkit/VOC2012/)")
+
+def voc_split(path, # The VOC2012 folder (or a folder above it)
+              split:str, # 'train', 'val' or 'trainval'
+             )->list:
+    "Image stems of VOC's official segmentation split, from `ImageSets/Segmentation/{split}.txt`"
+    fn = _voc_root(path)/'ImageSets'/'Segmentation'/f'{split}.txt'
+    if not fn.exists(): raise FileNotFoundError(f"{fn}: split file not found")
+    return fn.read_text().split()
+
+def voc_dls(path, # The VOC2012 folder (or `VOCdevkit`, or a folder above it)
+            bs:int=8, size=None, # Batch size; resize to this (VOC images differ in size: give one to batch them)
+            **kwargs # Passed to `files_dls` (`check`, `cache`, `batch_tfms`, ...) and `DataBlock.dataloaders`
+           )->DataLoaders:
+    "`DataLoaders` for PASCAL VOC 2012 segmentation as it is on disk: official train/val split, border (255) ignored"
+    root = _voc_root(path)
+    train,valid = voc_split(root, 'train'),voc_split(root, 'val')
+    files = [root/'JPEGImages'/f'{o}.jpg' for o in train + valid]
+    return files_dls(files, MaskFinder(root/'SegmentationClass'), VOC_CLASSES, MaskReader(len(VOC_CLASSES), ignore_index=255),
+                     NameSplitter(valid), 255, size=size, bs=bs, **kwargs)
+
+# %% ../nbs/00_data.ipynb #89ea5a99
+def cityscapes_label_file(fn)->Path:
+    "The `gtFine/SPLIT/CITY/X_gtFine_labelIds.png` of the image `leftImg8bit/SPLIT/CITY/X_leftImg8bit.png`"
+    fn = Path(fn)
+    return fn.parents[3]/'gtFine'/fn.parents[1].name/fn.parent.name/fn.name.replace('_leftImg8bit', '_gtFine_labelIds')
+
+def cityscapes_images(path, split:str)->list:
+    "The `*_leftImg8bit.png` images of one split (`train`, `val`, `test`), all cities, sorted"
+    files = sorted((Path(path)/'leftImg8bit'/split).glob('*/*_leftImg8bit.png'))
+    if not files: raise FileNotFoundError(f"{Path(path)/'leftImg8bit'/split}: no CITY/*_leftImg8bit.png images")
+    return files
+
+def cityscapes_dls(path, # The Cityscapes folder, holding `leftImg8bit/` and `gtFine/`
+                   bs:int=8, size=None, # Batch size; resize to this (the files are 1024x2048)
+                   **kwargs # Passed to `files_dls` (`check`, `cache`, `batch_tfms`, ...) and `DataBlock.dataloaders`
+                  )->DataLoaders:
+    "`DataLoaders` for Cityscapes fine annotations as they are on disk: the 19 training classes, others ignored (255), official split"
+    files = cityscapes_images(path, 'train') + cityscapes_images(path, 'val')
+    reader = LabelIdReader(CITYSCAPES_TRAIN_IDS, len(CITYSCAPES_CLASSES), 255)
+    return files_dls(files, cityscapes_label_file, CITYSCAPES_CLASSES, reader, FolderSplitter('val'), 255,
+                     size=size, bs=bs, **kwargs)

@@ -1,4 +1,4 @@
-"""Soft Dice, Jaccard and focal losses for segmentation masks, their weighted sums, and class weights from label frequencies.
+"""Soft Dice, Jaccard, Tversky, Lovász-softmax, focal and OHEM losses for segmentation masks, their weighted sums, and class weights from label frequencies.
 
 Docs: https://segcourse.github.io/segcourse/losses.html.md"""
 
@@ -6,13 +6,14 @@ Docs: https://segcourse.github.io/segcourse/losses.html.md"""
 
 # %% ../nbs/04_losses.ipynb #4c40b627
 from __future__ import annotations
+import math
 from itertools import islice
 from fastai.vision.all import *
 from fastprogress.fastprogress import progress_bar
 
 # %% auto #0
-__all__ = ['SEG_LOSSES', 'SegLoss', 'DiceLoss', 'JaccardLoss', 'FocalLoss', 'CombinedLoss', 'median_frequency_weights',
-           'seg_loss']
+__all__ = ['SEG_LOSSES', 'SegLoss', 'DiceLoss', 'JaccardLoss', 'FocalLoss', 'TverskyLoss', 'LovaszSoftmaxLoss', 'OhemCELoss',
+           'CombinedLoss', 'median_frequency_weights', 'seg_loss']
 
 # %% ../nbs/04_losses.ipynb #5b71fae6
 class SegLoss:
@@ -163,6 +164,118 @@ class FocalLoss(SegLoss):
         if self.reduction == 'sum': return loss.sum()
         return loss.sum() / w.sum().clamp_min(1e-12)
 
+# %% ../nbs/04_losses.ipynb #e239cf73
+class TverskyLoss(_OverlapLoss):
+    "Tversky loss (focal Tversky with `gamma != 1`): soft overlap with false positives and false negatives weighed apart"
+    def __init__(self,
+        alpha:float=0.3, # Weight of false positives (predicted, not in the target)
+        beta:float=0.7, # Weight of false negatives (in the target, missed); alpha=beta=0.5 is Dice
+        gamma:float=1.0, # Each class's loss `1 - TI` is raised to this power (focal Tversky: 0.75)
+        axis:int=1, # Class axis of the model output
+        smooth:float=1e-6, # Added to numerator and denominator of each class's index
+        reduction:str='mean', # 'mean': one number per batch; 'none': one loss per image
+        ignore_index:int|None=None, # Target value that counts nowhere, e.g. `dls.ignore_index`
+        weight=None, # One weight (>= 0) per class for the mean over classes
+        per_image:bool=False, # Index per image and class, averaged per image, then over images; default: over the batch
+        count_predicted:bool=False, # Also count classes absent from the target but predicted somewhere
+    ):
+        _check_weight(weight)
+        if alpha < 0 or beta < 0 or alpha + beta == 0: raise ValueError(f"alpha and beta must be >= 0 and not both 0, got {alpha}, {beta}")
+        if gamma <= 0: raise ValueError(f"gamma must be > 0, got {gamma}")
+        store_attr()
+    __repr__ = basic_repr('alpha,beta,gamma,smooth,reduction,ignore_index,weight,per_image,count_predicted')
+
+    def _score(self, inter, psum, tsum):
+        ti = (inter + self.smooth) / (inter + self.alpha*(psum - inter) + self.beta*(tsum - inter) + self.smooth).clamp_min(1e-7)
+        if self.gamma == 1: return ti
+        return 1 - (1 - ti).clamp_min(1e-6) ** self.gamma  # so that the loss, 1 - score, is (1 - TI)^gamma; the clamp keeps the gradient finite at TI = 1
+
+# %% ../nbs/04_losses.ipynb #5f71e555
+def _lovasz_grad(fg_sorted:Tensor)->Tensor:
+    "(C, P) gradient of the Lovász extension of the Jaccard loss, from each class's targets sorted by decreasing error"
+    gts = fg_sorted.sum(-1, keepdim=True)
+    jac = 1 - (gts - fg_sorted.cumsum(-1)) / (gts + (1 - fg_sorted).cumsum(-1))
+    return torch.cat([jac[..., :1], jac[..., 1:] - jac[..., :-1]], -1)
+
+class LovaszSoftmaxLoss(SegLoss):
+    "Lovász-softmax loss (Berman et al. 2018): a convex surrogate of 1 - IoU per class, averaged over the classes that count"
+    def __init__(self,
+        classes:str='present', # 'present': classes in the target count (the paper's default); 'all': every class
+        per_image:bool=False, # Loss per image, then the mean over images; default: one loss over the batch
+        reduction:str='mean', # 'mean': one number per batch; 'none': one loss per image (computed per image)
+        axis:int=1, # Class axis of the model output
+        ignore_index:int|None=None, # Target value that counts nowhere, e.g. `dls.ignore_index`
+        weight=None, # One weight (>= 0) per class for the mean over classes (2 for one output channel)
+    ):
+        if classes not in ('present', 'all'): raise ValueError(f"classes must be 'present' or 'all', got '{classes}'")
+        _check_weight(weight)
+        store_attr()
+    __repr__ = basic_repr('classes,per_image,reduction,ignore_index,weight')
+
+    def _flat(self, p:Tensor, t:Tensor)->tuple:
+        "(loss, total class weight) of (C, P) probabilities and (P,) targets"
+        c = p.shape[0]
+        fg = F.one_hot(t, c).T.to(p.dtype)
+        errors,perm = (fg - p).abs().sort(-1, descending=True)
+        loss = (errors * _lovasz_grad(fg.gather(-1, perm))).sum(-1)
+        w = (fg.sum(-1) > 0).to(p.dtype) if self.classes == 'present' else torch.ones_like(loss)
+        if self.weight is not None: w = w * _class_weights(self.weight, c, loss)
+        return (loss*w).sum() / w.sum().clamp_min(1e-12), w.sum()
+
+    def __call__(self, pred:Tensor, # (N, C, ...) logits; C=1 means binary (sigmoid)
+                 targ:Tensor, # (N, ...) class indices, 0/1 when binary
+                )->Tensor:
+        if self.reduction not in ('mean', 'none'): raise ValueError(f"reduction must be 'mean' or 'none', got '{self.reduction}'")
+        pred = _logits(pred, self.axis)
+        if pred.shape[1] == 1: pred = torch.cat([torch.zeros_like(pred), pred], 1)  # sigmoid(x) = softmax([0, x])[1]
+        n,c = pred.shape[:2]
+        t,valid = _target(targ, n, c, self.ignore_index)
+        p = F.softmax(pred.reshape(n, c, -1), 1)
+        if not (self.per_image or self.reduction == 'none'):
+            v = valid.reshape(-1)
+            return self._flat(p.movedim(1, 0).reshape(c, -1)[:, v], t.reshape(-1)[v])[0]
+        per = [self._flat(p[i][:, valid[i]], t[i][valid[i]]) for i in range(n)]
+        losses,has = torch.stack([o[0] for o in per]),torch.stack([o[1] for o in per]) > 0
+        if self.reduction == 'none': return losses
+        return (losses*has).sum() / has.sum().clamp_min(1)
+
+# %% ../nbs/04_losses.ipynb #6f152e85
+class OhemCELoss(SegLoss):
+    "Cross-entropy over the hard pixels only: true-class probability below `thresh`, and at least the `min_kept` hardest"
+    def __init__(self,
+        thresh:float=0.7, # Pixels whose true class has a probability below this are hard
+        min_kept:float=1/16, # Keep at least this many of the hardest pixels: a fraction (< 1) of the labelled pixels, or a count
+        weight=None, # One weight (>= 0) per class (2 for one output channel)
+        reduction:str='mean', # 'mean' over the kept pixels (weighted); 'none': one loss per image, over its kept pixels
+        axis:int=1, # Class axis of the model output
+        ignore_index:int|None=None, # Target value that counts nowhere, e.g. `dls.ignore_index`
+    ):
+        if not 0 < thresh <= 1: raise ValueError(f"thresh is a probability in (0, 1], got {thresh}")
+        _check_weight(weight)
+        store_attr()
+    __repr__ = basic_repr('thresh,min_kept,weight,reduction,ignore_index')
+
+    def __call__(self, pred:Tensor, # (N, C, ...) logits; C=1 means binary (sigmoid)
+                 targ:Tensor, # (N, ...) class indices, 0/1 when binary
+                )->Tensor:
+        if self.reduction not in ('mean', 'none'): raise ValueError(f"reduction must be 'mean' or 'none', got '{self.reduction}'")
+        pred = _logits(pred, self.axis)
+        if pred.shape[1] == 1: pred = torch.cat([torch.zeros_like(pred), pred], 1)
+        n,c = pred.shape[:2]
+        t,valid = _target(targ, n, c, self.ignore_index)
+        ce = -F.log_softmax(pred.reshape(n, c, -1), 1).gather(1, t.unsqueeze(1)).squeeze(1)  # (N, P)
+        n_valid = int(valid.sum())
+        k = min(n_valid, int(self.min_kept * n_valid) if self.min_kept < 1 else int(self.min_kept))
+        with torch.no_grad():
+            hard = valid & (ce > -math.log(self.thresh))
+            if hard.sum() < k and k > 0:  # too few hard pixels: the k hardest
+                kth = ce.detach().masked_fill(~valid, -1.).flatten().topk(k).values[-1]
+                hard = valid & (ce >= kth)
+        w = hard.to(ce.dtype)
+        if self.weight is not None: w = w * _class_weights(self.weight, c, ce)[t]
+        if self.reduction == 'none': return (ce*w).sum(1) / w.sum(1).clamp_min(1e-12)
+        return (ce*w).sum() / w.sum().clamp_min(1e-12)
+
 # %% ../nbs/04_losses.ipynb #b93f63de
 class CombinedLoss(Module):
     "A weighted sum of losses, e.g. cross-entropy + Dice; `activation` and `decodes` come from the first"
@@ -244,12 +357,14 @@ def _ce(n_classes:int|None=None, ignore_index:int|None=None, weight=None, **kwar
     if weight is not None: weight = _plain(torch.as_tensor(weight, dtype=torch.float))
     return CrossEntropyLossFlat(axis=1, weight=weight, ignore_index=ifnone(ignore_index, -100), **kwargs)
 
-def _from_output(cls):
+def _from_output(cls, **defaults):
     "A `SEG_LOSSES` entry for a loss that reads the number of classes from the model output"
-    def make(n_classes:int|None=None, **kwargs): return cls(**kwargs)
+    def make(n_classes:int|None=None, **kwargs): return cls(**{**defaults, **kwargs})
     return make
 
-SEG_LOSSES = {'ce': _ce, 'dice': _from_output(DiceLoss), 'jaccard': _from_output(JaccardLoss), 'focal': _from_output(FocalLoss)}
+SEG_LOSSES = {'ce': _ce, 'dice': _from_output(DiceLoss), 'jaccard': _from_output(JaccardLoss), 'focal': _from_output(FocalLoss),
+              'tversky': _from_output(TverskyLoss), 'focal_tversky': _from_output(TverskyLoss, gamma=0.75),
+              'lovasz': _from_output(LovaszSoftmaxLoss), 'ohem': _from_output(OhemCELoss)}
 
 # %% ../nbs/04_losses.ipynb #78c23720
 def seg_loss(loss='ce', # A name in `SEG_LOSSES`, names joined by '+' such as 'ce+dice', or a loss function (returned as is)
@@ -259,7 +374,7 @@ def seg_loss(loss='ce', # A name in `SEG_LOSSES`, names joined by '+' such as 'c
              weights=None, # For a sum of losses, the weight of each term; 1 each by default
              **kwargs # Passed to the loss when `loss` names one, e.g. `gamma=1` for 'focal'
             ):
-    "A segmentation loss from its name: 'ce', 'dice', 'jaccard', 'focal', or a sum such as 'ce+dice'"
+    "A segmentation loss from its name in `SEG_LOSSES` ('ce', 'dice', 'lovasz', 'ohem', ...), or a sum such as 'ce+dice'"
     if not isinstance(loss, str): return loss
     names = [o.strip() for o in loss.split('+')]
     for o in names:
