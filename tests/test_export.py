@@ -1,6 +1,6 @@
 """Model files: every architecture through ONNX Runtime against PyTorch, and a saved model folder or ONNX file loaded
 in a fresh process predicting what the learner predicts."""
-import json, pickle, subprocess, sys
+import io, json, pickle, subprocess, sys
 from pathlib import Path
 import numpy as np, pytest, torch
 from fastai.vision.all import imagenet_stats
@@ -92,7 +92,7 @@ def test_planted_pickle_runs_nothing_by_default(trained, tmp_path):
     from segcourse.inference import load_seg_model, ImageError
     learn, tmp, img = trained
     class Payload:
-        def __reduce__(self): return (open, (str(tmp_path/'pwned.txt'), 'w'))
+        def __reduce__(self): return (io.open, (str(tmp_path/'pwned.txt'), 'w'))
     for name, data in [('model.pkl', pickle.dumps(Payload())), ('weights.bin', pickle.dumps(Payload()))]:
         (tmp_path/name).write_bytes(data)
         with pytest.raises(ImageError, match='can run any code'): load_seg_model(tmp_path/name)
