@@ -14,8 +14,9 @@ from fastprogress.fastprogress import progress_bar
 from .data import image_files, rgb_array
 
 # %% auto #0
-__all__ = ['ImageError', 'read_image', 'load_seg_model', 'check_predict_args', 'inference_size', 'prob_bands', 'predict_probs',
-           'class_palette', 'save_mask', 'overlay', 'predict_files', 'segcourse_predict']
+__all__ = ['ImageError', 'read_image', 'load_seg_model', 'OnnxModule', 'OnnxSegModel', 'load_onnx_model', 'check_predict_args',
+           'inference_size', 'prob_bands', 'predict_probs', 'class_palette', 'save_mask', 'overlay', 'predict_files',
+           'segcourse_predict']
 
 # %% ../nbs/07_inference.ipynb #7dbd549b
 class ImageError(ValueError):
@@ -38,12 +39,15 @@ def read_image(fn)->np.ndarray: # (H, W, 3) uint8
     return rgb_array(im)
 
 # %% ../nbs/07_inference.ipynb #44708b00
-def load_seg_model(fn, # A file written by `learn.export()`
-                   cpu:bool=True, # Load on the CPU (False: the default device, e.g. CUDA)
-                  )->Learner:
-    "Load an exported segmentation `Learner`, with a clear error when the file is not one"
-    fn = Path(fn)
-    if not fn.exists(): raise ImageError(f"{fn}: model file not found")
+from .export import InferenceInfo, ModelFileError, load_model
+
+def _looks_pickled(fn:Path)->bool:
+    "A `learn.export()`/`torch.save` file: a zip archive or a raw pickle"
+    with open(fn, 'rb') as f: head = f.read(2)
+    return fn.suffix in ('.pkl', '.pth', '.pt') or head == b'PK' or head[:1] == b'\x80'
+
+def _load_pickle(fn:Path, cpu:bool)->Learner:
+    warn(f"{fn}: unpickling a `learn.export()` file, which can run any code it holds: you said you trust it (trust_pickle)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
@@ -53,6 +57,58 @@ def load_seg_model(fn, # A file written by `learn.export()`
     if not isinstance(learn, Learner) or not hasattr(learn.dls, 'after_batch'):
         raise ImageError(f"{fn}: holds a {type(learn).__name__}, not a segmentation Learner")
     return learn
+
+def load_seg_model(fn, # A model folder (`save_model`), an .onnx file (`export_onnx`), or, trusted, a `learn.export()` pickle
+                   cpu:bool=True, # Load on the CPU (False: the default device, e.g. CUDA); ONNX models run on the CPU
+                   trust_pickle:bool=False, # Allow unpickling a `learn.export()` file: it can run any code it holds
+                   onnx:bool=False, # `fn` is an ONNX file, run with onnxruntime
+                  ):
+    "Load a segmentation model for inference, with a clear error when `fn` is not one; pickles only when trusted"
+    fn = Path(fn)
+    if not fn.exists(): raise ImageError(f"{fn}: model file not found")
+    try:
+        if onnx or fn.suffix == '.onnx': return load_onnx_model(fn)
+        if fn.is_dir(): return load_model(fn, 'cpu' if cpu else default_device())
+    except ModelFileError as e: raise ImageError(str(e)) from None
+    if trust_pickle: return _load_pickle(fn, cpu)
+    if _looks_pickled(fn):
+        raise ImageError(f"{fn}: is a pickle (`learn.export()`), and loading a pickle can run any code it holds. Load it only if "
+                         "you trust who made it, with `trust_pickle=True` (`--trust-pickle`); better, save models as folders with "
+                         "`segcourse.export.save_model`.")
+    raise ImageError(f"{fn}: not a segcourse model: give a model folder written by `save_model` (config.json + model.safetensors), "
+                     "an .onnx file from `export_onnx`, or, trusted, a `learn.export()` pickle")
+
+# %% ../nbs/07_inference.ipynb #c3d4e5f2
+class OnnxModule(nn.Module):
+    "An onnxruntime session called like the PyTorch network: (N, C, H, W) normalised float batch -> logits"
+    def __init__(self, fn, # An .onnx file from `export_onnx`
+                 **kwargs # Passed to `onnxruntime.InferenceSession` (`providers`, `sess_options`)
+                ):
+        super().__init__()
+        import onnxruntime as ort
+        kwargs.setdefault('providers', ['CPUExecutionProvider'])
+        self.sess = ort.InferenceSession(str(fn), **kwargs)
+        self.anchor = nn.Parameter(torch.empty(0), requires_grad=False)  # tells callers which device to put inputs on: the CPU
+
+    def forward(self, x:Tensor)->Tensor:
+        return torch.from_numpy(self.sess.run(None, {'image': x.detach().cpu().float().numpy()})[0]).to(x.device)
+
+class OnnxSegModel(InferenceInfo):
+    "An ONNX segmentation model and its config: `.model`, `.codes`, `.img_size`, `.dls.after_batch`"
+    def __init__(self, model:OnnxModule, config:dict): store_attr()
+
+def load_onnx_model(fn, # An .onnx file written by `export_onnx`
+                    **kwargs # Passed to `onnxruntime.InferenceSession`
+                   )->OnnxSegModel:
+    "An .onnx file ready for `predict_probs`/`predict_files`, run by onnxruntime on the CPU"
+    fn = Path(fn)
+    if not fn.is_file(): raise ModelFileError(f"{fn}: ONNX file not found")
+    try: model = OnnxModule(fn, **kwargs)
+    except ImportError: raise ModelFileError(f"{fn}: running ONNX models needs onnxruntime: pip install 'segcourse[onnx]'") from None
+    except Exception as e: raise ModelFileError(f"{fn}: not a readable ONNX model ({type(e).__name__}: {str(e)[:200]})") from None
+    meta = model.sess.get_modelmeta().custom_metadata_map
+    if 'segcourse_config' not in meta: raise ModelFileError(f"{fn}: an ONNX file without `segcourse_config` metadata: not written by `export_onnx`")
+    return OnnxSegModel(model, json.loads(meta['segcourse_config']))
 
 # %% ../nbs/07_inference.ipynb #e0865410
 def _normalize_stats(learn):
@@ -299,7 +355,7 @@ def predict_files(learn:Learner, inputs, out, # Model, files or folders, output 
 
 # %% ../nbs/07_inference.ipynb #316dc69f
 @call_parse
-def segcourse_predict(model:str, # Model file written by `learn.export()`
+def segcourse_predict(model:str, # Model folder (`save_model`), .onnx file (`export_onnx`), or with --trust-pickle a `learn.export()` file
                       *inputs:str, # Image files or folders
                       out:str='predictions', # Output folder
                       tile:int=None, # Tile size for sliding-window inference of big images
@@ -309,13 +365,15 @@ def segcourse_predict(model:str, # Model file written by `learn.export()`
                       bs:int=4, # Tiles per forward pass
                       cpu:bool=False, # Stay on the CPU even when a GPU is available
                       native:bool=False, # Run the model at each image's own size, not at the training scale
+                      onnx:bool=False, # MODEL is an ONNX file: run it with onnxruntime (on the CPU)
+                      trust_pickle:bool=False, # Allow a `learn.export()` pickle as MODEL: loading it can run any code it holds
                      ):
     "Segment images with an exported model: palette-PNG masks, overlays and optionally probabilities"
     if not inputs: sys.exit("error: no inputs: give image files or folders after the model file")
     kw = dict(tile=tile, overlap=overlap, tta=tta, bs=bs, size=None if native else 'train')
     try: check_predict_args(**kw)
     except ValueError as e: sys.exit(f"error: {e}")
-    try: learn = load_seg_model(model, cpu=cpu or not torch.cuda.is_available())
+    try: learn = load_seg_model(model, cpu=cpu or not torch.cuda.is_available(), trust_pickle=trust_pickle, onnx=onnx)
     except ImageError as e: sys.exit(f"error: {e}")
     try: fails = predict_files(learn, inputs, out, save_probs=probs, **kw)
     except ValueError as e: sys.exit(f"error: {e}")

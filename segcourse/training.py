@@ -6,13 +6,14 @@ Docs: https://segcourse.github.io/segcourse/training.html.md"""
 
 # %% ../nbs/08_training.ipynb #0bb5f767
 from __future__ import annotations
-import os, random
+import hashlib, json, os, random
 from fastai.vision.all import *
 from fastai.learner import SkipToEpoch
 from torch.optim.adamw import adamw as _adamw
 
 # %% auto #0
-__all__ = ['NaNLossError', 'StopOnNaN', 'FusedAdam', 'atomic_save', 'ResumableCheckpoint']
+__all__ = ['NaNLossError', 'StopOnNaN', 'FusedAdam', 'remove_stale_tmp', 'atomic_save', 'run_identity', 'short_hash',
+           'CheckpointMismatchError', 'ResumableCheckpoint']
 
 # %% ../nbs/08_training.ipynb #3b4c0c73
 class NaNLossError(FloatingPointError):
@@ -63,61 +64,131 @@ class FusedAdam(Optimizer):
                     eps=hyper['eps'], maximize=False)
 
 # %% ../nbs/08_training.ipynb #2941e780
+def _plain(o):
+    "`o` with fastai `L`s as lists and numpy scalars as Python numbers, so that `torch.load(weights_only=True)` reads it"
+    if isinstance(o, dict): return {k: _plain(v) for k,v in o.items()}
+    if isinstance(o, (L, list)): return [_plain(v) for v in o]
+    if isinstance(o, tuple): return tuple(_plain(v) for v in o)
+    if isinstance(o, np.generic): return o.item()
+    if isinstance(o, np.ndarray): return torch.from_numpy(o)
+    return o
+
 def _rng_states(dls):
-    "Every random generator training draws from: torch, numpy, Python, CUDA, and each DataLoader's own"
-    return dict(torch=torch.get_rng_state(), numpy=np.random.get_state(), python=random.getstate(),
-                cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+    "Every random generator training draws from: torch, numpy, Python, CUDA, and each DataLoader's own (tensors and tuples only)"
+    key,st,pos,has_gauss,gauss = np.random.get_state()
+    return dict(torch=torch.get_rng_state(), numpy=(key, torch.from_numpy(st.astype(np.int64)), pos, has_gauss, gauss),
+                python=random.getstate(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
                 dls=[dl.rng.getstate() for dl in dls.loaders])
 
 def _set_rng_states(s, dls):
-    torch.set_rng_state(s['torch']); np.random.set_state(s['numpy']); random.setstate(s['python'])
+    key,st,pos,has_gauss,gauss = s['numpy']
+    torch.set_rng_state(s['torch']); np.random.set_state((key, st.numpy().astype(np.uint32), pos, has_gauss, gauss)); random.setstate(s['python'])
     if s.get('cuda') is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
     for dl,st in zip(dls.loaders, s.get('dls', [])): dl.rng.setstate(st)
 
+def _tmp_name(fn:Path)->Path: return fn.with_name(f'.{fn.name}.{os.getpid()}.tmp')
+
+def remove_stale_tmp(fn)->list:
+    "Remove the temporary files `atomic_save` left beside `fn` when a process was killed while writing"
+    fn = Path(fn)
+    stale = [o for o in fn.parent.glob(f'.{fn.name}.*.tmp')] if fn.parent.exists() else []
+    for o in stale: o.unlink(missing_ok=True)
+    return stale
+
 def atomic_save(obj, fn):
-    "`torch.save` to a temporary file next to `fn`, then rename it: `fn` is either the old file or the whole new one"
+    "`torch.save` to a temporary file next to `fn`, flushed to disk, then renamed: `fn` is either the old file or the whole new one"
     fn = Path(fn); fn.parent.mkdir(parents=True, exist_ok=True)
-    tmp = fn.with_name(f'.{fn.name}.{os.getpid()}.tmp')
+    tmp = _tmp_name(fn)
     try:
-        torch.save(obj, tmp)
+        with open(tmp, 'wb') as f:
+            torch.save(obj, f)
+            f.flush(); os.fsync(f.fileno())
         os.replace(tmp, fn)
-    finally:
-        if tmp.exists(): tmp.unlink()
+    finally: tmp.unlink(missing_ok=True)
 
 # %% ../nbs/08_training.ipynb #8149d080
+def _item_names(items)->list:
+    "The file names of dataset items (a path, or a tuple of paths), independent of where the data folder is"
+    def _name(o): return Path(o).name if isinstance(o, (str, Path)) else repr(o)
+    return [_name(o) if not isinstance(o, (tuple, list)) else '|'.join(map(_name, o)) for o in items]
+
+def _data_identity(dls)->dict:
+    "Number of training and validation items and a hash of their names"
+    res = {}
+    for split,ds in (('train', dls.train_ds), ('valid', dls.valid_ds)):
+        items = getattr(ds, 'items', None)
+        res[f'n_{split}'] = len(ds)
+        if items is not None: res[f'{split}_items'] = hashlib.sha1('\n'.join(sorted(_item_names(items))).encode()).hexdigest()[:12]
+    return res
+
+def run_identity(learn:Learner)->dict:
+    "What makes two training runs the same experiment: architecture, backbone, classes and data"
+    cfg = getattr(learn, 'seg_config', None)
+    if cfg: model = {k: cfg.get(k) for k in ('arch', 'backbone', 'backbone_source', 'arch_kwargs', 'n_in', 'n_out', 'codes')}
+    else: model = dict(model=type(get_model(learn.model)).__name__, n_params=sum(p.numel() for p in learn.model.parameters()))
+    return dict(**model, data=_data_identity(learn.dls))
+
+def short_hash(o)->str: return hashlib.sha1(json.dumps(o, sort_keys=True, default=str).encode()).hexdigest()[:8]
+
+def _differences(saved:dict, current:dict)->str:
+    return '; '.join(f"{k}: checkpoint {saved.get(k)!r}, this learner {current.get(k)!r}"
+                     for k in sorted(set(saved) | set(current)) if saved.get(k) != current.get(k))
+
+class CheckpointMismatchError(ValueError):
+    "A checkpoint belongs to another experiment (architecture, classes or data) than the learner resuming from it"
+
 class ResumableCheckpoint(Callback):
     "Save progress atomically after each epoch; on a re-run, skip finished fits and resume the interrupted one"
     order = 65  # after the Recorder, so the epoch's metrics are known
-    def __init__(self, name:str='checkpoint', # File name (in `learn.path/learn.model_dir`) without extension
+    def __init__(self, name:str|None=None, # File name (in `learn.path/learn.model_dir`) without extension; default `checkpoint-<run hash>`
                 ):
-        self.ckpt_name,self.fit_idx = name,-1
+        self.name,self.fit_idx,self.history = name,-1,[]
 
     @property
     def fname(self)->Path: return self.path/self.model_dir/f'{self.ckpt_name}.ckpt.pth'
 
+    def _load(self)->dict:
+        try: state = torch.load(self.fname, map_location='cpu', weights_only=True)
+        except Exception as e:
+            raise ValueError(f"{self.fname}: not a checkpoint this version can read safely ({type(e).__name__}: {str(e)[:200]}). "
+                             "Delete it to start afresh, or pass another `name`.") from None
+        if state.get('identity') != self.identity:
+            raise CheckpointMismatchError(f"{self.fname}: this checkpoint is of another run than this learner; "
+                f"{_differences(state.get('identity') or {}, self.identity)}. Delete it, or pass another `name`, to start this run afresh.")
+        return state
+
     def before_fit(self):
         self.fit_idx += 1
-        self.skip_to = 0
+        self.skip_to,self.identity = 0,run_identity(self.learn)
+        self.ckpt_name = ifnone(self.name, f'checkpoint-{short_hash(self.identity)}')
+        if not rank_distrib(): remove_stale_tmp(self.fname)
         if not self.fname.exists(): return
-        state = torch.load(self.fname, map_location='cpu', weights_only=False)
-        done = state['fit_idx'] > self.fit_idx or (state['fit_idx'] == self.fit_idx and state['epoch']+1 >= state['n_epoch'])
+        state = self._load()
+        self.history = state['history']
         if state['fit_idx'] < self.fit_idx: return
+        done = state['fit_idx'] > self.fit_idx or state['epoch']+1 >= state['n_epoch']
         get_model(self.model).load_state_dict(state['model'])
         if done:
             print(f"{self.fname.name}: fit {self.fit_idx} had finished; skipping it")
+            if self.fit_idx < len(self.history): self.recorder.values = [L(o) for o in self.history[self.fit_idx]]
             raise CancelFitException
-        if self.opt is not None and state.get('opt') is not None: self.opt.load_state_dict(state['opt'])
+        if self.opt is not None and state.get('opt') is not None: self.opt.load_state_dict({**state['opt'], 'hypers': L(state['opt']['hypers'])})
         _set_rng_states(state['rng'], self.dls)
         self.skip_to = state['epoch'] + 1
         print(f"{self.fname.name}: resuming fit {self.fit_idx} at epoch {self.skip_to} of {self.n_epoch}")
 
     def before_epoch(self):
-        if self.epoch < self.skip_to: raise CancelEpochException
+        if self.epoch >= self.skip_to: return
+        if hasattr(self.learn, 'recorder'): self.recorder.log += L(self.history[self.fit_idx][self.epoch])  # logged and kept as if run
+        raise CancelEpochException
 
     def after_epoch(self):
         if self.epoch < self.skip_to or rank_distrib(): return
         if not all(torch.isfinite(p).all() for p in self.model.parameters()):
             warn(f"{self.fname}: not saved, the model has non-finite weights after epoch {self.epoch}")
             return
-        atomic_save(dict(model=get_model(self.model).state_dict(), opt=self.opt.state_dict() if self.opt else None,
-                         fit_idx=self.fit_idx, epoch=self.epoch, n_epoch=self.n_epoch, rng=_rng_states(self.dls)), self.fname)
+        values = [list(o) for o in self.recorder.values] if hasattr(self.learn, 'recorder') else []
+        self.history = self.history[:self.fit_idx] + [[]] * (self.fit_idx - len(self.history)) + [values]
+        atomic_save(_plain(dict(model=get_model(self.model).state_dict(), opt=self.opt.state_dict() if self.opt else None,
+                                fit_idx=self.fit_idx, epoch=self.epoch, n_epoch=self.n_epoch, rng=_rng_states(self.dls),
+                                history=self.history, identity=self.identity, config=getattr(self.learn, 'seg_config', None))), self.fname)
