@@ -110,15 +110,30 @@ def run(setup:str, seed:int, root:Path, size, bs:int, epochs:int, codes, rcp:dic
                 size=list(size), bs=bs, epochs=epochs, recipe=rcp if 'recipe' in setup else None,
                 n_train=len(learn.dls.train_ds), n_valid=len(valid), torch=torch.__version__, fastai=fastai.__version__)
 
+def _changes(r:dict)->dict:
+    "What a run changed in the recipe (a key a run did not record had its default)"
+    return {k:v for k,v in (r['recipe'] or {}).items() if RECIPE.get(k) != v}
+
 def table(out:Path)->pd.DataFrame:
     "Mean and spread (sample std) over seeds of every set-up (and recipe variant) in `out`"
     rows = [json.loads(l) for l in out.read_text().splitlines() if l.strip()]
-    df = pd.DataFrame([dict(setup=r['setup'] + ('' if not r['recipe'] or r['recipe'] == RECIPE else ' ' + json.dumps(
-                                {k:v for k,v in r['recipe'].items() if RECIPE.get(k) != v})),
+    df = pd.DataFrame([dict(setup=r['setup'] + (' ' + json.dumps(_changes(r)) if _changes(r) else ''),
                             seed=r['seed'], miou=100*r['miou'], minutes=r['minutes']) for r in rows])
     g = df.groupby('setup')
     return pd.DataFrame({'mIoU mean': g.miou.mean(), 'std': g.miou.std(), 'seeds': g.seed.apply(lambda s: ' '.join(map(str, sorted(s)))),
                          'per seed': g.miou.apply(lambda s: ' '.join(f'{v:.1f}' for v in s)), 'min/run': g.minutes.mean()}).round(2)
+
+def per_class(out:Path)->pd.DataFrame:
+    "Per-class IoU (mean over seeds) of every set-up in `out`"
+    rows = [json.loads(l) for l in out.read_text().splitlines() if l.strip()]
+    rows = [r for r in rows if not _changes(r)]
+    df = pd.DataFrame([{'setup': r['setup'], **r['iou']} for r in rows])
+    return (100*df.groupby('setup').mean()).T.round(1)
+
+def markdown(df:pd.DataFrame)->str:
+    "A DataFrame as a markdown table (without pandas' optional `tabulate`)"
+    rows = [[df.index.name or ''] + [str(c) for c in df.columns]] + [[str(i)] + [str(v) for v in r] for i,r in zip(df.index, df.values)]
+    return '\n'.join(['| ' + ' | '.join(rows[0]) + ' |', '|' + '---|'*len(rows[0])] + ['| ' + ' | '.join(r) + ' |' for r in rows[1:]])
 
 def _parse_set(items)->dict:
     out = {}
@@ -139,6 +154,7 @@ if __name__ == '__main__':
     p.add_argument('--set', nargs='*', default=[], metavar='KEY=VALUE', help=f'change the recipe; defaults {RECIPE}')
     p.add_argument('--out', default='bench_out/recipe_camvid11.jsonl', help='JSON lines, one per finished run (appended)')
     p.add_argument('--table-only', action='store_true', help='print the table of --out and stop')
+    p.add_argument('--markdown', action='store_true', help='print the tables as markdown (for the notebooks and README)')
     a = p.parse_args()
     out = Path(a.out)
     if not a.table_only:
@@ -159,4 +175,7 @@ if __name__ == '__main__':
                 print(f"{s} seed {seed}: mIoU {100*r['miou']:.2f} ({r['minutes']:.1f} min)", flush=True)
     with pd.option_context('display.width', 200, 'display.max_columns', 20, 'display.max_colwidth', 80):
         print(f"\nmIoU on held-out drive(s) {', '.join(DEV_VALID_DRIVES)}, full resolution, void ignored ({out}):")
-        print(table(out).to_string())
+        t,c = table(out),per_class(out)
+        print(markdown(t) if a.markdown else t.to_string())
+        print('\nper-class IoU, mean over seeds (default recipe):')
+        print(markdown(c) if a.markdown else c.to_string())

@@ -19,7 +19,7 @@ import segcourse.distributed  # lets fastai's DistributedDL run on CPU processes
 from .archs import *
 
 # %% auto #0
-__all__ = ['TrainingHistory', 'train_view', 'seg_learner', 'dls_codes', 'seg_config']
+__all__ = ['TrainingHistory', 'train_view', 'dls_codes', 'seg_config', 'seg_learner']
 
 # %% ../nbs/01_learner.ipynb #878fe9e4
 def _add_normalize(dls, stats):
@@ -69,6 +69,34 @@ def train_view(dls:DataLoaders, # Segmentation DataLoaders
     elif method == ResizeMethod.Pad: sy = sx = min(sy, sx)
     return size, (float(sy), float(sx))
 
+# %% ../nbs/01_learner.ipynb #a1c0f1e2
+def dls_codes(dls)->list|None:
+    "The class names of segmentation DataLoaders (`dls.codes`, or the mask block's vocab), or None"
+    return getattr(dls, 'codes', None) or getattr(dls.vocab, 'items', None)
+
+def _backbone_ref(backbone)->tuple:
+    "(name, source) that rebuild `backbone`: a name as given, or the name of a torchvision constructor"
+    if isinstance(backbone, str): return backbone, 'name'
+    name = getattr(backbone, '__name__', None)
+    if name and getattr(torchvision.models, name, None) is backbone: return name, 'torchvision'
+    return None, None  # a custom callable: it cannot be found again by name
+
+def seg_config(dls:DataLoaders, # The training DataLoaders (classes, ignore index, `Normalize`)
+               arch:str, backbone, n_out:int, # As given to `seg_learner`
+               img_size, # Training size (h, w)
+               n_in:int=3, arch_kwargs:dict|None=None,
+               train_scale=None, # (sy, sx) from a file to the model's input, as `train_view` gives it: inference repeats it
+              )->dict:
+    "What rebuilds a `seg_learner` model and reads its predictions, as plain JSON-able values"
+    norm = first(dls.after_batch.fs.filter(risinstance(Normalize)))
+    name,source = _backbone_ref(backbone)
+    codes,ii = dls_codes(dls),getattr(dls, 'ignore_index', None)
+    return dict(arch=arch, backbone=name, backbone_source=source, arch_kwargs=dict(ifnone(arch_kwargs, {})), n_in=n_in, n_out=n_out,
+                codes=None if codes is None else [str(o) for o in codes], ignore_index=None if ii is None else int(ii),
+                mean=None if norm is None else norm.mean.flatten().tolist(), std=None if norm is None else norm.std.flatten().tolist(),
+                img_size=[int(o) for o in img_size], train_scale=None if train_scale is None else [float(o) for o in train_scale],
+                segcourse_version=__version__)
+
 # %% ../nbs/01_learner.ipynb #ed6c5f30
 def _check_mask_values(yb:Tensor, n_out:int, ignore_index:int|None):
     "A mask value that is neither a class below `n_out` nor `ignore_index` would crash the loss, or be learnt as nothing"
@@ -115,31 +143,3 @@ def seg_learner(dls:DataLoaders, # Segmentation DataLoaders (e.g. from `camvid_t
     if channels_last == 'auto': channels_last = default_device().type == 'cuda'
     if channels_last: learn.add_cb(ChannelsLast())
     return _add_mixed_precision(learn, mixed_precision)
-
-# %% ../nbs/01_learner.ipynb #a1c0f1e2
-def dls_codes(dls)->list|None:
-    "The class names of segmentation DataLoaders (`dls.codes`, or the mask block's vocab), or None"
-    return getattr(dls, 'codes', None) or getattr(dls.vocab, 'items', None)
-
-def _backbone_ref(backbone)->tuple:
-    "(name, source) that rebuild `backbone`: a name as given, or the name of a torchvision constructor"
-    if isinstance(backbone, str): return backbone, 'name'
-    name = getattr(backbone, '__name__', None)
-    if name and getattr(torchvision.models, name, None) is backbone: return name, 'torchvision'
-    return None, None  # a custom callable: it cannot be found again by name
-
-def seg_config(dls:DataLoaders, # The training DataLoaders (classes, ignore index, `Normalize`)
-               arch:str, backbone, n_out:int, # As given to `seg_learner`
-               img_size, # Training size (h, w)
-               n_in:int=3, arch_kwargs:dict|None=None,
-               train_scale=None, # (sy, sx) from a file to the model's input, as `train_view` gives it: inference repeats it
-              )->dict:
-    "What rebuilds a `seg_learner` model and reads its predictions, as plain JSON-able values"
-    norm = first(dls.after_batch.fs.filter(risinstance(Normalize)))
-    name,source = _backbone_ref(backbone)
-    codes,ii = dls_codes(dls),getattr(dls, 'ignore_index', None)
-    return dict(arch=arch, backbone=name, backbone_source=source, arch_kwargs=dict(ifnone(arch_kwargs, {})), n_in=n_in, n_out=n_out,
-                codes=None if codes is None else [str(o) for o in codes], ignore_index=None if ii is None else int(ii),
-                mean=None if norm is None else norm.mean.flatten().tolist(), std=None if norm is None else norm.std.flatten().tolist(),
-                img_size=[int(o) for o in img_size], train_scale=None if train_scale is None else [float(o) for o in train_scale],
-                segcourse_version=__version__)
