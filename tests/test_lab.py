@@ -36,7 +36,7 @@ def lab(tmp_path_factory):
     log = open(tmp/'lab.log', 'w')
     p = subprocess.Popen([sys.executable, '-m', 'jupyterlab', '--no-browser', '--ServerApp.ip=127.0.0.1', f'--ServerApp.port={port}',
                           '--ServerApp.port_retries=0', f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={nbs}',
-                          '--LabApp.expose_app_in_browser=True', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate'],
+                          '--LabApp.expose_app_in_browser=True', *(['--allow-root'] if os.geteuid() == 0 else []), '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate'],
                          env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f'http://127.0.0.1:{port}'
     try:
