@@ -21,7 +21,7 @@ install: $(STAMP)
 ## The course: JupyterLab on nbs/, with this checkout's .venv as the kernel `segcourse`.
 lab: $(STAMP)
 	$(BIN)/python -m ipykernel install --sys-prefix --name segcourse --display-name "Python (segcourse)" >/dev/null
-	$(BIN)/jupyter lab --notebook-dir=nbs --MultiKernelManager.default_kernel_name=segcourse
+	$(BIN)/jupyter lab --notebook-dir=nbs --MultiKernelManager.default_kernel_name=segcourse $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 ## Train a U-Net on CamVid_TINY (or, offline, on a generated copy) and save a figure of predictions.
 demo: $(STAMP)

@@ -36,7 +36,7 @@ def lab(tmp_path_factory):
     log = open(tmp/'lab.log', 'w')
     p = subprocess.Popen([sys.executable, '-m', 'jupyterlab', '--no-browser', '--ServerApp.ip=127.0.0.1', f'--ServerApp.port={port}',
                           '--ServerApp.port_retries=0', f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={nbs}',
-                          '--LabApp.expose_app_in_browser=True', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate'],
+                          '--LabApp.expose_app_in_browser=True', *(['--allow-root'] if os.geteuid() == 0 else []), '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate'],
                          env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f'http://127.0.0.1:{port}'
     try:
@@ -49,14 +49,19 @@ def lab(tmp_path_factory):
         if p.poll() is not None: pytest.fail(f"JupyterLab exited ({p.returncode}):\n{(tmp/'lab.log').read_text()[-3000:]}")
         yield url, token
     finally:
-        p.terminate(); p.wait(20); log.close()
+        p.terminate()
+        try: p.wait(20)
+        except subprocess.TimeoutExpired: p.kill(); p.wait()
+        log.close()
 
 def _wait(browser, expr, what, timeout=600):
     deadline = time.time() + timeout
     while time.time() < deadline:
         if v := browser.js(expr): return v
         time.sleep(1)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+    CHECK.mkdir(exist_ok=True)  # what the page showed, for a person to look at
+    (CHECK/'timeout.png').write_bytes(base64.b64decode(browser.call('Page.captureScreenshot', page=True, format='png')['data']))
+    pytest.fail(f"timed out after {timeout}s waiting for {what} (screenshot: {CHECK/'timeout.png'})")
 
 def test_tutorial_runs_in_lab(lab, tmp_path):
     url, token = lab
