@@ -142,7 +142,7 @@ class ResumableCheckpoint(Callback):
     order = 65  # after the Recorder, so the epoch's metrics are known
     def __init__(self, name:str|None=None, # File name (in `learn.path/learn.model_dir`) without extension; default `checkpoint-<run hash>`
                 ):
-        self.name,self.fit_idx,self.history = name,-1,[]
+        self.given_name,self.fit_idx,self.history = name,-1,[]
 
     @property
     def fname(self)->Path: return self.path/self.model_dir/f'{self.ckpt_name}.ckpt.pth'
@@ -160,7 +160,7 @@ class ResumableCheckpoint(Callback):
     def before_fit(self):
         self.fit_idx += 1
         self.skip_to,self.identity = 0,run_identity(self.learn)
-        self.ckpt_name = ifnone(self.name, f'checkpoint-{short_hash(self.identity)}')
+        self.ckpt_name = ifnone(self.given_name, f'checkpoint-{short_hash(self.identity)}')
         if not rank_distrib(): remove_stale_tmp(self.fname)
         if not self.fname.exists(): return
         state = self._load()
