@@ -22,14 +22,11 @@ def learn(data):
 
 @pytest.fixture(scope='module')
 def model(learn, tmp_path_factory):
-    fn = tmp_path_factory.mktemp('model')/'model.pkl'
-    learn.export(fn)
-    return fn
+    "A model folder (`save_model`): what `segcourse predict` takes without trusting a pickle"
+    from segcourse.export import save_model
+    return save_model(learn, tmp_path_factory.mktemp('model')/'model')
 
-def model_args(model):
-    "The model file, with the flag that trusts a pickle where the CLI asks for one"
-    trust = 'trust_pickle' in inspect.signature(segcourse_predict.__wrapped__).parameters
-    return [str(model)] + (['--trust-pickle'] if trust else [])
+def model_args(model): return [str(model)]
 
 def run_cli(args, capsys, monkeypatch):
     "Run `segcourse ARGS` in this process: (exit code, stdout, stderr). Any exception but SystemExit fails the test: a traceback"

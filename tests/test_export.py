@@ -32,7 +32,12 @@ def test_onnx_matches_pytorch(arch, tmp_path):
         got = _ort_probs(fn, x)
         assert got.shape == ref.shape
         assert (got - ref).abs().max() < 1e-4, f"{arch} {shape}: max diff {(got - ref).abs().max():.2e}"
-        assert (got.argmax(1) == ref.argmax(1)).float().mean() >= 0.9999
+        # random weights put many pixels on a near-tie between two classes, where a 1e-7 difference flips the argmax:
+        # those decided by more than the error bound must agree on >= 99.99%
+        top2 = ref.topk(2, dim=1).values
+        decided = (top2[:, 0] - top2[:, 1]) > 2e-4
+        assert decided.float().mean() > 0.5, f"{arch}: too few decided pixels to compare"
+        assert (got.argmax(1) == ref.argmax(1))[decided].float().mean() >= 0.9999
 
 
 @pytest.mark.parametrize('arch', sorted(ONNX_UNSUPPORTED))

@@ -27,9 +27,9 @@ def colab_badge(nb_name, repo='segcourse/segcourse', branch='main'):
     return f'[![Open In Colab]({COLAB_BADGE})](https://colab.research.google.com/github/{repo}/blob/{branch}/nbs/{nb_name}.ipynb)'
 
 def is_tutorial(nb_path):
-    "Tutorials are the notebooks numbered 10 and up; 00-09 are the library"
+    "Tutorials are the notebooks numbered 10 and up that export no module (`99_all`, which makes `segcourse.all`, is library)"
     m = _re_num.match(Path(nb_path).name)
-    return bool(m) and int(m.group(1)) >= 10
+    return bool(m) and int(m.group(1)) >= 10 and '#| default_exp' not in Path(nb_path).read_text()
 
 def tutorials_without_badge(nbs_path=ROOT/'nbs', repo='segcourse/segcourse', branch='main'):
     "Names of the tutorial notebooks in `nbs_path` that lack their Colab badge"
