@@ -341,7 +341,8 @@ def predict_files(learn:Learner, inputs, out, # Model, files or folders, output 
     jobs,failures = _expand_inputs(inputs)
     _check_outputs(jobs)
     out = _writable_folder(out)
-    n_out = learn.model(torch.zeros(1, 3, 32, 32, device=next(learn.model.parameters()).device)).shape[1]
+    model = learn.model.eval()  # a learner fresh from training is in train mode: BatchNorm refuses a batch of one 1x1 map
+    with torch.no_grad(): n_out = model(torch.zeros(1, 3, 64, 64, device=next(model.parameters()).device)).shape[1]
     pal = class_palette(n_out)
     for f,rel in progress_bar(jobs, display=show_progress, leave=False):
         dest = out/rel
