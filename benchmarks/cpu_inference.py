@@ -35,6 +35,7 @@ def main(n:int=10, # Timed forward passes per runtime
     if threads: torch.set_num_threads(threads)
     threads = torch.get_num_threads()
     h, w = map(int, size.split(','))
+    h, w = -(-h//32)*32, -(-w//32)*32  # padded to the encoder's stride, as `predict_probs` pads (360x480 -> 384x480)
     x = torch.randn(1, 3, h, w)
     tmp = Path(tempfile.mkdtemp())
     print(f"CPU inference, {h}x{w}, batch 1, {threads} thread(s), {n} timed passes, random weights")
