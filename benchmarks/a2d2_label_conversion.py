@@ -11,7 +11,7 @@ import os, sys, time, argparse
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 if hasattr(os, 'sched_setaffinity'): os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
 import numpy as np
-from segcourse.data import colours_to_index
+from segcourse.core import colours_to_index
 from segcourse.a2d2 import A2D2Classes, a2d2_label_to_index
 
 def label_with_all_colours(classes, h=1208, w=1920, seed=0):

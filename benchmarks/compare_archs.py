@@ -17,11 +17,10 @@ from fastprogress.fastprogress import master_bar
 from segcourse.data import camvid_tiny_dls
 from bench_data import camvid11_dls
 from segcourse.learner import seg_learner
-from segcourse.archs import compare_archs
-from segcourse.models import ARCHS
+from segcourse.compare import compare_archs
+from segcourse.archs import ARCHS
 
-COURSE = ['naive', 'fcn32s', 'fcn16s', 'fcn8s', 'unet_plain', 'unet', 'deeplabv3', 'deeplabv3plus', 'pspnet', 'fpn',
-          'mask2former']
+from segcourse.archs import COURSE_ARCHS as COURSE
 
 def load_dls(root:Path, size, bs:int):
     "DataLoaders for a camvid11-layout or CamVid_TINY-layout folder"

@@ -17,9 +17,9 @@ its error, the others still run, and the exit status is 1."""
 import os, sys, json, time, shutil, tempfile, subprocess, traceback, argparse
 from pathlib import Path
 from fastai.vision.all import *
-from segcourse.data import loud_warning
+from segcourse.core import loud_warning
 from segcourse.learner import seg_learner
-from segcourse.models import PretrainedWeightsError
+from segcourse.encoders import PretrainedWeightsError
 from bench_data import camvid11_dls, make_camvid11
 import train_throughput
 

@@ -38,7 +38,7 @@ from fastai.vision.all import *
 sys.path.insert(0, str(Path(__file__).parent))
 from segcourse.data import read_codes, read_mask
 from segcourse.metrics import confusion_matrix
-from segcourse.models import create_seg_model
+from segcourse.archs import create_seg_model
 from segcourse.report import per_class_table
 from segcourse.recipe import recipe_tfms, seg_recipe
 from bench_data import camvid11_dev_files, camvid11_dls, DEV_VALID_DRIVES

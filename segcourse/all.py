@@ -9,17 +9,23 @@ __all__ = []
 
 # %% ../nbs/99_all.ipynb #all-03
 from fastai.vision.all import *
+from .core import *
 from .data import *
+from .a2d2 import *
+from .a2d2_synthetic import *
+from .a2d2_data import *
+from .convert import *
 from .metrics import *
 from .losses import *
-from .models import *
+from .encoders import *
 from .archs import *
 from .learner import *
-from .recipe import *
-from .a2d2 import *
-from .report import *
-from .inference import *
 from .training import *
+from .recipe import *
+from .report import *
+from .compare import *
+from .export import *
+from .inference import *
 
 # %% ../nbs/99_all.ipynb #all-05
 __all__ = [o for o in dir() if not o.startswith('_')]

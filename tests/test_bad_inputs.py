@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest, torch
 from PIL import Image
-from segcourse.data import make_camvid_tiny, camvid_tiny_dls, read_codes, image_files, rgb_array, ImageReader, folder_dls, MaskError
+from segcourse.core import rgb_array, MaskError
+from segcourse.data import make_camvid_tiny, camvid_tiny_dls, read_codes, image_files, ImageReader, folder_dls
 from segcourse.learner import seg_learner
 from segcourse.inference import read_image, predict_files, ImageError, segcourse_predict
 from segcourse.cli import main
@@ -22,9 +23,9 @@ def learn(data):
 
 @pytest.fixture(scope='module')
 def model(learn, tmp_path_factory):
-    "A model folder (`save_model`): what `segcourse predict` takes without trusting a pickle"
-    from segcourse.export import save_model
-    return save_model(learn, tmp_path_factory.mktemp('model')/'model')
+    "A model folder (`save_model_folder`): what `segcourse predict` takes without trusting a pickle"
+    from segcourse.export import save_model_folder
+    return save_model_folder(learn, tmp_path_factory.mktemp('model')/'model')
 
 def model_args(model): return [str(model)]
 

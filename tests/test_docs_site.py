@@ -232,9 +232,9 @@ def test_search_finds_a_symbol(chromium, site, server):
     index = json.loads((site/'search'/'search_index.json').read_text())
     assert {p.name for p in site.glob('*.html')} - {'404.html'} <= {d['location'].split('#')[0] for d in index['docs']}, \
         "pages missing from the search index"
-    chromium.open(server + 'index.html?q=DiceLoss')  # Material runs the query in `?q=` in its search worker
+    chromium.open(server + 'index.html?q=SegDiceLoss')  # Material runs the query in `?q=` in its search worker
     for _ in range(100):
         hits = chromium.js('[...document.querySelectorAll(".md-search-result__link")].map(a => a.getAttribute("href"))')
         if hits: break
         time.sleep(0.1)
-    assert any(urlsplit(h).path.endswith('/losses.html') for h in hits), f"searching DiceLoss in Chromium did not list losses.html: {hits}"
+    assert any(urlsplit(h).path.endswith('/losses.html') for h in hits), f"searching SegDiceLoss in Chromium did not list losses.html: {hits}"

@@ -4,8 +4,8 @@ import io, json, pickle, subprocess, sys
 from pathlib import Path
 import numpy as np, pytest, torch
 from fastai.vision.all import imagenet_stats
-from segcourse.models import ARCHS
-from segcourse.export import SegModel, ModelFileError, ONNX_UNSUPPORTED, export_onnx, save_model, onnx_config
+from segcourse.archs import ARCHS
+from segcourse.export import SegModel, ModelFileError, ONNX_UNSUPPORTED, export_onnx, save_model_folder, onnx_config
 
 ort = pytest.importorskip('onnxruntime')
 
@@ -60,7 +60,7 @@ def trained(tmp_path_factory):
     dls = camvid_tiny_dls(make_camvid_tiny(tmp/'data', n=8, size=(64, 96)), bs=4, num_workers=0)
     learn = seg_learner(dls, 'resnet18', pretrained=False)
     with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
-    save_model(learn, tmp/'model')
+    save_model_folder(learn, tmp/'model')
     export_onnx(tmp/'model', tmp/'model.onnx')
     return learn, tmp, dls.valid_ds.items[0]
 
