@@ -1,7 +1,7 @@
 """One loss in the segcourse recipe on real CamVid (11 classes), scored on the drive-disjoint dev split: mIoU and the
 IoU of the rare classes (pole, sign, fence, pedestrian, bicyclist), over several seeds.
 
-The recipe (nbs/04a_recipe.ipynb) with only its loss changed: ResNet18 U-Net from scratch, `recipe_tfms()`,
+The recipe (nbs/11_recipe.ipynb) with only its loss changed: ResNet18 U-Net from scratch, `recipe_tfms()`,
 sqrt median-frequency class weights, void (Unlabelled) ignored, `fit_one_cycle(epochs)` at 1e-3. The split is the
 dev split of /work/shared/data/camvid11/README.md: train = drives 0001TP + 0016E5 (from both train/ and val/,
 367 frames), valid = drive 0006R0 (101 frames), so that no street is seen in training and validation.

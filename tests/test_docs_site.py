@@ -35,7 +35,7 @@ def test_notebook_outputs_become_markdown(tmp_path):
     nb = {'cells': [
         {'cell_type': 'raw', 'metadata': {}, 'source': '---\ntitle: Demo\ndescription: A `demo` page\noutput-file: demo.html\n---\n'},
         {'cell_type': 'markdown', 'metadata': {}, 'source': 'See [`Loss.forward`](https://segcourse.github.io/segcourse/losses.html#loss.forward), '
-                                                          '[data](00_data.ipynb), $x^2$.\n\n::: {.callout-note}\nA note\n:::'},
+                                                          '[data](01_data.ipynb), $x^2$.\n\n::: {.callout-note}\nA note\n:::'},
         {'cell_type': 'code', 'metadata': {}, 'source': 'print("hi")', 'outputs': [
             {'output_type': 'stream', 'name': 'stdout', 'text': 'hi ```\n'},
             {'output_type': 'display_data', 'data': {'image/png': png, 'text/plain': '<Figure>'}, 'metadata': {}},
@@ -46,7 +46,7 @@ def test_notebook_outputs_become_markdown(tmp_path):
         {'cell_type': 'code', 'metadata': {}, 'source': '#| include: false\nsecret()', 'outputs': []}]}
     (tmp_path/'nb.ipynb').write_text(json.dumps(nb))
     (docs := tmp_path/'docs').mkdir()
-    NbToMd(docs, {'https://segcourse.github.io/segcourse/losses.html': 'losses.md', '00_data.ipynb': 'data.md'},
+    NbToMd(docs, {'https://segcourse.github.io/segcourse/losses.html': 'losses.md', '01_data.ipynb': 'data.md'},
            {'losses.md': {'loss'}})(tmp_path/'nb.ipynb', 'demo')
     md = (docs/'demo.md').read_text()
     assert md.startswith('---\ndescription: A `demo` page\ntitle: Demo\n---\n\n# Demo\n')

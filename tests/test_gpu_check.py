@@ -30,4 +30,4 @@ def test_finds_the_cuda_notebooks():
     sys.path.insert(0, str(REPO/'benchmarks'))
     from gpu_check import cuda_notebooks
     found = [fn.name for fn in cuda_notebooks(REPO/'nbs')]
-    assert '01_learner.ipynb' in found and '00_data.ipynb' not in found
+    assert '09_learner.ipynb' in found and '01_data.ipynb' not in found

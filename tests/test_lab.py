@@ -9,7 +9,7 @@ from test_docs_site import Browser, CHROMIUM
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECK = ROOT/'_lab_check'
-NB = '10_tutorial_camvid.ipynb'
+NB = 'tutorials/01_camvid.ipynb'
 N_CELLS = 6  # title, introduction, the Colab install cell, the imports, a Markdown cell, the DataLoaders
 
 pytestmark = [pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (`make docs-deps` installs it as root)"),

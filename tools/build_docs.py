@@ -23,21 +23,26 @@ COLAB_BADGE = 'https://colab.research.google.com/assets/colab-badge.svg'
 _re_num = re.compile(r'^(\d+)[a-z]?_')
 
 def colab_badge(nb_name, repo='segcourse/segcourse', branch='main'):
-    "The Markdown of the Colab badge that each tutorial notebook `nb_name` (e.g. '10_tutorial_camvid') carries"
+    "The Markdown of the Colab badge that each tutorial notebook `nb_name` (its path under nbs/, e.g. 'tutorials/01_camvid') carries"
     return f'[![Open In Colab]({COLAB_BADGE})](https://colab.research.google.com/github/{repo}/blob/{branch}/nbs/{nb_name}.ipynb)'
 
 def is_tutorial(nb_path):
-    "Tutorials are the notebooks numbered 10 and up that export no module (`99_all`, which makes `segcourse.all`, is library)"
-    m = _re_num.match(Path(nb_path).name)
-    return bool(m) and int(m.group(1)) >= 10 and '#| default_exp' not in Path(nb_path).read_text()
+    "Tutorials are the notebooks in `nbs/tutorials/`; the library's are numbered in `nbs/` itself"
+    return Path(nb_path).parent.name == 'tutorials'
+
+def notebooks(folder):
+    "Every notebook under `folder`, skipping hidden and `_` folders (nbdev's `_proc`, checkpoints)"
+    folder = Path(folder)
+    return [p for p in folder.rglob('*.ipynb') if not any(o.startswith(('.', '_')) for o in p.relative_to(folder).parts)]
 
 def tutorials_without_badge(nbs_path=ROOT/'nbs', repo='segcourse/segcourse', branch='main'):
-    "Names of the tutorial notebooks in `nbs_path` that lack their Colab badge"
+    "Paths (under `nbs_path`, without .ipynb) of the tutorial notebooks that lack their Colab badge"
     res = []
-    for p in sorted(Path(nbs_path).glob('*.ipynb')):
+    for p in sorted(notebooks(nbs_path)):
         if not is_tutorial(p): continue
+        name = p.relative_to(nbs_path).with_suffix('').as_posix()
         md = ''.join(''.join(c['source']) for c in json.loads(p.read_text())['cells'] if c['cell_type'] == 'markdown')
-        if colab_badge(p.stem, repo, branch) not in md: res.append(p.stem)
+        if colab_badge(name, repo, branch) not in md: res.append(name)
     return res
 
 # --- notebook -> Markdown ----------------------------------------------------------------------------------------
@@ -186,7 +191,7 @@ _media = {'.png', '.jpg', '.jpeg', '.gif', '.svg', '.webp', '.mp4', '.webm', '.p
 def _page_stem(nb_path, fm):
     "The page's name, as Quarto names it: `output-file` from nbdev's frontmatter, else the name without its number"
     if fm.get('output-file'): return Path(fm['output-file']).stem
-    return _re_num.sub('', Path(nb_path).stem)
+    return ('tutorial-' if is_tutorial(nb_path) else '') + _re_num.sub('', Path(nb_path).stem)
 
 def doc_ids(nb_path):
     "The ids of the `show_doc` headings in a processed notebook: each documented symbol's name, lower case"
@@ -199,19 +204,20 @@ def doc_ids(nb_path):
 
 def _page_order(p):
     p = Path(p)
-    return (p.stem != 'index', not _re_num.match(p.name), p.name)
+    return (p.stem != 'index', is_tutorial(p), not _re_num.match(p.name), p.name)
 
 def write_pages(proc, cfg):
     "Markdown for every processed notebook in `proc`, plus the files around them; returns [(notebook, page, title)]"
     docs = BUILD/'docs'
     if docs.exists(): shutil.rmtree(docs)
     docs.mkdir(parents=True)
-    nbs = sorted(Path(proc).glob('*.ipynb'), key=_page_order)
+    nbs = sorted(notebooks(proc), key=_page_order)
     fms = {p: _frontmatter(json.loads(p.read_text())['cells'])[0] for p in nbs}
     stems = {p: _page_stem(p, fms[p]) for p in nbs}
     site = f"{cfg.doc_host}{cfg.doc_baseurl}".rstrip('/')
     links = {}
-    for p, s in stems.items(): links.update({f'{site}/{s}.html': f'{s}.md', f'{p.name}': f'{s}.md', f'{s}.html': f'{s}.md'})
+    for p, s in stems.items():  # a notebook's link as written beside it, from the other folder, or to the published page
+        links.update({f'{site}/{s}.html': f'{s}.md', p.name: f'{s}.md', f'../{p.name}': f'{s}.md', f'tutorials/{p.name}': f'{s}.md', f'{s}.html': f'{s}.md'})
     if 'index' in stems.values(): links[f'{site}/'] = 'index.md'
     ids = {f'{stems[p]}.md': doc_ids(p) for p in nbs}
     conv = NbToMd(docs, links, ids)
@@ -230,9 +236,9 @@ def write_pages(proc, cfg):
     return pages
 
 def mkdocs_config(pages, cfg):
-    "mkdocs.yml: the notebooks in order in the sidebar (home, library 00-09, tutorials 10+), search, no web fonts"
+    "mkdocs.yml: the notebooks in order in the sidebar (home, the library 00-99, the tutorials), search, no web fonts"
     entry = lambda p, s, t: {t: f'{s}.md'}
-    lib = [entry(*o) for o in pages if _re_num.match(o[0].name) and not is_tutorial(o[0])]
+    lib = [entry(*o) for o in pages if _re_num.match(o[0].name) and not is_tutorial(o[0])]  # 00_core .. 99_all
     tut = [entry(*o) for o in pages if is_tutorial(o[0])]
     other = [entry(*o) for o in pages if not _re_num.match(o[0].name) and o[1] != 'index']
     nav = [{'Home': 'index.md'}] if any(o[1] == 'index' for o in pages) else []

@@ -5,7 +5,7 @@ stderr (warnings), progress-bar lines, offline-banner lines, and outputs of `#| 
 become relative (`tools/output_rules.py`, the rules `tests/test_notebook_outputs.py` checks). Then `nbdev-clean`.
 Usage, from the root:
 
-    .venv/bin/python tools/keep_outputs.py nbs/06_report.ipynb nbs/04a_recipe.ipynb [--max-width 700] [--no-run]
+    .venv/bin/python tools/keep_outputs.py nbs/12_report.ipynb nbs/11_recipe.ipynb [--max-width 700] [--no-run]
 
 `--no-run` scrubs the outputs a notebook already has, without running it.
 """

@@ -4,7 +4,7 @@ The fresh venv sees the dependencies (torch, fastai, ...) of the Python that run
 so nothing is downloaded, but `segcourse` comes only from the wheel: the tutorial runs in a temporary folder outside
 the checkout, and the script fails if `segcourse` is imported from anywhere else. Usage, from the root (`make wheel-check`):
 
-    .venv/bin/python tools/wheel_check.py [--notebook nbs/10_tutorial_camvid.ipynb] [--keep]
+    .venv/bin/python tools/wheel_check.py [--notebook nbs/tutorials/01_camvid.ipynb] [--keep]
 """
 import argparse, json, re, shutil, subprocess, sys, sysconfig, tempfile, venv, zipfile
 from pathlib import Path
@@ -42,7 +42,7 @@ def fresh_venv(d:Path)->Path:
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--notebook', type=Path, default=ROOT/'nbs'/'10_tutorial_camvid.ipynb')
+    p.add_argument('--notebook', type=Path, default=ROOT/'nbs'/'tutorials/01_camvid.ipynb')
     p.add_argument('--keep', action='store_true', help="keep the temporary folder")
     a = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix='segcourse-wheel-'))
