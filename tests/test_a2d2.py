@@ -4,11 +4,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 import pytest
-from segcourse.a2d2 import make_a2d2, preprocess_a2d2, read_a2d2_manifest, a2d2_dls, A2D2_CACHE_MANIFEST
+from segcourse.a2d2_synthetic import make_a2d2
+from segcourse.a2d2_data import preprocess_a2d2, read_a2d2_manifest, a2d2_dls, A2D2_CACHE_MANIFEST
 
 SLOW_RUN = """
 import sys, time
-import segcourse.a2d2 as a
+import segcourse.a2d2_data as a
 fast = a._cache_frame
 def slow(job):
     time.sleep(0.15)

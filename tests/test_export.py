@@ -94,13 +94,13 @@ def test_onnx_in_a_fresh_process_predicts_within_tolerance(trained):
 
 def test_planted_pickle_runs_nothing_by_default(trained, tmp_path):
     "A pickle under any name is refused before anything in it runs; its payload would have written a file"
-    from segcourse.inference import load_seg_model, ImageError
+    from segcourse.inference import load_seg_model
     learn, tmp, img = trained
     class Payload:
         def __reduce__(self): return (io.open, (str(tmp_path/'pwned.txt'), 'w'))
     for name, data in [('model.pkl', pickle.dumps(Payload())), ('weights.bin', pickle.dumps(Payload()))]:
         (tmp_path/name).write_bytes(data)
-        with pytest.raises(ImageError, match='can run any code'): load_seg_model(tmp_path/name)
+        with pytest.raises(ModelFileError, match="can run any code"): load_seg_model(tmp_path/name)
     r = subprocess.run([Path(sys.executable).parent/'segcourse', 'predict', str(tmp_path/'model.pkl'), str(img), '--out', str(tmp_path/'out')],
                        capture_output=True, text=True)
     assert r.returncode == 1 and 'model.pkl: is a pickle' in r.stderr and '--trust-pickle' in r.stderr

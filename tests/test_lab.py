@@ -28,6 +28,7 @@ def lab(tmp_path_factory):
     (nbs := tmp/'nbs').mkdir()
     nb = json.loads((ROOT/'nbs'/NB).read_text())
     nb['metadata']['kernelspec'] = {'name': 'segcourse', 'display_name': 'Python (segcourse)', 'language': 'python'}
+    (nbs/NB).parent.mkdir(parents=True, exist_ok=True)
     (nbs/NB).write_text(json.dumps(nb))
     port, token = _free_port(), secrets.token_hex(16)
     env = {**os.environ, 'JUPYTER_PATH': str(tmp/'prefix'/'share'/'jupyter'), 'JUPYTER_CONFIG_DIR': str(tmp/'config'),

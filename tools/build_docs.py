@@ -190,8 +190,8 @@ _media = {'.png', '.jpg', '.jpeg', '.gif', '.svg', '.webp', '.mp4', '.webm', '.p
 
 def _page_stem(nb_path, fm):
     "The page's name, as Quarto names it: `output-file` from nbdev's frontmatter, else the name without its number"
-    if fm.get('output-file'): return Path(fm['output-file']).stem
-    return ('tutorial-' if is_tutorial(nb_path) else '') + _re_num.sub('', Path(nb_path).stem)
+    stem = Path(fm['output-file']).stem if fm.get('output-file') else _re_num.sub('', Path(nb_path).stem)
+    return ('tutorial-' if is_tutorial(nb_path) else '') + stem  # `tutorials/02_a2d2` is not the library's `02_a2d2`
 
 def doc_ids(nb_path):
     "The ids of the `show_doc` headings in a processed notebook: each documented symbol's name, lower case"
@@ -216,8 +216,9 @@ def write_pages(proc, cfg):
     stems = {p: _page_stem(p, fms[p]) for p in nbs}
     site = f"{cfg.doc_host}{cfg.doc_baseurl}".rstrip('/')
     links = {}
-    for p, s in stems.items():  # a notebook's link as written beside it, from the other folder, or to the published page
-        links.update({f'{site}/{s}.html': f'{s}.md', p.name: f'{s}.md', f'../{p.name}': f'{s}.md', f'tutorials/{p.name}': f'{s}.md', f'{s}.html': f'{s}.md'})
+    for p, s in sorted(stems.items(), key=lambda o: not is_tutorial(o[0])):  # library last: a bare name means the library's
+        names = [f'tutorials/{p.name}', p.name] if is_tutorial(p) else [p.name, f'../{p.name}']
+        links.update({f'{site}/{s}.html': f'{s}.md', f'{s}.html': f'{s}.md', **{o: f'{s}.md' for o in names}})
     if 'index' in stems.values(): links[f'{site}/'] = 'index.md'
     ids = {f'{stems[p]}.md': doc_ids(p) for p in nbs}
     conv = NbToMd(docs, links, ids)
