@@ -255,7 +255,7 @@ class A2D2MaskReader:
         return PILMask.create(a)
 
 # %% ../nbs/02b_a2d2_data.ipynb #0c535e5b
-@delegates(DataLoaders.from_dblock)
+@delegates(DataLoaders.from_dblock, but='device')  # fastai leaves `device` unannotated; it still passes through
 def a2d2_dls(path, # A cache made by `preprocess_a2d2`, or A2D2's `camera_lidar_semantic` folder
              classes:A2D2Classes|str|dict='merged', # An `A2D2Classes`, or its `groups`: 'original', 'merged' or a dict class -> A2D2 names
              size:int|tuple|float|None=None, # (h, w) of the batches. Of a download: the cache's size (default (512, 512)); of a cache: a further resize
