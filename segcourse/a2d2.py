@@ -26,11 +26,13 @@ __all__ = ['A2D2_CAMERAS', 'a2d2_camera_token', 'check_a2d2_cameras', 'read_a2d2
 # %% ../nbs/02_a2d2.ipynb #8d73d810
 A2D2_CAMERAS = ('front_center', 'front_left', 'front_right', 'side_left', 'side_right', 'rear_center')
 
-def a2d2_camera_token(cam:str)->str:
+def a2d2_camera_token(cam:str, # A camera in `A2D2_CAMERAS`, e.g. 'front_center'
+                     )->str:
     "How a camera is named inside A2D2's file names: 'front_center' -> 'frontcenter'"
     return cam.replace('_', '')
 
-def check_a2d2_cameras(cameras):
+def check_a2d2_cameras(cameras, # Camera names, e.g. `['front_center']`
+                      )->None:
     "Raise a `ValueError` listing the names in `cameras` that are not A2D2 cameras"
     bad = [c for c in cameras if c not in A2D2_CAMERAS]
     if bad: raise ValueError(f"unknown camera(s) {bad}; A2D2's cameras are {A2D2_CAMERAS}")
@@ -40,7 +42,7 @@ def _rgb(h:str, fn=None)->tuple:
     if not re.fullmatch(r'#[0-9a-fA-F]{6}', h): raise ValueError(f"{fn or 'class table'}: '{h}' is not a '#rrggbb' colour")
     return tuple(int(h[i:i+2], 16) for i in (1, 3, 5))
 
-def read_a2d2_class_table(fn=None, # A2D2's `class_list.json`, or the folder holding it; `None`: the copy shipped with segcourse
+def read_a2d2_class_table(fn:str|Path|None=None, # A2D2's `class_list.json`, or the folder holding it; `None`: the copy shipped with segcourse
                          )->dict:  # `'#rrggbb'` -> class name, in the file's order
     "Read an A2D2 class table and check it: colours are `#rrggbb`, none twice"
     if fn is None: fn = resources.files('segcourse')/'assets'/'a2d2_class_list.json'
@@ -59,22 +61,23 @@ def read_a2d2_class_table(fn=None, # A2D2's `class_list.json`, or the folder hol
     return table
 
 # %% ../nbs/02_a2d2.ipynb #238d9aff
-def a2d2_merged_name(name:str)->str:
+def a2d2_merged_name(name:str, # A class name of A2D2's table, e.g. 'Car 2'
+                    )->str:
     "The class name without its variant number: `'Car 2'` -> `'Car'`"
     return re.sub(r'\s+\d+$', '', name)
 
 # %% ../nbs/02_a2d2.ipynb #c10dd2de
 class A2D2Classes:
     "The A2D2 colour table and the classes a model learns: the 55 originals, the 38 merged, or your own groups"
-    def __init__(self, table=None, # `'#rrggbb'` -> name, a `class_list.json` (or its folder), or `None` for the copy in segcourse
-                 groups='merged', # 'original' (55), 'merged' (38: `Car 1`..`Car 4` -> `Car`), or a dict class -> list of A2D2 names
+    def __init__(self, table:dict|str|Path|None=None, # `'#rrggbb'` -> name, a `class_list.json` (or its folder), or `None` for the copy in segcourse
+                 groups:str|dict='merged', # 'original' (55), 'merged' (38: `Car 1`..`Car 4` -> `Car`), or a dict class -> list of A2D2 names
                  other:str|None='background', # With a dict: class 0, for every colour in no group; `None` ignores those colours
                  ignore_index:int=255, # The "no label" index: colours not in the table, and colours in no group when `other=None`
                 ):
         self.table = dict(table) if isinstance(table, dict) else read_a2d2_class_table(table)
         self.names = list(self.table.values())
         self.colours = np.array([_rgb(k) for k in self.table], np.uint8)
-        self.groups,self.other,self.ignore_index = groups,other,ignore_index
+        store_attr('groups,other,ignore_index')
         self.index = np.full(256, ignore_index, np.uint8)  # original index -> class; 255 = not a table colour
         merged = [a2d2_merged_name(o) for o in self.names]
         if groups == 'original': self.codes,members = list(self.names),[[i] for i in range(len(self.names))]
@@ -116,7 +119,8 @@ class A2D2Classes:
 
     @property
     def n_classes(self)->int: return len(self.codes)
-    def remap(self, orig:np.ndarray)->np.ndarray:
+    def remap(self, orig:np.ndarray, # (H, W) uint8 indices into the original table, from `a2d2_original_index`
+             )->np.ndarray: # (H, W) uint8 class indices
         "Original indices (0..54, 255 = not a table colour) -> class indices"
         return np.take(self.index, orig)
     def __repr__(self):
@@ -124,7 +128,9 @@ class A2D2Classes:
         return f"A2D2Classes({g}: {self.n_classes} classes from {len(self.names)} colours, ignore_index={self.ignore_index}; {self.codes[:5]}{'...' if self.n_classes > 5 else ''})"
 
 # %% ../nbs/02_a2d2.ipynb #3d754c5b
-def a2d2_original_index(rgb:np.ndarray, colours:np.ndarray)->tuple:
+def a2d2_original_index(rgb:np.ndarray, # (H, W, 3) uint8 colour label
+                        colours:np.ndarray, # (n, 3) uint8 table colours, e.g. `A2D2Classes().colours`
+                       )->tuple:
     "(original index mask with 255 for unknown colours, {'#rrggbb': (pixels, (row, col) of the first)} in raster order)"
     orig,unknown = colours_to_index(rgb, colours, fill=255)
     if not len(unknown): return orig, {}
@@ -143,7 +149,7 @@ def _unknown_msg(fn, unknown:dict, ignore_index:int)->str:
 def a2d2_label_to_index(rgb:np.ndarray, # (H, W, 3) uint8 colour label
                         classes:A2D2Classes|None=None, # Default: `A2D2Classes()`, the 38 merged classes
                         strict:bool=False, # Raise on a colour that is not in the table, instead of mapping it to the ignore index
-                        fn=None, # The label's file name, for messages
+                        fn:str|Path|None=None, # The label's file name, for messages
                        )->tuple: # (H, W) uint8 class indices, {'#rrggbb': (pixel count, (row, col) of the first)} of unknown colours
     "Convert an A2D2 colour label to class indices with one table lookup per pixel"
     rgb = np.asarray(rgb)

@@ -28,14 +28,16 @@ __all__ = ['A2D2_CACHE_MANIFEST', 'MissingLabelWarning', 'a2d2_label_file', 'a2d
 class MissingLabelWarning(UserWarning):
     "A2D2 camera frames were left out because their label file is missing"
 
-def a2d2_label_file(fn)->Path:
+def a2d2_label_file(fn, # An A2D2 camera image file
+                   )->Path:
     "The label file of an A2D2 camera file: `<scene>/camera/cam_x/..._camera_x_N.png` -> `<scene>/label/cam_x/..._label_x_N.png`"
     fn = Path(fn)
     if fn.parent.parent.name != 'camera' or '_camera_' not in fn.name:
         raise ValueError(f"{fn}: not an A2D2 camera file (expected <scene>/camera/cam_<name>/<time>_camera_<name>_<frame>.png)")
     return fn.parent.parent.parent/'label'/fn.parent.name/fn.name.replace('_camera_', '_label_', 1)
 
-def a2d2_scene(fn)->str:
+def a2d2_scene(fn, # An A2D2 camera or label file
+              )->str:
     "The drive scene of an A2D2 file: the name of its `<date>_<time>` folder"
     return Path(fn).parent.parent.parent.name
 
@@ -164,7 +166,7 @@ def preprocess_a2d2(root, # A2D2's `camera_lidar_semantic` folder (or one laid o
                     n_workers:int|None=None, # Processes; 0 works in this process; default: up to 8, one per CPU
                     missing:str='raise', # A frame without a label file: 'raise' or 'skip' (see `a2d2_files`)
                     errors:str='raise', # Frames that cannot be cached: 'raise' an error listing them, or 'warn'
-                    show_progress:bool=True,
+                    show_progress:bool=True, # Show a progress bar over the frames
                    )->Path: # `dest`
     "Decode, resize and convert every A2D2 frame once into a cache that `a2d2_dls` reads; resumable"
     root,dest = Path(root),Path(dest)
@@ -225,7 +227,9 @@ def _preprocess_locked(root, dest, size, classes, cameras, files, n_workers, err
 
 # %% ../nbs/02b_a2d2_data.ipynb #396443ff
 def a2d2_splitter(split='scene', # 'scene', 'random', or a list of validation scene names
-                  valid_pct:float=0.2, seed:int=42):
+                  valid_pct:float=0.2, # With 'scene' or 'random': the share of frames to validate on
+                  seed:int=42, # With 'scene' or 'random': the seed of the random draw
+                 )->Callable: # items -> (training indices, validation indices)
     "A splitter for A2D2 frames: whole drive scenes apart (`'scene'`), frames at random (`'random'`, leaks), or named scenes"
     if isinstance(split, str):
         if split == 'scene': return GroupSplitter(group=a2d2_scene, valid_pct=valid_pct, seed=seed)
@@ -240,7 +244,8 @@ class A2D2MaskReader:
                  colour:bool=False, # The labels are A2D2 colour PNGs (a download), not a cache's index PNGs
                  strict:bool=False, # With colour labels: raise on a colour that is not in the table
                 ): store_attr()
-    def __call__(self, fn):
+    def __call__(self, fn, # A label file: a cache's index PNG, or a download's colour PNG
+                )->PILMask:
         fn = Path(fn)
         if not self.colour: return PILMask.create(self.classes.remap(np.asarray(open_image(fn))))
         a,_ = read_a2d2_label(fn, self.classes, self.strict)
@@ -250,16 +255,19 @@ class A2D2MaskReader:
         return PILMask.create(a)
 
 # %% ../nbs/02b_a2d2_data.ipynb #0c535e5b
+@delegates(DataLoaders.from_dblock, but='device')  # fastai leaves `device` unannotated; it still passes through
 def a2d2_dls(path, # A cache made by `preprocess_a2d2`, or A2D2's `camera_lidar_semantic` folder
-             classes='merged', # An `A2D2Classes`, or its `groups`: 'original', 'merged' or a dict class -> A2D2 names
-             size=None, # (h, w) of the batches. Of a download: the cache's size (default (512, 512)); of a cache: a further resize
+             classes:A2D2Classes|str|dict='merged', # An `A2D2Classes`, or its `groups`: 'original', 'merged' or a dict class -> A2D2 names
+             size:int|tuple|float|None=None, # (h, w) of the batches. Of a download: the cache's size (default (512, 512)); of a cache: a further resize
              bs:int=8, # Batch size
-             split='scene', # 'scene' (whole drives apart), 'random' (leaks near-duplicate frames, and warns), or validation scene names
-             valid_pct:float=0.2, seed:int=42, # See `a2d2_splitter`
-             cache=None, # Of a download: the cache folder (default: in fastai's data folder); `False` reads full-size files each time
-             item_tfms=None, batch_tfms=None, # Default: `Resize(size)` when needed, and `aug_transforms()`
+             split:str|list='scene', # 'scene' (whole drives apart), 'random' (leaks near-duplicate frames, and warns), or validation scene names
+             valid_pct:float=0.2, # See `a2d2_splitter`
+             seed:int=42, # See `a2d2_splitter`
+             cache:str|Path|bool|None=None, # Of a download: the cache folder (default: in fastai's data folder); `False` reads full-size files each time
+             item_tfms:list|None=None, # Default: `Resize(size)` when `size` is given
+             batch_tfms:list|None=None, # Default: `aug_transforms()`
              **kwargs # Passed to `DataBlock.dataloaders` (`num_workers`, ...)
-            )->DataLoaders:
+            )->DataLoaders: # With `codes`, `ignore_index` and `a2d2_classes` set
     "`DataLoaders` of A2D2 frames and class-index masks, from a preprocessed cache or a download"
     path = Path(path)
     if not (path/A2D2_CACHE_MANIFEST).exists() and cache is not False:
@@ -295,8 +303,12 @@ def a2d2_colourise(mask, # (H, W) class indices
     pal[:classes.n_classes] = classes.code_colours
     return pal[np.asarray(mask, dtype=np.uint8)]
 
-def a2d2_legend(fig, classes:A2D2Classes, present=None, # Class indices to list (default: all); the ignore index adds 'ignore'
-                ncol:int=6, fontsize:int=8):
+def a2d2_legend(fig:plt.Figure, # The figure to put the legend under
+                classes:A2D2Classes, # The classes the masks' indices refer to
+                present:list|None=None, # Class indices to list (default: all); the ignore index adds 'ignore'
+                ncol:int=6, # Classes per row of the legend
+                fontsize:int=8, # The labels' font size
+               )->None:
     "A legend under `fig` with one colour patch per class"
     import matplotlib.patches as mpatches
     present = sorted(set(range(classes.n_classes)) if present is None else {int(o) for o in present})
@@ -327,14 +339,18 @@ def _images(dls, xb): return [o.permute(1, 2, 0).clamp(0, 255).byte().cpu().nump
 
 def show_a2d2_batch(dls, # From `a2d2_dls`
                     max_n:int=4, # Frames to show
-                    figsize=None, ds_idx:int=0, # 0: a training batch, 1: a validation batch
-                   ):
+                    figsize:tuple|None=None, # Default: 3 inches per column, 2.2 per frame
+                    ds_idx:int=0, # 0: a training batch, 1: a validation batch
+                   )->plt.Figure:
     "Show frames and masks of one batch in A2D2 colours, with a legend"
     xb,yb = _spread_batch(dls[ds_idx], max_n)
     return _show_rows([(i, m.cpu().numpy()) for i,m in zip(_images(dls, xb), yb)], ['frame', 'label'], dls.a2d2_classes, figsize)
 
 def show_a2d2_results(learn, # A `Learner` on DataLoaders from `a2d2_dls`
-                      max_n:int=3, figsize=None, ds_idx:int=1):
+                      max_n:int=3, # Frames to show
+                      figsize:tuple|None=None, # Default: 3 inches per column, 2.2 per frame
+                      ds_idx:int=1, # 1: validation frames, 0: training frames
+                     )->plt.Figure:
     "Show frames, labels and the model's predictions in A2D2 colours, with a legend"
     xb,yb = _spread_batch(learn.dls[ds_idx], max_n)
     learn.model.eval()

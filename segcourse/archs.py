@@ -24,7 +24,8 @@ __all__ = ['ARCHS', 'COURSE_ARCHS', 'encoder_split', 'register_arch', 'unet', 'c
 # %% ../nbs/07_archs.ipynb #5394bc22
 ARCHS = {}
 
-def encoder_split(m:nn.Module)->L:
+def encoder_split(m:nn.Module, # A model with its encoder as `m.encoder` or `m[0]`
+                 )->L:
     "Parameter groups (encoder, everything else) for models whose first child, or `encoder` attribute, is the encoder"
     enc = getattr(m, 'encoder', None)
     if enc is None: enc = m[0]
@@ -50,17 +51,21 @@ def register_arch(name:str, # Name used by `seg_learner(arch=...)`
 
 # %% ../nbs/07_archs.ipynb #0f64ccbd
 @register_arch('unet')
-def unet(encoder:nn.Sequential, n_out:int, img_size, **kwargs)->nn.Module:
+def unet(encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+         n_out:int, # Number of classes
+         img_size:tuple, # Training image size (h, w)
+         **kwargs # Passed to fastai's `DynamicUnet` (`blur`, `self_attention`, `last_cross`, ...)
+        )->nn.Module: # fastai's `DynamicUnet`, options as its own
     "fastai's `DynamicUnet`: skip connections at every stage of the encoder, pixel-shuffle upsampling"
     return models.unet.DynamicUnet(encoder, n_out, img_size, **kwargs)
 
 # %% ../nbs/07_archs.ipynb #7c2eef9b
 def create_seg_model(arch:str='unet', # A name in `ARCHS`
-                     backbone='resnet34', # A timm name (a string: 'resnet34' is timm's) or a torchvision constructor (`resnet34`)
+                     backbone:str|Callable='resnet34', # A timm name (a string: 'resnet34' is timm's) or a torchvision constructor (`resnet34`)
                      n_out:int=2, # Number of classes
                      img_size=(128, 128), # Training image size (h, w)
                      pretrained:bool=True, # Pretrained encoder weights
-                     weights=None, # Local encoder weights file
+                     weights:str|Path|None=None, # Local encoder weights file
                      n_in:int=3, # Input channels
                      **kwargs # Passed to the architecture's constructor
                     )->tuple: # (model, splitter, normalisation stats)
@@ -80,14 +85,16 @@ def interpolate_to(x:Tensor, # (bs, c, h, w)
     return x if tuple(x.shape[-2:]) == size else F.interpolate(x, size, mode='bilinear', align_corners=False)
 
 @contextmanager
-def eval_mode(m:nn.Module):
+def eval_mode(m:nn.Module, # The module to put in eval mode
+             ):
     "Put `m` in eval mode for the block, then back in the mode it was in"
     mode = m.training
     m.eval()
     try: yield m
     finally: m.train(mode)
 
-def count_params(m:nn.Module)->int:
+def count_params(m:nn.Module, # Any module
+                )->int:
     "Number of parameters of `m`"
     return sum(p.numel() for p in m.parameters())
 
@@ -107,7 +114,7 @@ def child_strides(layers:nn.Sequential, # An encoder whose children run one afte
 # %% ../nbs/07_archs.ipynb #1a804bc8
 def dilate_encoder(layers:nn.Sequential, # A sequential encoder (not modified)
                    output_stride:int=16, # Stride of the last feature map: 8 or 16
-                   probe_size=(128, 128),
+                   probe_size=(128, 128), # Size of the probe image
                   )->nn.Sequential|None: # A dilated copy, or `None` when the encoder cannot be dilated
     "A copy of `layers` whose stages past `output_stride` use dilated convolutions instead of strides"
     strides,_ = child_strides(layers, probe_size)
@@ -152,7 +159,8 @@ class MultiScaleEncoder(nn.Module):
             if i in self.idxs: feats.append(x)
         return feats
 
-    def index(self, stride:int)->int:
+    def index(self, stride:int, # A stride, e.g. 4
+             )->int:
         "Index of the feature map with the smallest stride >= `stride`"
         for i,s in enumerate(self.strides):
             if s >= stride: return i
@@ -175,7 +183,12 @@ class NaiveSegNet(nn.Module):
     def forward(self, x): return interpolate_to(self.head(self.decoder(self.encoder(x))), x.shape[-2:])
 
 @register_arch('naive', uses_encoder=False)
-def naive(encoder, n_out:int, img_size, n_in:int=3, **kwargs)->nn.Module:
+@delegates(NaiveSegNet)
+def naive(encoder:None, # Not used: it builds its own layers
+          n_out:int, # Number of classes
+          img_size:tuple, # Training image size (h, w); not used
+          n_in:int=3, # Input channels
+          **kwargs)->nn.Module:
     "`NaiveSegNet` (builds its own layers: no backbone)"
     return NaiveSegNet(n_in, n_out, **kwargs)
 
@@ -192,7 +205,9 @@ def bilinear_kernel(n:int, # Channels (in = out)
     w[range(n), range(n)] = filt[:, None] * filt[None]
     return w
 
-def crop_to(x:Tensor, size)->Tensor:
+def crop_to(x:Tensor, # (bs, c, h, w)
+            size:tuple, # Target (h, w)
+           )->Tensor:
     "Crop `x` to `size` (top-left) when it is at least that big, else resize it"
     h,w = size
     return x[..., :h, :w] if x.shape[-2] >= h and x.shape[-1] >= w else interpolate_to(x, size)
@@ -200,7 +215,10 @@ def crop_to(x:Tensor, size)->Tensor:
 # %% ../nbs/07_archs.ipynb #7223cab8
 class FCN(nn.Module):
     "FCN-32s (`n_skips=0`), FCN-16s (1) or FCN-8s (2): class scores at stride 32 plus scores from finer features, summed"
-    def __init__(self, encoder:nn.Sequential, n_out:int, n_skips:int=2):
+    def __init__(self, encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+                 n_out:int, # Number of classes
+                 n_skips:int=2, # Finer score maps added: 0 (FCN-32s), 1 (FCN-16s) or 2 (FCN-8s)
+                ):
         super().__init__()
         self.encoder = MultiScaleEncoder(encoder)
         chans = self.encoder.channels
@@ -221,22 +239,33 @@ class FCN(nn.Module):
         return interpolate_to(out, x.shape[-2:])
 
 @register_arch('fcn32s')
-def fcn32s(encoder, n_out:int, img_size, **kwargs)->nn.Module:
+def fcn32s(encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+           n_out:int, # Number of classes
+           img_size:tuple, # Training image size (h, w)
+           **kwargs)->nn.Module:
     "FCN-32s: scores at stride 32 only"
     return FCN(encoder, n_out, n_skips=0)
 
 @register_arch('fcn16s')
-def fcn16s(encoder, n_out:int, img_size, **kwargs)->nn.Module:
+def fcn16s(encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+           n_out:int, # Number of classes
+           img_size:tuple, # Training image size (h, w)
+           **kwargs)->nn.Module:
     "FCN-16s: + scores from the stride-16 features"
     return FCN(encoder, n_out, n_skips=1)
 
 @register_arch('fcn8s')
-def fcn8s(encoder, n_out:int, img_size, **kwargs)->nn.Module:
+def fcn8s(encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+          n_out:int, # Number of classes
+          img_size:tuple, # Training image size (h, w)
+          **kwargs)->nn.Module:
     "FCN-8s: + scores from the stride-16 and stride-8 features"
     return FCN(encoder, n_out, n_skips=2)
 
 # %% ../nbs/07_archs.ipynb #601f4531
-def double_conv(ni:int, nf:int)->nn.Sequential:
+def double_conv(ni:int, # Input channels
+                nf:int, # Output channels
+               )->nn.Sequential:
     "Two 3x3 convolutions with batch norm and ReLU: the U-Net block"
     return nn.Sequential(ConvLayer(ni, nf), ConvLayer(nf, nf))
 
@@ -269,12 +298,18 @@ class PlainUNet(nn.Module):
         return self.head(x)
 
 @register_arch('unet_plain', uses_encoder=False)
-def unet_plain(encoder, n_out:int, img_size, n_in:int=3, **kwargs)->nn.Module:
+@delegates(PlainUNet)
+def unet_plain(encoder:None, # Not used: it builds its own layers
+               n_out:int, # Number of classes
+               img_size:tuple, # Training image size (h, w); not used
+               n_in:int=3, # Input channels
+               **kwargs)->nn.Module:
     "`PlainUNet` (builds its own layers: no backbone)"
     return PlainUNet(n_in, n_out, **kwargs)
 
 # %% ../nbs/07_archs.ipynb #2e373751
-def bn_to_gn(m:nn.Module)->nn.Module:
+def bn_to_gn(m:nn.Module, # Changed in place
+            )->nn.Module: # `m`
     "Replace each `BatchNorm2d` in `m` by a `GroupNorm` with one group: a pooled 1x1 map has one value per channel, which batch norm cannot train on in a batch of one"
     for n,c in m.named_children():
         if isinstance(c, nn.BatchNorm2d): setattr(m, n, nn.GroupNorm(1, c.num_features))
@@ -285,9 +320,10 @@ def _aspp_rates(output_stride, atrous_rates): return ifnone(atrous_rates, [r * 1
 
 class DeepLabV3(nn.Module):
     "DeepLabV3: dilated encoder, ASPP (rates 6/12/18 at stride 16, image pooling), 3x3 conv, classifier"
-    def __init__(self, encoder:nn.Sequential, n_out:int,
+    def __init__(self, encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+                 n_out:int, # Number of classes
                  output_stride:int=16, # Stride of the encoder's last features (16 or 8)
-                 atrous_rates=None, # ASPP dilation rates; (6, 12, 18) at stride 16, doubled at 8
+                 atrous_rates:list|None=None, # ASPP dilation rates; (6, 12, 18) at stride 16, doubled at 8
                 ):
         super().__init__()
         self.encoder = MultiScaleEncoder(encoder, output_stride)
@@ -298,9 +334,10 @@ class DeepLabV3(nn.Module):
 
 class DeepLabV3Plus(nn.Module):
     "DeepLabV3+: DeepLabV3's ASPP, then a decoder that adds stride-4 low-level features"
-    def __init__(self, encoder:nn.Sequential, n_out:int,
+    def __init__(self, encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+                 n_out:int, # Number of classes
                  output_stride:int=16, # Stride of the encoder's last features (16 or 8)
-                 atrous_rates=None, # ASPP dilation rates; (6, 12, 18) at stride 16, doubled at 8
+                 atrous_rates:list|None=None, # ASPP dilation rates; (6, 12, 18) at stride 16, doubled at 8
                  low_stride:int=4, # Stride of the low-level features
                  low_channels:int=48, # Channels the low-level features are reduced to
                  channels:int=256, # Channels of ASPP and decoder
@@ -321,12 +358,20 @@ class DeepLabV3Plus(nn.Module):
         return interpolate_to(self.decoder(torch.cat([y, low], 1)), x.shape[-2:])
 
 @register_arch('deeplabv3')
-def deeplabv3(encoder, n_out:int, img_size, **kwargs)->nn.Module:
+@delegates(DeepLabV3)
+def deeplabv3(encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+              n_out:int, # Number of classes
+              img_size:tuple, # Training image size (h, w)
+              **kwargs)->nn.Module:
     "DeepLabV3 (Chen et al. 2017)"
     return DeepLabV3(encoder, n_out, **kwargs)
 
 @register_arch('deeplabv3plus')
-def deeplabv3plus(encoder, n_out:int, img_size, **kwargs)->nn.Module:
+@delegates(DeepLabV3Plus)
+def deeplabv3plus(encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+                  n_out:int, # Number of classes
+                  img_size:tuple, # Training image size (h, w)
+                  **kwargs)->nn.Module:
     "DeepLabV3+ (Chen et al. 2018)"
     return DeepLabV3Plus(encoder, n_out, **kwargs)
 
@@ -335,7 +380,10 @@ def _pooled_norm(layer, bins:int): return bn_to_gn(layer) if bins == 1 else laye
 
 class PyramidPooling(nn.Module):
     "Pool into `bins`x`bins` grids, reduce channels, upsample back, concatenate to the input"
-    def __init__(self, ni:int, bins=(1, 2, 3, 6), nf:int|None=None):
+    def __init__(self, ni:int, # Input channels
+                 bins=(1, 2, 3, 6), # Pooling grid sizes
+                 nf:int|None=None, # Channels of each pooled branch; default: `ni // len(bins)`
+                ):
         super().__init__()
         nf = ifnone(nf, ni // len(bins))
         self.stages = nn.ModuleList([nn.Sequential(nn.AdaptiveAvgPool2d(b), _pooled_norm(ConvLayer(ni, nf, ks=1), b)) for b in bins])
@@ -345,11 +393,12 @@ class PyramidPooling(nn.Module):
 
 class PSPNet(nn.Module):
     "PSPNet: dilated encoder, pyramid pooling (1, 2, 3, 6 bins), 3x3 conv, classifier"
-    def __init__(self, encoder:nn.Sequential, n_out:int,
+    def __init__(self, encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+                 n_out:int, # Number of classes
                  output_stride:int=8, # Stride of the encoder's last features (8 in the paper)
                  bins=(1, 2, 3, 6), # Pooling grid sizes
                  channels:int=512, # Channels after the pyramid
-                 dropout:float=0.1,
+                 dropout:float=0.1, # Dropout before the classifier
                 ):
         super().__init__()
         self.encoder = MultiScaleEncoder(encoder, output_stride)
@@ -359,17 +408,22 @@ class PSPNet(nn.Module):
     def forward(self, x): return interpolate_to(self.head(self.ppm(self.encoder(x)[-1])), x.shape[-2:])
 
 @register_arch('pspnet')
-def pspnet(encoder, n_out:int, img_size, **kwargs)->nn.Module:
+@delegates(PSPNet)
+def pspnet(encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+           n_out:int, # Number of classes
+           img_size:tuple, # Training image size (h, w)
+           **kwargs)->nn.Module:
     "PSPNet (Zhao et al. 2017)"
     return PSPNet(encoder, n_out, **kwargs)
 
 # %% ../nbs/07_archs.ipynb #8662b579
 class FPN(nn.Module):
     "Semantic FPN: lateral + top-down pyramid over strides 4..32, each level's prediction upsampled to stride 4 and summed"
-    def __init__(self, encoder:nn.Sequential, n_out:int,
+    def __init__(self, encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+                 n_out:int, # Number of classes
                  pyramid_channels:int=256, # Width of the pyramid
                  seg_channels:int=128, # Width of each level's prediction branch
-                 dropout:float=0.1,
+                 dropout:float=0.1, # Dropout before the classifier
                 ):
         super().__init__()
         self.encoder = MultiScaleEncoder(encoder)
@@ -394,12 +448,20 @@ class FPN(nn.Module):
         return interpolate_to(self.head(out), x.shape[-2:])
 
 @register_arch('fpn')
-def fpn(encoder, n_out:int, img_size, **kwargs)->nn.Module:
+@delegates(FPN)
+def fpn(encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+        n_out:int, # Number of classes
+        img_size:tuple, # Training image size (h, w)
+        **kwargs)->nn.Module:
     "Semantic FPN (Lin et al. 2017, Kirillov et al. 2019)"
     return FPN(encoder, n_out, **kwargs)
 
 # %% ../nbs/07_archs.ipynb #e7499bb7
-def sine_pos_2d(h:int, w:int, dim:int, temperature:float=10000.)->Tensor:
+def sine_pos_2d(h:int, # Grid height
+                w:int, # Grid width
+                dim:int, # Encoding width, a multiple of 4
+                temperature:float=10000., # Base of the frequencies
+               )->Tensor: # (h*w, dim)
     "DETR's sine positional encoding of an (h, w) grid: (h*w, dim), `dim` a multiple of 4"
     if dim % 4: raise ValueError(f"sine positional encoding needs a dim that is a multiple of 4, not {dim}")
     n = dim // 4
@@ -414,7 +476,8 @@ def _conv_gn(ni, nf, ks=3): return nn.Sequential(nn.Conv2d(ni, nf, ks, padding=k
 class PixelDecoder(nn.Module):
     "Lateral 1x1 + top-down pixel decoder: pixel features at the finest scale, and the coarser scales coarsest first"
     def __init__(self, chans, # Channels of the encoder features, finest first
-                 dim:int=256):
+                 dim:int=256, # Width of the pixel features
+                ):
         super().__init__()
         self.lateral = nn.ModuleList([nn.Conv2d(c, dim, 1) for c in chans])
         self.out = nn.ModuleList([_conv_gn(dim, dim) for _ in chans])
@@ -430,7 +493,9 @@ class PixelDecoder(nn.Module):
 
 class QueryLayer(nn.Module):
     "Mask2Former decoder layer: masked cross-attention to pixels, self-attention between queries, feed-forward"
-    def __init__(self, dim:int=256, heads:int=8, ffn:int=1024,
+    def __init__(self, dim:int=256, # Width of the queries and pixel features
+                 heads:int=8, # Attention heads
+                 ffn:int=1024, # Hidden width of the feed-forward block
                  layer_scale:float=1e-3, # Initial per-channel scale of each branch (LayerScale)
                 ):
         super().__init__()
@@ -450,11 +515,12 @@ class QueryLayer(nn.Module):
 # %% ../nbs/07_archs.ipynb #f9547bab
 class Mask2Former(nn.Module):
     "Mask2Former for semantic segmentation: queries predict masks and classes, combined into per-pixel class logits"
-    def __init__(self, encoder:nn.Sequential, n_out:int,
+    def __init__(self, encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+                 n_out:int, # Number of classes
                  dim:int=256, # Width of pixel features and queries
                  n_queries:int=50, # Number of learnable queries
                  n_layers:int=6, # Decoder layers; they attend to the stride 32, 16, 8 features in turn
-                 heads:int=8,
+                 heads:int=8, # Attention heads
                  ffn:int=1024, # Hidden width of the feed-forward blocks
                  masked_attn:bool=True, # Restrict each query's cross-attention to its predicted mask
                 ):
@@ -473,12 +539,16 @@ class Mask2Former(nn.Module):
         self.mask_head = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, dim))
         store_attr('heads,masked_attn,dim')
 
-    def predict(self, q, pixel_feats):
+    def predict(self, q:Tensor, # (bs, q, dim) query features
+                pixel_feats:Tensor, # (bs, dim, h, w) pixel features
+               )->tuple:
         "Class logits (bs, q, n_out+1) and mask logits (bs, q, h, w) of the queries `q`"
         q = self.norm(q)
         return self.class_head(q), torch.einsum('bqc,bchw->bqhw', self.mask_head(q), pixel_feats)
 
-    def attn_mask(self, masks, size):
+    def attn_mask(self, masks:Tensor, # (bs, q, h, w) mask logits
+                  size:tuple, # The (h, w) of the features the queries attend to
+                 )->Tensor:
         "Cross-attention mask (bs*heads, q, h*w): True where a query's mask at `size` is below 0.5"
         m = interpolate_to(masks, size).flatten(2).sigmoid() < 0.5
         m[m.all(-1)] = False  # a query with an empty mask attends everywhere
@@ -502,7 +572,11 @@ class Mask2Former(nn.Module):
         return interpolate_to(sem, x.shape[-2:]).clamp_min(1e-6).log()
 
 @register_arch('mask2former')
-def mask2former(encoder, n_out:int, img_size, **kwargs)->nn.Module:
+@delegates(Mask2Former)
+def mask2former(encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+                n_out:int, # Number of classes
+                img_size:tuple, # Training image size (h, w)
+                **kwargs)->nn.Module:
     "Mask2Former-style semantic segmentation (Cheng et al. 2022)"
     return Mask2Former(encoder, n_out, **kwargs)
 

@@ -20,7 +20,10 @@ from .convert import segcourse_convert
 __all__ = ['COMMANDS', 'save_predictions', 'run_demo', 'segcourse_demo', 'main']
 
 # %% ../nbs/16_cli.ipynb #8e13f9ef
-def save_predictions(learn:Learner, fn, n:int=4):
+def save_predictions(learn:Learner, # A trained segmentation learner
+                     fn:str|Path, # The figure's file (PNG)
+                     n:int=4, # Validation images to show, at most one batch
+                    )->Path: # `fn`
     "Save a figure of `n` validation images: image, ground truth and prediction side by side"
     dl = learn.dls.valid
     xb,yb = dl.one_batch()
@@ -42,8 +45,8 @@ def run_demo(out='demo_out', # Folder for the figure
              epochs:int=8, # Epochs of `fine_tune` after one frozen epoch
              backbone:str='resnet18', # timm name or torchvision model name
              bs:int=8, # Batch size
-             size=None, # (h, w); defaults to (96, 128) on CPU and (360, 480) on GPU
-             path=None, # CamVid_TINY folder; default: download, or generate when offline
+             size:tuple|None=None, # (h, w); defaults to (96, 128) on CPU and (360, 480) on GPU
+             path:str|Path|None=None, # CamVid_TINY folder; default: download, or generate when offline
             )->dict:
     "Train a U-Net on CamVid_TINY, print mIoU, pixel accuracy and time, save a predictions figure"
     start = time.time()

@@ -21,7 +21,8 @@ def _sync():
 
 class BatchTimer(Callback):
     "Time the training batches of a fit (forward, backward, step; not data loading), after `skip` warm-up batches"
-    def __init__(self, skip:int=1): self.skip = skip
+    def __init__(self, skip:int=1, # Warm-up batches left out of the timing
+                ): store_attr()
     def before_fit(self): self.times,self.sizes = [],[]
     def before_batch(self):
         if self.training: _sync(); self.start = time.perf_counter()

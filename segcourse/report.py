@@ -49,12 +49,18 @@ def mask_dice(pred, # Predicted mask: bool/0-1, or class indices with `cls`
     i,p,t = _counts(pred, targ, cls)
     return _div(2*i, p + t)
 
-def mask_precision(pred, targ, cls:int|None=None)->float:
+def mask_precision(pred, # Predicted mask: bool/0-1, or class indices with `cls`
+                   targ, # True mask, same shape
+                   cls:int|None=None, # Compare `pred == cls` with `targ == cls`
+                  )->float:
     "Fraction of the predicted pixels that are true, |P n T| / |P|; NaN when nothing is predicted"
     i,p,_ = _counts(pred, targ, cls)
     return _div(i, p)
 
-def mask_recall(pred, targ, cls:int|None=None)->float:
+def mask_recall(pred, # Predicted mask: bool/0-1, or class indices with `cls`
+                targ, # True mask, same shape
+                cls:int|None=None, # Compare `pred == cls` with `targ == cls`
+               )->float:
     "Fraction of the true pixels that are predicted, |P n T| / |T|; NaN when the class is absent from `targ`"
     i,_,t = _counts(pred, targ, cls)
     return _div(i, t)
@@ -88,7 +94,7 @@ def f1_score(precision, # A number, array or tensor
 
 # %% ../nbs/12_report.ipynb #3f80f3cb
 def per_class_table(cm:Tensor, # (n, n) confusion matrix, rows = target, columns = prediction
-                    codes=None, # Class names; defaults to the class indices
+                    codes:list|None=None, # Class names; defaults to the class indices
                     ignore_index:int|None=None, # Class left out of the rows and the mean (e.g. void)
                    )->pd.DataFrame:
     "Per-class IoU, Dice, precision, recall and pixel count from a confusion matrix, plus a mean row"
@@ -107,7 +113,11 @@ def per_class_table(cm:Tensor, # (n, n) confusion matrix, rows = target, columns
 class ReportCallback(Callback):
     "During validation: sum the confusion matrix, record each image's IoU, keep the `k` worst images"
     order = 60  # after the loss, so `pred` holds the model's output
-    def __init__(self, n_classes:int, ignore_index:int|None=None, k:int=8, predict_void:bool=True): store_attr()
+    def __init__(self, n_classes:int, # Number of classes (the model's outputs)
+                 ignore_index:int|None=None, # Class that counts nowhere
+                 k:int=8, # Number of worst images to keep
+                 predict_void:bool=True, # False: the ignored class's output never wins the argmax
+                ): store_attr()
 
     def before_validate(self):
         self.cm,self.ious,self.worst,self.keep_images = None,[],None,self.k > 0
@@ -141,10 +151,10 @@ class ReportCallback(Callback):
 class SegReport:
     "Per-class table, confusion matrix and worst images of a segmentation model on a validation set"
     def __init__(self, cm:Tensor, # (n, n) confusion matrix, rows = target
-                 codes=None, # Class names
+                 codes:list|None=None, # Class names
                  ignore_index:int|None=None, # Class left out of the table and the plots
                  image_ious:Tensor|None=None, # IoU of each image, in the DataLoader's order
-                 worst=None, # (IoUs, decoded images, targets, predictions) of the worst images, worst first
+                 worst:tuple|None=None, # (IoUs, decoded images, targets, predictions) of the worst images, worst first
                  seconds:float|None=None, # Time of the validation pass
                 ):
         store_attr()
@@ -152,8 +162,8 @@ class SegReport:
 
     @classmethod
     def from_learner(cls, learn:Learner, # A trained segmentation Learner
-                     dl=None, # DataLoader to report on; defaults to `learn.dls.valid`
-                     codes=None, # Class names; defaults to `dls.codes` or the mask codes
+                     dl:DataLoader|None=None, # DataLoader to report on; defaults to `learn.dls.valid`
+                     codes:list|None=None, # Class names; defaults to `dls.codes` or the mask codes
                      ignore_index:int|None=None, # Class that counts nowhere; defaults to `dls.ignore_index`
                      k:int=8, # Number of worst images to keep for `show_worst`
                      predict_void:bool=True, # False: the ignored class's output never wins the argmax
@@ -189,7 +199,10 @@ class SegReport:
 
 # %% ../nbs/12_report.ipynb #195555b8
 @patch
-def seg_report(self:Learner, dl=None, **kwargs)->SegReport:
+@delegates(SegReport.from_learner)
+def seg_report(self:Learner,
+               dl:DataLoader|None=None, # DataLoader to report on; defaults to `learn.dls.valid`
+               **kwargs)->SegReport:
     "A `SegReport` of this learner on `dl` (the validation set by default); see `SegReport.from_learner`"
     return SegReport.from_learner(self, dl, **kwargs)
 
@@ -205,9 +218,10 @@ def _normalize_cm(cm:Tensor, normalize:str|None)->Tensor:
 def plot_confusion(self:SegReport,
                    normalize:str|None='row', # 'row' (recall on the diagonal), 'col' (precision) or None (pixels)
                    all_classes:bool=False, # Also show classes absent from both target and prediction
-                   figsize=None, cmap='Blues',
+                   figsize:tuple|None=None, # Default: grows with the number of classes
+                   cmap:str='Blues', # A matplotlib colour map
                    annotate:bool|None=None, # Write the values in the cells; default when there are 15 classes or fewer
-                  ):
+                  )->plt.Axes:
     "Plot the confusion matrix with class names, the ignored class left out"
     keep = [i for i in range(len(self.cm)) if i != self.ignore_index]
     if not all_classes: keep = [i for i in keep if self.cm[i].sum() + self.cm[:, i].sum() > 0]
@@ -245,8 +259,10 @@ def show_seg_grid(imgs, # Images: (n, 3, h, w) tensor or a list of what `show_im
                   preds, # (n, h, w) predicted class indices
                   n_classes:int, # Number of classes: the masks' colour scale
                   ignore_index:int|None=None, # Class that counts nowhere (white in the error map)
-                  titles=None, # One title per image
-                  cmap='tab20', figsize=None):
+                  titles:list|None=None, # One title per image
+                  cmap:str='tab20', # The masks' matplotlib colour map
+                  figsize:tuple|None=None, # Default: 12 inches wide, 2.6 per image
+                 )->np.ndarray: # The grid's axes
     "One row per image: the image, its ground truth, the prediction and the errors (red) with the share of pixels wrong"
     n = len(imgs)
     fig,axs = plt.subplots(n, 4, figsize=ifnone(figsize, (12, 2.6*n)), squeeze=False)
@@ -266,7 +282,9 @@ def show_seg_grid(imgs, # Images: (n, 3, h, w) tensor or a list of what `show_im
 # %% ../nbs/12_report.ipynb #b44d8f31
 @patch
 def show_worst(self:SegReport, k:int=4, # Number of images (at most the `k` kept by `from_learner`)
-               figsize=None, cmap='tab20'):
+               figsize:tuple|None=None, # Default: 12 inches wide, 2.6 per image
+               cmap:str='tab20', # The masks' matplotlib colour map
+              )->np.ndarray: # The grid's axes
     "Show the `k` images with the lowest IoU next to their ground truth, prediction and errors"
     if self.worst is None: raise ValueError("no images were kept: make the report with k > 0, on a DataLoader whose images share one size")
     ious,imgs,targs,preds = (o[:k] for o in self.worst)
@@ -285,7 +303,8 @@ def _training_rows(learn:Learner)->list:
     return [{'fit': 0, **dict(zip(r.metric_names[1:], row))} for row in r.values]
 
 def plot_training(learn:Learner, # A trained `Learner`
-                  figsize=None)->plt.Figure:
+                  figsize:tuple|None=None, # Default: 5.5 inches per panel, 3.5 high
+                 )->plt.Figure:
     "Losses (left) and metrics (right) of every training epoch, fits separated by dotted lines"
     df = pd.DataFrame(_training_rows(learn)).astype(float)
     epochs = np.arange(1, len(df) + 1)
@@ -306,7 +325,8 @@ def plot_training(learn:Learner, # A trained `Learner`
 # %% ../nbs/12_report.ipynb #c0a1e014
 @patch
 def plot_per_class(self:SegReport, metric:str='iou', # A column of `table()`: 'iou', 'dice', 'precision' or 'recall'
-                   figsize=None):
+                   figsize:tuple|None=None, # Default: grows with the number of classes
+                  )->plt.Axes:
     "Horizontal bars of one per-class figure, best class at the top, the mean as a dashed line"
     if metric not in ('iou', 'dice', 'precision', 'recall'):
         raise ValueError(f"metric must be 'iou', 'dice', 'precision' or 'recall', not {metric!r}")
@@ -323,8 +343,10 @@ def plot_per_class(self:SegReport, metric:str='iou', # A column of `table()`: 'i
 # %% ../nbs/12_report.ipynb #c0a1e017
 @patch
 def show_predictions(self:Learner, max_n:int=4, # Number of images, from the start of `dl`
-                     dl=None, # DataLoader; defaults to `learn.dls.valid`
-                     figsize=None, cmap='tab20'):
+                     dl:DataLoader|None=None, # DataLoader; defaults to `learn.dls.valid`
+                     figsize:tuple|None=None, # Default: 12 inches wide, 2.6 per image
+                     cmap:str='tab20', # The masks' matplotlib colour map
+                    )->np.ndarray: # The grid's axes
     "Image, ground truth, prediction and errors of the first `max_n` images of `dl`"
     dl = ifnone(dl, self.dls.valid)
     x,y = (o[:max_n] for o in dl.one_batch())
@@ -347,7 +369,9 @@ def _rgb01(colours)->list:
 def plot_legend(codes, # Class names
                 colours, # One colour per class: '#rrggbb' strings, RGB in 0..255 (integers) or in 0..1 (floats)
                 ncol:int=4, # Columns of the legend
-                title:str|None=None, figsize=None)->plt.Figure:
+                title:str|None=None, # Above the legend
+                figsize:tuple|None=None, # Default: fits the rows and columns
+               )->plt.Figure:
     "The classes as a picture: a colour patch and the name of each class, column by column"
     cs = _rgb01(colours)
     if len(cs) != len(codes): raise ValueError(f"{len(codes)} class names and {len(cs)} colours: give one colour per class")

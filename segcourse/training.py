@@ -58,14 +58,18 @@ def _data_identity(dls)->dict:
         if items is not None: res[f'{split}_items'] = hashlib.sha1('\n'.join(sorted(_item_names(items))).encode()).hexdigest()[:12]
     return res
 
-def run_identity(learn:Learner)->dict:
+def run_identity(learn:Learner, # A learner, from `seg_learner` or any other
+                )->dict: # architecture, backbone, classes, inputs, and the data's items
     "What makes two training runs the same experiment: architecture, backbone, classes and data"
     cfg = getattr(learn, 'seg_config', None)
     if cfg: model = {k: cfg.get(k) for k in ('arch', 'backbone', 'backbone_source', 'arch_kwargs', 'n_in', 'n_out', 'codes')}
     else: model = dict(model=type(get_model(learn.model)).__name__, n_params=sum(p.numel() for p in learn.model.parameters()))
     return dict(**model, data=_data_identity(learn.dls))
 
-def short_hash(o)->str: return hashlib.sha1(json.dumps(o, sort_keys=True, default=str).encode()).hexdigest()[:8]
+def short_hash(o, # Anything `json.dumps` can write; other objects count as their `str`
+              )->str:
+    "The first 8 hex digits of the SHA-1 of `o` as sorted JSON: the same for the same run identity, in any process"
+    return hashlib.sha1(json.dumps(o, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 def _differences(saved:dict, current:dict)->str:
     return '; '.join(f"{k}: checkpoint {saved.get(k)!r}, this learner {current.get(k)!r}"

@@ -189,9 +189,10 @@ _badge_svg = """<svg xmlns="http://www.w3.org/2000/svg" width="117" height="20" 
 _media = {'.png', '.jpg', '.jpeg', '.gif', '.svg', '.webp', '.mp4', '.webm', '.pdf', '.csv'}  # not models or data nbdev copied
 
 def _page_stem(nb_path, fm):
-    "The page's name, as Quarto names it: `output-file` from nbdev's frontmatter, else the name without its number"
+    "The page's name: `output-file` from nbdev's frontmatter, else the name without its number; `tutorial-` before a tutorial's"
+    # nbdev gives nbs/tutorials/02_a2d2.ipynb `output-file: a2d2.html`, the name of the library's page from nbs/02_a2d2.ipynb
     stem = Path(fm['output-file']).stem if fm.get('output-file') else _re_num.sub('', Path(nb_path).stem)
-    return ('tutorial-' if is_tutorial(nb_path) else '') + stem  # `tutorials/02_a2d2` is not the library's `02_a2d2`
+    return stem if not is_tutorial(nb_path) or stem.startswith('tutorial-') else f'tutorial-{stem}'
 
 def doc_ids(nb_path):
     "The ids of the `show_doc` headings in a processed notebook: each documented symbol's name, lower case"
