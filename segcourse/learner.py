@@ -29,6 +29,7 @@ class NaNLossError(FloatingPointError):
 class StopOnNaN(Callback):
     "Raise `NaNLossError` as soon as the training loss is not finite, before the backward pass"
     order = -9
+    def __init__(self): super().__init__()  # no options (and no fastai event arguments in its signature)
     def after_loss(self):
         if not self.training or torch.isfinite(self.loss).all(): return
         lrs = ', '.join(sorted({f"{h['lr']:.3g}" for h in self.opt.hypers})) if self.opt is not None else 'unknown'
@@ -154,22 +155,23 @@ def _check_mask_values(yb:Tensor, n_out:int, ignore_index:int|None):
     if len(bad): raise ValueError(f"mask values {bad.tolist()[:10]} in a training batch are not classes of a model with n_out={n_out} "
                                   f"(values 0..{n_out-1}{f', and {ignore_index} ignored' if ignore_index is not None else ''}): raise `n_out` or fix the codes")
 
+@delegates(Learner.__init__, but='dls,model,loss_func,splitter,metrics')
 def seg_learner(dls:DataLoaders, # Segmentation DataLoaders (e.g. from `camvid_tiny_dls` or `folder_dls`)
-                backbone='resnet34', # torchvision constructor (`resnet34`) or timm model name (`'convnext_atto'`)
+                backbone:str|Callable='resnet34', # A timm name (a string: 'resnet34' is timm's) or a torchvision constructor (`resnet34`)
                 arch:str='unet', # Architecture name in `ARCHS`
                 pretrained:bool=True, # Start from pretrained encoder weights (downloaded, or from `weights`)
-                weights=None, # Local encoder weights file, for machines without internet
+                weights:str|Path|None=None, # Local encoder weights file, for machines without internet
                 n_out:int|None=None, # Number of classes; defaults to the DataLoaders' codes
-                loss_func='ce', # A loss, or a name for `seg_loss`: 'ce', 'dice', 'ce+dice', 'focal', ...; ignores `dls.ignore_index`
-                metrics=None, # Defaults to `seg_metrics` (mIoU, Dice, pixel accuracy, mean accuracy)
+                loss_func:str|Callable='ce', # A loss, or a name for `seg_loss`: 'ce', 'dice', 'ce+dice', 'focal', ...; ignores `dls.ignore_index`
+                metrics:list|None=None, # Defaults to `seg_metrics` (mIoU, Dice, pixel accuracy, mean accuracy)
                 per_class:bool=False, # Add a per-class IoU column for every class
                 normalize:bool=True, # Normalise inputs with the encoder's statistics
-                mixed_precision='auto', # 'auto' (on when on CUDA), True, False, 'fp16' or 'bf16'
-                channels_last='auto', # Channels-last memory format: 'auto' (on when on CUDA), True or False
+                mixed_precision:bool|str='auto', # 'auto' (on when on CUDA), True, False, 'fp16' or 'bf16'
+                channels_last:bool|str='auto', # Channels-last memory format: 'auto' (on when on CUDA), True or False
                 n_in:int=3, # Input channels
                 arch_kwargs:dict|None=None, # Passed to the architecture's constructor
                 **kwargs # Passed to fastai's `Learner` (`opt_func`, `lr`, `cbs`, `path`, `wd`, ...)
-               )->Learner:
+               )->Learner: # With `seg_config`, `train_size` and `train_scale` recorded for prediction and model files
     "A fastai `Learner` for semantic segmentation on `dls`"
     codes = dls_codes(dls)
     ignore_index = getattr(dls, 'ignore_index', None)

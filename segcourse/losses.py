@@ -106,7 +106,7 @@ class SegDiceLoss(_OverlapLoss):
         reduction:str='mean', # 'mean': one number per batch; 'none': one loss per image (what `get_preds(with_loss=True)` asks for)
         square_in_union:bool=False, # Sum squared probabilities in the denominator (V-Net's form), which steepens the gradients
         ignore_index:int|None=None, # Target value that counts nowhere, e.g. `dls.ignore_index`
-        weight=None, # One weight (>= 0) per class for the mean over classes, e.g. from `median_frequency_weights`
+        weight:list|Tensor|None=None, # One weight (>= 0) per class for the mean over classes, e.g. from `median_frequency_weights`
         per_image:bool=False, # Dice per image and class, averaged per image, then over images; default: one Dice per class over the batch
         count_predicted:bool=False, # Also count classes absent from the target but predicted somewhere (argmax; `> thresh` for one channel)
     ):
@@ -124,7 +124,7 @@ class JaccardLoss(_OverlapLoss):
         smooth:float=1e-6, # Added to numerator and denominator of each class's IoU
         reduction:str='mean', # 'mean': one number per batch; 'none': one loss per image
         ignore_index:int|None=None, # Target value that counts nowhere, e.g. `dls.ignore_index`
-        weight=None, # One weight (>= 0) per class for the mean over classes
+        weight:list|Tensor|None=None, # One weight (>= 0) per class for the mean over classes
         per_image:bool=False, # IoU per image and class, averaged per image, then over images; default: one IoU per class over the batch
         count_predicted:bool=False, # Also count classes absent from the target but predicted somewhere (argmax; `> thresh` for one channel)
     ):
@@ -139,7 +139,7 @@ class SegFocalLoss(SegLoss):
     "Focal loss (softmax, or sigmoid for one channel) with class weights and an ignore index; `gamma=0` is cross-entropy"
     def __init__(self,
         gamma:float=2.0, # Focusing parameter: larger values fade confident pixels more; 0 gives cross-entropy
-        weight=None, # One weight (>= 0) per class (2 for one output channel: background, foreground)
+        weight:list|Tensor|None=None, # One weight (>= 0) per class (2 for one output channel: background, foreground)
         reduction:str='mean', # 'mean' over non-ignored pixels (weighted), 'sum', or 'none' for a per-pixel (N, ...) map
         axis:int=1, # Class axis of the model output
         ignore_index:int|None=None, # Target value that counts nowhere, e.g. `dls.ignore_index`
@@ -175,7 +175,7 @@ class TverskyLoss(_OverlapLoss):
         smooth:float=1e-6, # Added to numerator and denominator of each class's index
         reduction:str='mean', # 'mean': one number per batch; 'none': one loss per image
         ignore_index:int|None=None, # Target value that counts nowhere, e.g. `dls.ignore_index`
-        weight=None, # One weight (>= 0) per class for the mean over classes
+        weight:list|Tensor|None=None, # One weight (>= 0) per class for the mean over classes
         per_image:bool=False, # Index per image and class, averaged per image, then over images; default: over the batch
         count_predicted:bool=False, # Also count classes absent from the target but predicted somewhere
     ):
@@ -205,7 +205,7 @@ class LovaszSoftmaxLoss(SegLoss):
         reduction:str='mean', # 'mean': one number per batch; 'none': one loss per image (computed per image)
         axis:int=1, # Class axis of the model output
         ignore_index:int|None=None, # Target value that counts nowhere, e.g. `dls.ignore_index`
-        weight=None, # One weight (>= 0) per class for the mean over classes (2 for one output channel)
+        weight:list|Tensor|None=None, # One weight (>= 0) per class for the mean over classes (2 for one output channel)
     ):
         if classes not in ('present', 'all'): raise ValueError(f"classes must be 'present' or 'all', got '{classes}'")
         _check_weight(weight)
@@ -245,7 +245,7 @@ class OhemCELoss(SegLoss):
     def __init__(self,
         thresh:float=0.7, # Pixels whose true class has a probability below this are hard
         min_kept:float=1/16, # Keep at least this many of the hardest pixels: a fraction (< 1) of the labelled pixels, or a count
-        weight=None, # One weight (>= 0) per class (2 for one output channel)
+        weight:list|Tensor|None=None, # One weight (>= 0) per class (2 for one output channel)
         reduction:str='mean', # 'mean' over the kept pixels (weighted); 'none': one loss per image, over its kept pixels
         axis:int=1, # Class axis of the model output
         ignore_index:int|None=None, # Target value that counts nowhere, e.g. `dls.ignore_index`
@@ -281,7 +281,7 @@ class CombinedLoss(Module):
     "A weighted sum of losses, e.g. cross-entropy + Dice; `activation` and `decodes` come from the first"
     y_int = True
     def __init__(self, *losses, # Loss functions, each called as `loss(pred, targ)`
-                 weights=None, # One weight per loss; defaults to 1 each
+                 weights:list|None=None, # One weight per loss; defaults to 1 each
                 ):
         if not losses: raise ValueError("CombinedLoss needs at least one loss")
         weights = list(ifnone(weights, [1.]*len(losses)))
@@ -370,8 +370,8 @@ SEG_LOSSES = {'ce': _ce, 'dice': _from_output(SegDiceLoss), 'jaccard': _from_out
 def seg_loss(loss='ce', # A name in `SEG_LOSSES`, names joined by '+' such as 'ce+dice', or a loss function (returned as is)
              n_classes:int|None=None, # Output channels of the model; 1 means binary (sigmoid)
              ignore_index:int|None=None, # Target value that no loss counts, e.g. `dls.ignore_index`
-             weight=None, # Class weights, one per class, e.g. from `median_frequency_weights`
-             weights=None, # For a sum of losses, the weight of each term; 1 each by default
+             weight:list|Tensor|None=None, # Class weights, one per class, e.g. from `median_frequency_weights`
+             weights:list|None=None, # For a sum of losses, the weight of each term; 1 each by default
              **kwargs # Passed to the loss when `loss` names one, e.g. `gamma=1` for 'focal'
             ):
     "A segmentation loss from its name in `SEG_LOSSES` ('ce', 'dice', 'lovasz', 'ohem', ...), or a sum such as 'ce+dice'"

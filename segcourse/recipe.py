@@ -15,10 +15,11 @@ from .learner import seg_learner
 __all__ = ['recipe_tfms', 'recipe_loss', 'seg_recipe']
 
 # %% ../nbs/11_recipe.ipynb #5ae5587d
+@delegates(aug_transforms, but='max_rotate,max_warp,max_zoom,max_lighting')
 def recipe_tfms(max_zoom:float=1.1, # Largest zoom
                 max_lighting:float=0.2, # Largest change of brightness and contrast
                 **kwargs # Passed to fastai's `aug_transforms` (e.g. `do_flip=False`)
-               )->list:
+               )->list: # fastai batch transforms, for `batch_tfms=`
     "The recipe's batch augmentation: horizontal flips, mild zoom and lighting; no rotation, no warp"
     return aug_transforms(max_rotate=0., max_warp=0., max_zoom=max_zoom, max_lighting=max_lighting, **kwargs)
 
@@ -37,15 +38,16 @@ def recipe_loss(dls:DataLoaders, # Segmentation DataLoaders with `codes` (and `i
     return seg_loss(loss, len(codes), dls.ignore_index, weight=w)
 
 # %% ../nbs/11_recipe.ipynb #a50ff1bd
+@delegates(seg_learner, but='loss_func,lr')
 def seg_recipe(dls:DataLoaders, # Segmentation DataLoaders; use `batch_tfms=recipe_tfms()` when making them
-               backbone='resnet34', # A timm name (a string: 'resnet34' is timm's) or a torchvision constructor (`resnet34`)
+               backbone:str|Callable='resnet34', # A timm name (a string: 'resnet34' is timm's) or a torchvision constructor (`resnet34`)
                lr:float=1e-3, # The learner's `lr`: what `fit_one_cycle(epochs)` uses when given no learning rate
                loss:str='ce+dice', # Loss name for `seg_loss`
                weight_power:float=0.5, # Median-frequency class weights to this power; 0 for none
                n_batches:int|None=None, # Count the classes on only this many training batches (all by default)
                show_progress:bool=True, # Show the pass over the training masks that counts the classes
                **kwargs # Passed to `seg_learner` (`pretrained`, `arch`, `metrics`, ...)
-              )->Learner:
+              )->Learner: # `seg_learner` with the recipe's loss and learning rate
     "`seg_learner` with the measured recipe: CE + Dice, sqrt median-frequency weights, lr 1e-3 for `fit_one_cycle`"
     lf = recipe_loss(dls, loss, weight_power, n_batches=n_batches, show_progress=show_progress)
     return seg_learner(dls, backbone, loss_func=lf, lr=lr, **kwargs)
