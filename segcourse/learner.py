@@ -11,11 +11,9 @@ from fastai.callback.channelslast import ChannelsLast
 import torchvision
 from . import __version__
 from torch.optim.adamw import adamw as _adamw
-from .core import *
 from .data import *
 from .metrics import *
 from .losses import *
-from .encoders import *
 import segcourse.distributed  # lets fastai's DistributedDL run on CPU processes (gloo) too
 from .archs import *
 
