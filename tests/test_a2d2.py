@@ -4,11 +4,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 import pytest
-from segcourse.a2d2 import make_a2d2, preprocess_a2d2, read_a2d2_manifest, a2d2_dls, A2D2_CACHE_MANIFEST
+from segcourse.a2d2_synthetic import make_a2d2
+from segcourse.a2d2_data import preprocess_a2d2, read_a2d2_manifest, a2d2_dls, A2D2_CACHE_MANIFEST
 
 SLOW_RUN = """
 import sys, time
-import segcourse.a2d2 as a
+import segcourse.a2d2_data as a
 fast = a._cache_frame
 def slow(job):
     time.sleep(0.15)
@@ -56,7 +57,7 @@ def test_killed_run_resumes(root, tmp_path):
 def test_killed_parallel_run_resumes(root, tmp_path):
     "With worker processes: kill the whole process group mid-run, then finish"
     dest = tmp_path/'cache'
-    code = f"import segcourse.a2d2 as a; a.preprocess_a2d2({str(root)!r}, {str(dest)!r}, size=(48, 72), n_workers=2, show_progress=False)"
+    code = f"import segcourse.a2d2_data as a; a.preprocess_a2d2({str(root)!r}, {str(dest)!r}, size=(48, 72), n_workers=2, show_progress=False)"
     proc = subprocess.Popen([sys.executable, '-c', code], env={**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONWARNINGS': 'ignore'}, start_new_session=True)
     log = dest/'.a2d2_cache_progress.jsonl'
     deadline = time.time() + 40
