@@ -6,7 +6,7 @@ Docs: https://segcourse.github.io/segcourse/a2d2_synthetic.html.md"""
 
 # %% ../nbs/02a_a2d2_synthetic.ipynb #11ee8471
 from __future__ import annotations
-import json, shutil, tempfile
+import json, shutil
 from datetime import datetime, timedelta
 from importlib import resources
 import numpy as np
@@ -14,96 +14,34 @@ from PIL import Image
 from fastai.vision.all import *
 from fastprogress.fastprogress import progress_bar
 from .a2d2 import *
+from .data import street_scene, write_generated
 
 # %% auto #0
-__all__ = ['A2D2_STRAY_COLOUR', 'a2d2_frame', 'make_a2d2']
+__all__ = ['A2D2_STRAY_COLOUR', 'A2D2_ROLES', 'a2d2_frame', 'make_a2d2']
 
 # %% ../nbs/02a_a2d2_synthetic.ipynb #a897d7e2
 A2D2_STRAY_COLOUR = (1, 2, 3)  # in generated labels: a colour that is not in the table
 
-_LOOK = {  # A2D2 class -> (appearance of generated pixels, texture noise)
-    'Buildings': ((170, 150, 130), 6), 'Nature object': ((60, 120, 45), 25), 'RD normal street': ((75, 75, 80), 10),
-    'Sidewalk': ((185, 170, 150), 5), 'Curbstone': ((215, 215, 210), 3), 'Solid line': ((240, 240, 235), 4),
-    'Dashed line': ((235, 235, 230), 4), 'Zebra crossing': ((250, 250, 245), 3), 'Pedestrian': ((60, 30, 90), 8),
-    'Truck': ((230, 225, 200), 5), 'Poles': ((150, 150, 150), 3), 'Traffic sign': ((30, 80, 200), 4),
-    'Traffic signal': ((25, 25, 25), 3), 'Ego car': ((20, 25, 40), 3)}
-_CAR_LOOKS = [(200, 30, 30), (30, 60, 200), (190, 190, 195)]
+A2D2_ROLES = {'sky': 'Sky', 'building': 'Buildings', 'tree': 'Nature object', 'road': 'RD normal street', 'sidewalk': 'Sidewalk',
+              'curb': 'Curbstone', 'lane': 'Dashed line', 'solid_line': 'Solid line', 'zebra': 'Zebra crossing', 'car': 'Car',
+              'truck': 'Truck', 'pole': 'Poles', 'sign': 'Traffic sign', 'signal': 'Traffic signal', 'pedestrian': 'Pedestrian',
+              'ego_car': 'Ego car'}  # street role -> A2D2 class, without its variant number ('Car' is 'Car 1'..'Car 4')
 
 def a2d2_frame(h:int=302, w:int=480, # Frame size (the real one is 1208x1920)
                scene:int=0, # The street: same `scene`, same street
                t:int=0, # Time step: the car moves a little between frames
                stray_px:int=4, # Pixels of `A2D2_STRAY_COLOUR` in the label
               )->tuple: # (RGB image uint8 (h, w, 3), colour label uint8 (h, w, 3))
-    "One generated front-camera frame of drive `scene` at time `t`, and its A2D2 colour label"
+    "One generated front-camera frame of drive `scene` at time `t` (`street_scene` with the A2D2 classes), and its A2D2 colour label"
     classes = A2D2Classes()
-    ci = {n:i for i,n in enumerate(classes.names)}
-    lay,rng = np.random.default_rng(scene), np.random.default_rng([scene, t])
-    img,lab = np.zeros((h, w, 3), np.float32), np.full((h, w), ci['Sky'], np.uint8)
-    nz = rng.normal(0, 1, (h, w, 1)).astype(np.float32)
-    yy,xx = np.mgrid[:h, :w]
-    def paint(sel, name, look=None, tex=None):
-        c,n = _LOOK.get(a2d2_merged_name(name), (None, 5))
-        img[sel] = np.asarray(ifnone(look, c), np.float32) + ifnone(tex, n)*nz[sel]
-        lab[sel] = ci[name]
-    hz = int(h*lay.uniform(0.42, 0.52))
-    img[...] = np.stack([90+60*yy/h, 140+60*yy/h, 235-20*yy/h], -1) + 3*nz
-    x,shift = 0, int(t*w*0.02)
-    while x < w + shift:
-        bw,bh = int(lay.integers(w//8, w//3)), int(lay.integers(h//6, hz))
-        x0 = x - shift
-        if lay.random() < 0.65:
-            b = (yy < hz) & (yy >= hz-bh) & (xx >= x0) & (xx < x0+bw)
-            tone = lay.uniform(-30, 30)
-            paint(b, 'Buildings', np.array(_LOOK['Buildings'][0]) + tone)
-            img[b & ((yy*40//h) % 3 == 0) & ((xx*60//w) % 3 == 0)] = (40, 45, 60)
-        else:
-            cx,cy,r = x0+bw//2, hz-bh//2, max(bw, bh)//2
-            paint(((xx-cx)**2 + (yy-cy)**2 < r*r) & (yy < hz+2), 'Nature object')
-        x += bw
-    ground = yy >= hz
-    paint(ground, 'RD normal street')
-    edge = (w*0.2)*(yy-hz)/(h-hz+1)
-    paint(ground & ((xx < edge) | (xx > w-edge)), 'Sidewalk')
-    img[ground & ((xx < edge) | (xx > w-edge)) & ((yy*50//h) % 4 == 0)] = (120, 110, 100)
-    cw = np.maximum(1, (yy-hz)*w//(40*h))
-    paint(ground & ((np.abs(xx-edge) < cw) | (np.abs(xx-(w-edge)) < cw)), 'Curbstone')
-    paint(ground & ((np.abs(xx-edge-3*cw) < cw) | (np.abs(xx-(w-edge)+3*cw) < cw)), 'Solid line')
-    paint(ground & (np.abs(xx-w//2) < cw) & ((((yy-hz)*30//h) + t) % 2 == 0), 'Dashed line')
-    if lay.random() < 0.4:
-        zy = hz + int((h-hz)*0.35)
-        paint((yy >= zy) & (yy < zy + (h-hz)//8) & (xx > edge+4*cw) & (xx < w-edge-4*cw) & ((xx*24//w) % 2 == 0), 'Zebra crossing')
-    for k in range(int(lay.integers(0, 3))):
-        px = int(lay.integers(w//20, w-w//20)) - shift//2
-        top = int(lay.integers(hz//3, hz))
-        pw = max(1, w//240)
-        paint((np.abs(xx-px) <= pw) & (yy >= top) & (yy < hz + (h-hz)//4), 'Poles')
-        s = (np.abs(xx-px) <= 4*pw+2) & (yy >= top) & (yy < top + h//30 + 3)
-        if lay.random() < 0.5: paint(s, f'Traffic sign {int(lay.integers(1, 4))}')
-        else:
-            paint(s, f'Traffic signal {int(lay.integers(1, 4))}')
-            img[s & (yy < top + h//60 + 2)] = (220, 40, 30)
-    for k in range(int(lay.integers(1, 5))):
-        truck = lay.random() < 0.2
-        vw = int(w*lay.uniform(0.12, 0.2)*(1.5 if truck else 1)); vh = int(vw*(0.8 if truck else 0.5))
-        vx = int(lay.integers(0, w-vw)) + int(t*w*lay.uniform(-0.01, 0.01))
-        vy = int(hz + (h-hz)*lay.uniform(0.25, 0.6))
-        body = (yy >= vy-vh) & (yy < vy) & (xx >= vx) & (xx < vx+vw)
-        if truck: paint(body, f'Truck {int(lay.integers(1, 4))}')
-        else:
-            name = f'Car {int(lay.integers(1, 5))}'
-            paint(body, name, _CAR_LOOKS[int(lay.integers(len(_CAR_LOOKS)))], 6)
-            win = body & (yy < vy - vh*2//3) & (xx > vx + vw//6) & (xx < vx + vw*5//6)
-            img[win] = (60, 70, 80)
-            for wx in (vx + vw//5, vx + 4*vw//5): paint(((xx-wx)**2 + (yy-vy)**2) < (vh/3)**2, name, (15, 15, 15), 3)
-    for k in range(int(lay.integers(0, 4))):
-        px,py = int(lay.integers(w//20, w-w//20)) + 2*t, int(hz + (h-hz)*lay.uniform(0.05, 0.4))
-        paint((((xx-px)/(w/120))**2 + ((yy-py)/(h/25))**2) < 1, f'Pedestrian {int(lay.integers(1, 4))}')
-    paint(yy > h*0.9 + 0.04*h*((xx - w/2)/(w/2))**2, 'Ego car')
+    variants = {r: [i for i,o in enumerate(classes.names) if a2d2_merged_name(o) == n] for r,n in A2D2_ROLES.items()}
+    im,lab = street_scene(h, w, variants, scene=scene, t=t)
     rgb = classes.colours[lab]
     if stray_px:
+        rng = np.random.default_rng([scene, t, 1])
         sy,sx = int(rng.integers(0, h)), int(rng.integers(0, w - stray_px))
         rgb[sy, sx:sx+stray_px] = A2D2_STRAY_COLOUR
-    return np.clip(img, 0, 255).astype(np.uint8), rgb
+    return im, rgb
 
 # %% ../nbs/02a_a2d2_synthetic.ipynb #f0aa3868
 def make_a2d2(dest, # Folder to write the dataset to (the `camera_lidar_semantic` level)
@@ -115,31 +53,24 @@ def make_a2d2(dest, # Folder to write the dataset to (the `camera_lidar_semantic
               stray_px:int=4, # Pixels per label of a colour that is not in the table
              )->Path:
     "Write a generated dataset in A2D2's `camera_lidar_semantic` layout, with its real class table and colours"
-    dest = Path(dest)
     check_a2d2_cameras(cameras)
+    def write(tmp):
+        shutil.copy(resources.files('segcourse')/'assets'/'a2d2_class_list.json', tmp/'class_list.json')
+        rng = np.random.default_rng(seed)
+        start = datetime(2018, 8, 7, 14, 50, 28)
+        for s in progress_bar(range(scenes), leave=False):
+            when = start + timedelta(days=s, minutes=int(rng.integers(0, 600)), seconds=int(rng.integers(0, 60)))
+            scene,flat = when.strftime('%Y%m%d_%H%M%S'), when.strftime('%Y%m%d%H%M%S')
+            for c,cam in enumerate(cameras):
+                tok = a2d2_camera_token(cam)
+                cdir,ldir = tmp/scene/'camera'/f'cam_{cam}', tmp/scene/'label'/f'cam_{cam}'
+                cdir.mkdir(parents=True); ldir.mkdir(parents=True)
+                for t in range(frames):
+                    fid = f'{91 + 13*t:09d}'
+                    im,rgb = a2d2_frame(*size, scene=seed*10_000 + 100*s + c, t=t, stray_px=stray_px)
+                    Image.fromarray(im).save(cdir/f'{flat}_camera_{tok}_{fid}.png')
+                    Image.fromarray(rgb).save(ldir/f'{flat}_label_{tok}_{fid}.png')
+                    info = {'cam_name': cam, 'cam_tstamp': int(when.timestamp()*1e6) + t*111_000, 'image_png': f'{flat}_camera_{tok}_{fid}.png'}
+                    (cdir/f'{flat}_camera_{tok}_{fid}.json').write_text(json.dumps(info))
     stamp = f"Generated by segcourse.a2d2.make_a2d2(scenes={scenes}, frames={frames}, size={tuple(size)}, cameras={tuple(cameras)}, seed={seed}, stray_px={stray_px}): not the real A2D2.\n"
-    if (dest/'GENERATED.txt').exists() and (dest/'GENERATED.txt').read_text() == stamp: return dest
-    if dest.exists() and not (dest/'GENERATED.txt').exists(): raise FileExistsError(f"{dest}: exists and is not a generated A2D2; choose another folder")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix='.a2d2_', dir=dest.parent))
-    shutil.copy(resources.files('segcourse')/'assets'/'a2d2_class_list.json', tmp/'class_list.json')
-    rng = np.random.default_rng(seed)
-    start = datetime(2018, 8, 7, 14, 50, 28)
-    for s in progress_bar(range(scenes), leave=False):
-        when = start + timedelta(days=s, minutes=int(rng.integers(0, 600)), seconds=int(rng.integers(0, 60)))
-        scene,flat = when.strftime('%Y%m%d_%H%M%S'), when.strftime('%Y%m%d%H%M%S')
-        for c,cam in enumerate(cameras):
-            tok = a2d2_camera_token(cam)
-            cdir,ldir = tmp/scene/'camera'/f'cam_{cam}', tmp/scene/'label'/f'cam_{cam}'
-            cdir.mkdir(parents=True); ldir.mkdir(parents=True)
-            for t in range(frames):
-                fid = f'{91 + 13*t:09d}'
-                im,rgb = a2d2_frame(*size, scene=seed*10_000 + 100*s + c, t=t, stray_px=stray_px)
-                Image.fromarray(im).save(cdir/f'{flat}_camera_{tok}_{fid}.png')
-                Image.fromarray(rgb).save(ldir/f'{flat}_label_{tok}_{fid}.png')
-                info = {'cam_name': cam, 'cam_tstamp': int(when.timestamp()*1e6) + t*111_000, 'image_png': f'{flat}_camera_{tok}_{fid}.png'}
-                (cdir/f'{flat}_camera_{tok}_{fid}.json').write_text(json.dumps(info))
-    (tmp/'GENERATED.txt').write_text(stamp)
-    if dest.exists(): shutil.rmtree(dest)
-    shutil.move(str(tmp), str(dest))
-    return dest
+    return write_generated(dest, stamp, write)

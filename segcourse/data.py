@@ -16,10 +16,11 @@ from fastprogress.fastprogress import progress_bar
 from .core import *
 
 # %% auto #0
-__all__ = ['CAMVID_CODES', 'VOC_CLASSES', 'CITYSCAPES_CLASSES', 'CITYSCAPES_TRAIN_IDS', 'read_mask', 'image_files', 'MaskFinder',
-           'PairCache', 'ImageReader', 'MaskReader', 'SegMaskBlock', 'NameSplitter', 'FolderSplitter', 'camvid_group',
-           'RegexGroup', 'group_key', 'GroupSplitter', 'SplitLeakWarning', 'shared_groups', 'warn_split_leak',
-           'seg_splitter', 'check_pairs', 'read_codes', 'seg_datablock', 'files_dls', 'folder_dls', 'camvid_scene',
+__all__ = ['CAMVID_CODES', 'STREET_ROLES', 'CAMVID_ROLES', 'VOC_CLASSES', 'CITYSCAPES_CLASSES', 'CITYSCAPES_TRAIN_IDS',
+           'read_mask', 'image_files', 'MaskFinder', 'PairCache', 'ImageReader', 'MaskReader', 'SegMaskBlock',
+           'NameSplitter', 'FolderSplitter', 'camvid_group', 'RegexGroup', 'group_key', 'GroupSplitter',
+           'SplitLeakWarning', 'shared_groups', 'warn_split_leak', 'seg_splitter', 'check_pairs', 'read_codes',
+           'seg_datablock', 'files_dls', 'folder_dls', 'street_scene', 'camvid_scene', 'write_generated',
            'make_camvid_tiny', 'camvid_tiny_path', 'camvid_tiny_dls', 'voc_palette', 'LabelIdReader', 'make_voc_like',
            'make_cityscapes_like', 'voc_split', 'voc_dls', 'cityscapes_label_file', 'cityscapes_images',
            'cityscapes_dls']
@@ -393,67 +394,122 @@ CAMVID_CODES = ['Animal', 'Archway', 'Bicyclist', 'Bridge', 'Building', 'Car', '
     'TrafficCone', 'TrafficLight', 'Train', 'Tree', 'Truck_Bus', 'Tunnel', 'VegetationMisc', 'Void', 'Wall']
 
 # %% ../nbs/01_data.ipynb #991ebd9a
-def _noise(rng, h, w, scale): return rng.normal(0, scale, (h, w, 1))
+STREET_ROLES = ('sky', 'building', 'tree', 'road', 'sidewalk', 'curb', 'lane', 'solid_line', 'zebra', 'car', 'truck',
+                'pole', 'sign', 'signal', 'pedestrian', 'void', 'ego_car')
 
-def _paint(img, mask, sl, cls, colour, rng, tex=8.):
-    "Paint region `sl` (an index or boolean mask) with `colour` plus texture noise and label it `cls`"
-    h,w = img.shape[:2]
-    img[sl] = np.asarray(colour, dtype=np.float32) + _noise(rng, h, w, tex)[sl]
-    mask[sl] = cls
+_LOOK = {  # what a role looks like: (colour, or colours one of which is drawn per object; texture noise)
+    'sky': (None, 3), 'building': ((170, 150, 130), 6), 'window': ((40, 45, 60), 0), 'tree': ((60, 120, 45), 25),
+    'road': ((75, 75, 80), 10), 'sidewalk': ((185, 170, 150), 5), 'tile': ((120, 110, 100), 0),
+    'curb': ((215, 215, 210), 3), 'lane': ((235, 235, 230), 4), 'solid_line': ((240, 240, 235), 4),
+    'zebra': ((250, 250, 245), 3), 'car': ([(200, 30, 30), (30, 60, 200), (190, 190, 195)], 6),
+    'windscreen': ((60, 70, 80), 0), 'wheel': ((15, 15, 15), 3), 'truck': ((230, 225, 200), 5),
+    'pole': ((150, 150, 150), 3), 'sign': ((30, 80, 200), 4), 'signal': ((25, 25, 25), 3), 'light': ((220, 40, 30), 0),
+    'pedestrian': ((60, 30, 90), 8), 'void': (None, 40), 'ego_car': ((20, 25, 40), 3)}
 
-def camvid_scene(h:int=96, w:int=128, # Size of the frame
-                 rng=None, # A `np.random.Generator` (or seed)
+def street_scene(h:int=96, w:int=128, # Frame size
+                 classes:dict|None=None, # Role (see `STREET_ROLES`) -> class index, or list of variant indices (one drawn per object); a role missing or `None` is not painted
+                 scene:int=0, # The street's layout seed: same `scene`, same street
+                 t:int=0, # Time step: the camera drives on a little, cars and pedestrians move
+                 other:int=0, # Mask value of the pixels no role paints (only when `'sky'` is left out)
                 )->tuple: # (RGB uint8 (h, w, 3), index mask uint8 (h, w))
-    "One generated street scene and its CamVid mask"
-    rng = np.random.default_rng(rng)
-    c = {n:i for i,n in enumerate(CAMVID_CODES)}
-    img,mask = np.zeros((h,w,3), np.float32), np.zeros((h,w), np.uint8)
-    yy,xx = np.mgrid[:h,:w]
-    hz = int(h*rng.uniform(0.4, 0.55))
-    sky = yy < hz
-    img[sky] = (np.stack([90+60*yy/h, 140+60*yy/h, 235-20*yy/h], -1) + _noise(rng,h,w,3))[sky]; mask[sky] = c['Sky']
-    x = 0
-    while x < w:
-        bw,bh = int(rng.integers(w//8, w//3)), int(rng.integers(h//6, hz))
-        if rng.random() < 0.7:
-            tone = rng.uniform(110, 170)
-            b = (yy < hz) & (yy >= hz-bh) & (xx >= x) & (xx < x+bw)
-            _paint(img, mask, b, c['Building'], (tone+30, tone, tone-25), rng, 6)
-            win = b & ((yy % 6) < 3) & ((xx % 7) < 3)
-            img[win] = (40, 45, 60)
+    "Paint generated street `scene` at time `t`: an RGB frame and its mask of `classes`' indices"
+    classes = ifnone(classes, {})
+    if unknown := set(classes) - set(STREET_ROLES): raise ValueError(f"unknown street role(s) {sorted(unknown)}; the roles are {STREET_ROLES}")
+    cls = {r: listify(v) for r,v in classes.items() if v is not None}
+    lay,rng = np.random.default_rng(scene), np.random.default_rng([scene, t])  # layout: fixed per scene; noise: per frame
+    img,mask = np.zeros((h, w, 3), np.float32), np.full((h, w), cls['sky'][0] if 'sky' in cls else other, np.uint8)
+    nz = rng.normal(0, 1, (h, w, 1)).astype(np.float32)
+    yy,xx = np.mgrid[:h, :w]
+    def paint(sel, role, u=0., look=None, colour=None):
+        "Paint `sel` in the look of `look` (default: `role`) and label it with variant `u` (in [0, 1)) of `role`; False for a role left out"
+        if role not in cls: return False
+        c,tex = _LOOK[ifnone(look, role)]
+        img[sel] = np.asarray(ifnone(colour, c), np.float32) + tex*nz[sel]
+        mask[sel] = cls[role][int(u*len(cls[role]))]
+        return True
+    # every random draw happens whether its role is painted or not, so that leaving a role out changes nothing else
+    if 'sky' in cls: img[...] = np.stack([90+60*yy/h, 140+60*yy/h, 235-20*yy/h], -1) + _LOOK['sky'][1]*nz
+    hz = int(h*lay.uniform(0.42, 0.52))
+    x,shift = 0, int(t*w*0.02)
+    while x < w + shift:
+        bw,bh,house,tone = int(lay.integers(w//8, w//3)), int(lay.integers(h//6, hz)), lay.random() < 0.65, lay.uniform(-30, 30)
+        x0 = x - shift
+        if house:
+            b = (yy < hz) & (yy >= hz-bh) & (xx >= x0) & (xx < x0+bw)
+            if paint(b, 'building', colour=np.add(_LOOK['building'][0], tone)):
+                img[b & ((yy*40//h) % 3 == 0) & ((xx*60//w) % 3 == 0)] = _LOOK['window'][0]
         else:
-            cx,cy,r = x+bw//2, hz-bh//2, max(bw,bh)//2
-            t = ((xx-cx)**2 + (yy-cy)**2 < r*r) & (yy < hz+2)
-            _paint(img, mask, t, c['Tree'], (50, 120, 40), rng, 25)
+            cx,cy,r = x0+bw//2, hz-bh//2, max(bw, bh)//2
+            paint(((xx-cx)**2 + (yy-cy)**2 < r*r) & (yy < hz+2), 'tree')
         x += bw
     ground = yy >= hz
-    _paint(img, mask, ground, c['Road'], (70, 70, 75), rng, 10)
-    side = ground & ((xx < (w*0.18)*(yy-hz)/(h-hz+1)) | (xx > w - (w*0.18)*(yy-hz)/(h-hz+1)))
-    _paint(img, mask, side, c['Sidewalk'], (185, 165, 140), rng, 5)
-    img[side & ((yy % 5)==0)] = (120, 110, 100)
-    lane = ground & ~side & (np.abs(xx - w//2) < np.maximum(1, (yy-hz)//8)) & (((yy-hz)//4) % 2 == 0)
-    _paint(img, mask, lane, c['LaneMkgsDriv'], (240, 240, 235), rng, 4)
-    for _ in range(int(rng.integers(1, 4))):
-        cw = int(rng.integers(w//8, w//4)); ch = cw//2 + 1
-        cx,cy = int(rng.integers(0, w-cw)), int(rng.integers(hz+2, h-ch//2))
-        car = (yy >= cy-ch) & (yy < cy) & (xx >= cx) & (xx < cx+cw)
-        _paint(img, mask, car, c['Car'], [(200,30,30),(30,60,200)][int(rng.integers(2))], rng, 6)
-        for wx in (cx+cw//5, cx+4*cw//5): _paint(img, mask, ((xx-wx)**2 + (yy-cy)**2) < (ch/3)**2, c['Car'], (15,15,15), rng, 3)
-    for _ in range(int(rng.integers(0, 3))):
-        px = int(rng.integers(2, w-2)); top = int(rng.integers(hz//3, hz))
-        pole = (np.abs(xx-px) <= 0) & (yy >= top) & (yy < hz + (h-hz)//3)
-        _paint(img, mask, pole, c['Column_Pole'], (150, 150, 150), rng, 3)
-        sign = (np.abs(xx-px) <= 3) & (yy >= top) & (yy < top+6)
-        _paint(img, mask, sign, c['SignSymbol'], (235, 200, 20), rng, 4)
-    for _ in range(int(rng.integers(0, 3))):
-        px,py = int(rng.integers(3, w-3)), int(rng.integers(hz, h-4))
-        ped = (((xx-px)/2.5)**2 + ((yy-py)/7)**2) < 1
-        _paint(img, mask, ped, c['Pedestrian'], (60, 30, 90), rng, 8)
-    for _ in range(int(rng.integers(0, 3))):
-        vx,vy,r = int(rng.integers(0, w)), int(rng.integers(0, h)), int(rng.integers(2, 5))
-        v = ((xx-vx)**2 + (yy-vy)**2) < r*r
-        _paint(img, mask, v, c['Void'], rng.integers(0, 256, 3), rng, 40)
+    paint(ground, 'road')
+    edge = (w*0.2)*(yy-hz)/(h-hz+1)
+    side = ground & ((xx < edge) | (xx > w-edge))
+    if paint(side, 'sidewalk'): img[side & ((yy*50//h) % 4 == 0)] = _LOOK['tile'][0]
+    cw = 1 + (yy-hz)*w//(24*h)  # half-width of the road markings: wider nearer the camera
+    paint(ground & ((np.abs(xx-edge) < cw) | (np.abs(xx-(w-edge)) < cw)), 'curb')
+    paint(ground & ((np.abs(xx-edge-3*cw) < cw) | (np.abs(xx-(w-edge)+3*cw) < cw)), 'solid_line')
+    paint(ground & ~side & (np.abs(xx-w//2) < cw) & ((((yy-hz)*min(30, h//8)//h) + t) % 2 == 0), 'lane')
+    if lay.random() < 0.4:
+        zy = hz + int((h-hz)*0.35)
+        paint((yy >= zy) & (yy < zy + (h-hz)//8) & (xx > edge+4*cw) & (xx < w-edge-4*cw) & ((xx*24//w) % 2 == 0), 'zebra')
+    pw = max(1, w//240)
+    for k in range(int(lay.integers(0, 3))):
+        px,top,is_sign,u = int(lay.integers(w//20, w-w//20)) - shift//2, int(lay.integers(hz//3, hz)), lay.random() < 0.5, lay.random()
+        paint((np.abs(xx-px) <= pw) & (yy >= top) & (yy < hz + (h-hz)//4), 'pole')
+        s = (np.abs(xx-px) <= max(3, w//48)) & (yy >= top) & (yy < top + h//30 + 3)
+        if is_sign: paint(s, 'sign', u)
+        elif paint(s, 'signal', u): img[s & (yy < top + h//60 + 2)] = _LOOK['light'][0]
+    for k in range(int(lay.integers(1, 5))):
+        truck,u,look = lay.random() < 0.2, lay.random(), lay.random()
+        vw = int(w*lay.uniform(0.12, 0.2)*(1.5 if truck else 1)); vh = int(vw*(0.8 if truck else 0.5))
+        vx = int(lay.integers(0, w-vw)) + int(t*w*lay.uniform(-0.01, 0.01))
+        vy = int(hz + (h-hz)*lay.uniform(0.25, 0.6))
+        body = (yy >= vy-vh) & (yy < vy) & (xx >= vx) & (xx < vx+vw)
+        if truck: paint(body, 'truck', u)
+        elif paint(body, 'car', u, colour=_LOOK['car'][0][int(look*len(_LOOK['car'][0]))]):
+            img[body & (yy < vy - vh*2//3) & (xx > vx + vw//6) & (xx < vx + vw*5//6)] = _LOOK['windscreen'][0]
+            for wx in (vx + vw//5, vx + 4*vw//5): paint(((xx-wx)**2 + (yy-vy)**2) < (vh/3)**2, 'car', u, 'wheel')
+    for k in range(int(lay.integers(0, 4))):
+        px,py,u = int(lay.integers(w//20, w-w//20)) + 2*t, int(hz + (h-hz)*lay.uniform(0.05, 0.4)), lay.random()
+        paint((((xx-px)/max(w/120, 2.5))**2 + ((yy-py)/max(h/25, 7))**2) < 1, 'pedestrian', u)
+    for k in range(int(lay.integers(0, 3))):
+        vx,vy,r,colour = int(lay.integers(0, w)), int(lay.integers(0, h)), max(2, w*lay.uniform(0.016, 0.04)), lay.integers(0, 256, 3)
+        paint((xx-vx)**2 + (yy-vy)**2 < r*r, 'void', colour=colour)
+    paint(yy > h*0.9 + 0.04*h*((xx - w/2)/(w/2))**2, 'ego_car')
     return np.clip(img, 0, 255).astype(np.uint8), mask
+
+# %% ../nbs/01_data.ipynb #a7c3e905
+CAMVID_ROLES = {'sky': 'Sky', 'building': 'Building', 'tree': 'Tree', 'road': 'Road', 'sidewalk': 'Sidewalk', 'lane': 'LaneMkgsDriv',
+                'car': 'Car', 'pole': 'Column_Pole', 'sign': 'SignSymbol', 'pedestrian': 'Pedestrian', 'void': 'Void'}
+
+def camvid_scene(h:int=96, w:int=128, # Size of the frame
+                 rng=None, # A `np.random.Generator` (or seed) that draws the scene
+                )->tuple: # (RGB uint8 (h, w, 3), index mask uint8 (h, w))
+    "One generated street scene and its CamVid mask: `street_scene` with the CamVid classes of `CAMVID_ROLES`"
+    scene = int(np.random.default_rng(rng).integers(2**31))
+    return street_scene(h, w, {r: CAMVID_CODES.index(n) for r,n in CAMVID_ROLES.items()}, scene=scene)
+
+# %% ../nbs/01_data.ipynb #a7c3e907
+def write_generated(dest, # Folder of the generated dataset
+                    stamp:str, # What made it, with every argument: the text of its `GENERATED.txt`
+                    write:Callable, # Writes the dataset into the folder it is given
+                   )->Path:
+    "`dest`, written by `write` unless it already holds the dataset `stamp` names; never overwrites a folder that is not generated"
+    dest = Path(dest)
+    marker = dest/'GENERATED.txt'
+    if marker.exists() and marker.read_text() == stamp: return dest
+    if dest.exists() and not marker.exists() and any(dest.iterdir()):
+        raise FileExistsError(f"{dest}: exists and is not a generated dataset (no GENERATED.txt); choose another folder")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}_', dir=dest.parent))
+    try: write(tmp)
+    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
+    (tmp/'GENERATED.txt').write_text(stamp)
+    if dest.exists(): shutil.rmtree(dest)
+    shutil.move(str(tmp), str(dest))
+    return dest
 
 # %% ../nbs/01_data.ipynb #d16cc41f
 def make_camvid_tiny(dest, # Folder to write the dataset to
@@ -461,23 +517,18 @@ def make_camvid_tiny(dest, # Folder to write the dataset to
                      size=(96, 128), # (h, w) of every frame (the real CamVid_TINY is 720x960)
                      seed:int=0, # Same seed, same dataset
                     )->Path:
-    "Write a CamVid_TINY-format dataset of generated street scenes to `dest` and return its path"
-    dest = Path(dest)
-    if (dest/'codes.txt').exists() and len(list((dest/'images').glob('*.png'))) == n: return dest
-    tmp = Path(tempfile.mkdtemp(prefix='.camvid_tiny_', dir=dest.parent if dest.parent.exists() else None))
-    (tmp/'images').mkdir(); (tmp/'labels').mkdir()
-    rng = np.random.default_rng(seed)
-    for i in progress_bar(range(n), leave=False):
-        im,m = camvid_scene(*size, rng=rng)
-        stem = f"{'0001TP' if i%2 else '0006R0'}_{i:06d}"
-        Image.fromarray(im).save(tmp/'images'/f'{stem}.png')
-        Image.fromarray(m, mode='L').save(tmp/'labels'/f'{stem}_P.png')
-    (tmp/'codes.txt').write_text('\n'.join(CAMVID_CODES) + '\n')
-    (tmp/'GENERATED.txt').write_text(f"Generated by segcourse.data.make_camvid_tiny(n={n}, size={tuple(size)}, seed={seed}): not the real CamVid_TINY.\n")
-    if dest.exists(): shutil.rmtree(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(tmp), str(dest))
-    return dest
+    "Write a CamVid_TINY-format dataset of generated street scenes to `dest` (kept if made with the same arguments) and return its path"
+    def write(tmp):
+        (tmp/'images').mkdir(); (tmp/'labels').mkdir()
+        rng = np.random.default_rng(seed)
+        for i in progress_bar(range(n), leave=False):
+            im,m = camvid_scene(*size, rng=rng)
+            stem = f"{'0001TP' if i%2 else '0006R0'}_{i:06d}"
+            Image.fromarray(im).save(tmp/'images'/f'{stem}.png')
+            Image.fromarray(m, mode='L').save(tmp/'labels'/f'{stem}_P.png')
+        (tmp/'codes.txt').write_text('\n'.join(CAMVID_CODES) + '\n')
+    stamp = f"Generated by segcourse.data.make_camvid_tiny(n={n}, size={tuple(size)}, seed={seed}): not the real CamVid_TINY.\n"
+    return write_generated(dest, stamp, write)
 
 # %% ../nbs/01_data.ipynb #5bbadbb6
 def camvid_tiny_path(generated_dest=None, # Where to write the generated copy; defaults to fastai's data folder

@@ -57,7 +57,7 @@ def test_killed_run_resumes(root, tmp_path):
 def test_killed_parallel_run_resumes(root, tmp_path):
     "With worker processes: kill the whole process group mid-run, then finish"
     dest = tmp_path/'cache'
-    code = f"import segcourse.a2d2 as a; a.preprocess_a2d2({str(root)!r}, {str(dest)!r}, size=(48, 72), n_workers=2, show_progress=False)"
+    code = f"import segcourse.a2d2_data as a; a.preprocess_a2d2({str(root)!r}, {str(dest)!r}, size=(48, 72), n_workers=2, show_progress=False)"
     proc = subprocess.Popen([sys.executable, '-c', code], env={**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONWARNINGS': 'ignore'}, start_new_session=True)
     log = dest/'.a2d2_cache_progress.jsonl'
     deadline = time.time() + 40
