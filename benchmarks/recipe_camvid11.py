@@ -21,6 +21,9 @@ predictions: each validation file goes through `learn.dls.test_dl` (the same res
 
 --set KEY=VALUE changes one ingredient of the recipe (both recipe set-ups), to measure what it brings, e.g.
   --set loss=ce   --set weight_power=0   --set lr=3e-3   --set zoom=1.1   --set lighting=0.2   --set rotate=0
+A loss for the rare classes is one more --set: `--setups recipe_pre --set loss=focal_tversky` (any `seg_loss` name or
+sum: lovasz, ce+lovasz, ohem, tversky, ...). The table's `rare` column is the mean IoU of CamVid's five small classes
+(pole, sign, fence, pedestrian, bicyclist), the ones such losses are for.
 
 Each finished run appends one JSON line to --out; the table at the end (mean and spread over seeds) is read from
 that file, so several processes can share it (one per core) and `--table-only` prints it again.
@@ -45,6 +48,7 @@ from bench_data import camvid11_dev_files, camvid11_dls, DEV_VALID_DRIVES
 
 RECIPE = dict(loss='ce+dice', weight_power=0.5, lr=1e-3, zoom=1.1, lighting=0.2, rotate=0., warp=0., color=0.)
 VOID = 'Unlabelled'
+RARE = ['Pole', 'SignSymbol', 'Fence', 'Pedestrian', 'Bicyclist']  # camvid11's small classes
 PRETRAINED = 'tf_efficientnet_lite0'
 
 def _label(fn): return fn.parent.parent/'labels'/f'{fn.stem}.png'
@@ -117,11 +121,12 @@ def _changes(r:dict)->dict:
 def table(out:Path)->pd.DataFrame:
     "Mean and spread (sample std) over seeds of every set-up (and recipe variant) in `out`"
     rows = [json.loads(l) for l in out.read_text().splitlines() if l.strip()]
-    df = pd.DataFrame([dict(setup=r['setup'] + (' ' + json.dumps(_changes(r)) if _changes(r) else ''),
-                            seed=r['seed'], miou=100*r['miou'], minutes=r['minutes']) for r in rows])
+    df = pd.DataFrame([dict(setup=r['setup'] + (' ' + json.dumps(_changes(r)) if _changes(r) else ''), seed=r['seed'], miou=100*r['miou'],
+                            rare=100*np.mean([r['iou'][c] for c in RARE]), minutes=r['minutes']) for r in rows])
     g = df.groupby('setup')
     return pd.DataFrame({'mIoU mean': g.miou.mean(), 'std': g.miou.std(), 'seeds': g.seed.apply(lambda s: ' '.join(map(str, sorted(s)))),
-                         'per seed': g.miou.apply(lambda s: ' '.join(f'{v:.1f}' for v in s)), 'min/run': g.minutes.mean()}).round(2)
+                         'per seed': g.miou.apply(lambda s: ' '.join(f'{v:.1f}' for v in s)), 'rare': g.rare.mean(),
+                         'min/run': g.minutes.mean()}).round(2)
 
 def per_class(out:Path)->pd.DataFrame:
     "Per-class IoU (mean over seeds) of every set-up in `out`"
