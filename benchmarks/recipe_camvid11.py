@@ -132,6 +132,7 @@ def per_class(out:Path)->pd.DataFrame:
     "Per-class IoU (mean over seeds) of every set-up in `out`"
     rows = [json.loads(l) for l in out.read_text().splitlines() if l.strip()]
     rows = [r for r in rows if not _changes(r)]
+    if not rows: return pd.DataFrame()  # every run in `out` changed the recipe
     df = pd.DataFrame([{'setup': r['setup'], **r['iou']} for r in rows])
     return (100*df.groupby('setup').mean()).T.round(1)
 
@@ -182,5 +183,6 @@ if __name__ == '__main__':
         print(f"\nmIoU on held-out drive(s) {', '.join(DEV_VALID_DRIVES)}, full resolution, void ignored ({out}):")
         t,c = table(out),per_class(out)
         print(markdown(t) if a.markdown else t.to_string())
-        print('\nper-class IoU, mean over seeds (default recipe):')
-        print(markdown(c) if a.markdown else c.to_string())
+        if len(c):
+            print('\nper-class IoU, mean over seeds (default recipe):')
+            print(markdown(c) if a.markdown else c.to_string())
