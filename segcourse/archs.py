@@ -15,11 +15,12 @@ from torchvision.models.segmentation.fcn import FCNHead
 from .encoders import *
 
 # %% auto #0
-__all__ = ['ARCHS', 'COURSE_ARCHS', 'encoder_split', 'register_arch', 'unet', 'create_seg_model', 'interpolate_to', 'eval_mode',
-           'count_params', 'child_strides', 'dilate_encoder', 'MultiScaleEncoder', 'NaiveSegNet', 'naive',
-           'bilinear_kernel', 'crop_to', 'FCN', 'fcn32s', 'fcn16s', 'fcn8s', 'double_conv', 'PlainUNet', 'unet_plain',
-           'bn_to_gn', 'DeepLabV3', 'DeepLabV3Plus', 'deeplabv3', 'deeplabv3plus', 'PyramidPooling', 'PSPNet', 'pspnet',
-           'FPN', 'fpn', 'sine_pos_2d', 'PixelDecoder', 'QueryLayer', 'Mask2Former', 'mask2former']
+__all__ = ['ARCHS', 'naive', 'fcn32s', 'fcn16s', 'fcn8s', 'unet_plain', 'deeplabv3', 'deeplabv3plus', 'pspnet', 'fpn',
+           'mask2former', 'COURSE_ARCHS', 'encoder_split', 'register_arch', 'arch_from_class', 'unet',
+           'create_seg_model', 'interpolate_to', 'eval_mode', 'count_params', 'child_strides', 'dilate_encoder',
+           'MultiScaleEncoder', 'NaiveSegNet', 'bilinear_kernel', 'crop_to', 'FCN', 'double_conv', 'PlainUNet',
+           'bn_to_gn', 'DeepLabV3', 'DeepLabV3Plus', 'PyramidPooling', 'PSPNet', 'FPN', 'sine_pos_2d', 'PixelDecoder',
+           'QueryLayer', 'Mask2Former']
 
 # %% ../nbs/07_archs.ipynb #5394bc22
 ARCHS = {}
@@ -48,6 +49,21 @@ def register_arch(name:str, # Name used by `seg_learner(arch=...)`
         ARCHS[name] = dict(create=f, splitter=splitter, uses_encoder=uses_encoder)
         return f
     return _inner
+
+def arch_from_class(cls, # A model class taking `(encoder, n_out, **kwargs)`, or `(n_in, n_out, **kwargs)` with `own_layers`
+                    name:str, # The name in the registry
+                    own_layers:bool=False, # The model builds its own layers from the image (no backbone), so it takes `n_in`
+                    **fixed # Options given to `cls` every time, e.g. `n_skips=2` for FCN-8s
+                   ):
+    "Register model class `cls` under `name` with the registry's contract `f(encoder, n_out, img_size, **kwargs)`; returns `f`"
+    @delegates(cls, but=list(fixed))
+    def create(encoder, n_out:int, img_size:tuple, **kwargs)->nn.Module:
+        if own_layers: return cls(kwargs.pop('n_in', 3), n_out, **fixed, **kwargs)
+        return cls(encoder, n_out, **fixed, **kwargs)
+    create.__name__ = create.__qualname__ = name
+    create.__doc__ = f"`{cls.__name__}`" + (f" with {', '.join(f'{k}={v!r}' for k,v in fixed.items())}" if fixed else '') + \
+                     (" (builds its own layers: no backbone)" if own_layers else " on the encoder") + f": {cls.__doc__}"
+    return register_arch(name, uses_encoder=not own_layers)(create)
 
 # %% ../nbs/07_archs.ipynb #0f64ccbd
 @register_arch('unet')
@@ -182,15 +198,7 @@ class NaiveSegNet(nn.Module):
 
     def forward(self, x): return interpolate_to(self.head(self.decoder(self.encoder(x))), x.shape[-2:])
 
-@register_arch('naive', uses_encoder=False)
-@delegates(NaiveSegNet)
-def naive(encoder:None, # Not used: it builds its own layers
-          n_out:int, # Number of classes
-          img_size:tuple, # Training image size (h, w); not used
-          n_in:int=3, # Input channels
-          **kwargs)->nn.Module:
-    "`NaiveSegNet` (builds its own layers: no backbone)"
-    return NaiveSegNet(n_in, n_out, **kwargs)
+naive = arch_from_class(NaiveSegNet, 'naive', own_layers=True)
 
 # %% ../nbs/07_archs.ipynb #0cf650cc
 def bilinear_kernel(n:int, # Channels (in = out)
@@ -238,29 +246,11 @@ class FCN(nn.Module):
             out = crop_to(up(out), skip.shape[-2:]) + skip
         return interpolate_to(out, x.shape[-2:])
 
-@register_arch('fcn32s')
-def fcn32s(encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
-           n_out:int, # Number of classes
-           img_size:tuple, # Training image size (h, w)
-           **kwargs)->nn.Module:
-    "FCN-32s: scores at stride 32 only"
-    return FCN(encoder, n_out, n_skips=0)
+fcn32s = arch_from_class(FCN, 'fcn32s', n_skips=0)  # scores at stride 32 only
 
-@register_arch('fcn16s')
-def fcn16s(encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
-           n_out:int, # Number of classes
-           img_size:tuple, # Training image size (h, w)
-           **kwargs)->nn.Module:
-    "FCN-16s: + scores from the stride-16 features"
-    return FCN(encoder, n_out, n_skips=1)
+fcn16s = arch_from_class(FCN, 'fcn16s', n_skips=1)  # + scores from the stride-16 features
 
-@register_arch('fcn8s')
-def fcn8s(encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
-          n_out:int, # Number of classes
-          img_size:tuple, # Training image size (h, w)
-          **kwargs)->nn.Module:
-    "FCN-8s: + scores from the stride-16 and stride-8 features"
-    return FCN(encoder, n_out, n_skips=2)
+fcn8s = arch_from_class(FCN, 'fcn8s', n_skips=2)    # + scores from the stride-16 and stride-8 features
 
 # %% ../nbs/07_archs.ipynb #601f4531
 def double_conv(ni:int, # Input channels
@@ -297,15 +287,7 @@ class PlainUNet(nn.Module):
             x = dec(torch.cat([skip, x], 1))
         return self.head(x)
 
-@register_arch('unet_plain', uses_encoder=False)
-@delegates(PlainUNet)
-def unet_plain(encoder:None, # Not used: it builds its own layers
-               n_out:int, # Number of classes
-               img_size:tuple, # Training image size (h, w); not used
-               n_in:int=3, # Input channels
-               **kwargs)->nn.Module:
-    "`PlainUNet` (builds its own layers: no backbone)"
-    return PlainUNet(n_in, n_out, **kwargs)
+unet_plain = arch_from_class(PlainUNet, 'unet_plain', own_layers=True)
 
 # %% ../nbs/07_archs.ipynb #2e373751
 def bn_to_gn(m:nn.Module, # Changed in place
@@ -336,11 +318,11 @@ class DeepLabV3Plus(nn.Module):
     "DeepLabV3+: DeepLabV3's ASPP, then a decoder that adds stride-4 low-level features"
     def __init__(self, encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
                  n_out:int, # Number of classes
-                 output_stride:int=16, # Stride of the encoder's last features (16 or 8)
-                 atrous_rates:list|None=None, # ASPP dilation rates; (6, 12, 18) at stride 16, doubled at 8
                  low_stride:int=4, # Stride of the low-level features
                  low_channels:int=48, # Channels the low-level features are reduced to
                  channels:int=256, # Channels of ASPP and decoder
+                 output_stride:int=16, # Stride of the encoder's last features (16 or 8)
+                 atrous_rates:list|None=None, # ASPP dilation rates; (6, 12, 18) at stride 16, doubled at 8
                 ):
         super().__init__()
         self.encoder = MultiScaleEncoder(encoder, output_stride)
@@ -357,23 +339,9 @@ class DeepLabV3Plus(nn.Module):
         y = interpolate_to(self.aspp(feats[-1]), low.shape[-2:])
         return interpolate_to(self.decoder(torch.cat([y, low], 1)), x.shape[-2:])
 
-@register_arch('deeplabv3')
-@delegates(DeepLabV3)
-def deeplabv3(encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
-              n_out:int, # Number of classes
-              img_size:tuple, # Training image size (h, w)
-              **kwargs)->nn.Module:
-    "DeepLabV3 (Chen et al. 2017)"
-    return DeepLabV3(encoder, n_out, **kwargs)
+deeplabv3 = arch_from_class(DeepLabV3, 'deeplabv3')
 
-@register_arch('deeplabv3plus')
-@delegates(DeepLabV3Plus)
-def deeplabv3plus(encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
-                  n_out:int, # Number of classes
-                  img_size:tuple, # Training image size (h, w)
-                  **kwargs)->nn.Module:
-    "DeepLabV3+ (Chen et al. 2018)"
-    return DeepLabV3Plus(encoder, n_out, **kwargs)
+deeplabv3plus = arch_from_class(DeepLabV3Plus, 'deeplabv3plus')
 
 # %% ../nbs/07_archs.ipynb #5144ae0c
 def _pooled_norm(layer, bins:int): return bn_to_gn(layer) if bins == 1 else layer  # 1x1: see `bn_to_gn`
@@ -407,14 +375,7 @@ class PSPNet(nn.Module):
 
     def forward(self, x): return interpolate_to(self.head(self.ppm(self.encoder(x)[-1])), x.shape[-2:])
 
-@register_arch('pspnet')
-@delegates(PSPNet)
-def pspnet(encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
-           n_out:int, # Number of classes
-           img_size:tuple, # Training image size (h, w)
-           **kwargs)->nn.Module:
-    "PSPNet (Zhao et al. 2017)"
-    return PSPNet(encoder, n_out, **kwargs)
+pspnet = arch_from_class(PSPNet, 'pspnet')
 
 # %% ../nbs/07_archs.ipynb #8662b579
 class FPN(nn.Module):
@@ -447,14 +408,7 @@ class FPN(nn.Module):
             out = out + o
         return interpolate_to(self.head(out), x.shape[-2:])
 
-@register_arch('fpn')
-@delegates(FPN)
-def fpn(encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
-        n_out:int, # Number of classes
-        img_size:tuple, # Training image size (h, w)
-        **kwargs)->nn.Module:
-    "Semantic FPN (Lin et al. 2017, Kirillov et al. 2019)"
-    return FPN(encoder, n_out, **kwargs)
+fpn = arch_from_class(FPN, 'fpn')
 
 # %% ../nbs/07_archs.ipynb #e7499bb7
 def sine_pos_2d(h:int, # Grid height
@@ -571,14 +525,7 @@ class Mask2Former(nn.Module):
         sem = torch.einsum('bqk,bqhw->bkhw', cls.softmax(-1)[..., :-1], masks.sigmoid())
         return interpolate_to(sem, x.shape[-2:]).clamp_min(1e-6).log()
 
-@register_arch('mask2former')
-@delegates(Mask2Former)
-def mask2former(encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
-                n_out:int, # Number of classes
-                img_size:tuple, # Training image size (h, w)
-                **kwargs)->nn.Module:
-    "Mask2Former-style semantic segmentation (Cheng et al. 2022)"
-    return Mask2Former(encoder, n_out, **kwargs)
+mask2former = arch_from_class(Mask2Former, 'mask2former')
 
 # %% ../nbs/07_archs.ipynb #fdd45258
 COURSE_ARCHS = ['naive', 'fcn32s', 'fcn16s', 'fcn8s', 'unet_plain', 'unet', 'deeplabv3', 'deeplabv3plus', 'pspnet', 'fpn', 'mask2former']
