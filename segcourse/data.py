@@ -336,15 +336,21 @@ def seg_datablock(codes, # Class names
                      batch_tfms=ifnone(batch_tfms, aug_transforms()))
 
 # %% ../nbs/01_data.ipynb #c0541810
+@delegates(DataLoaders.from_dblock, but='device')
 def files_dls(files, # Image files
               get_mask, # Image file -> mask file
               codes, # Class names
               reader:MaskReader, # Reads and checks a mask file
               splitter, # Train/valid splitter, e.g. from `seg_splitter`
               ignore_index:int|None=None, # Mask value that means "no label"
-              size=None, bs:int=8, item_tfms=None, batch_tfms=None, check:bool=True, cache:bool=False, # See `folder_dls`
-              **kwargs # Passed to `DataBlock.dataloaders`
-             )->DataLoaders:
+              size:int|tuple|None=None, # Resize to this (int or (h, w)); masks are resized nearest-neighbour
+              bs:int=8, # Batch size
+              item_tfms:list|None=None, # Item transforms instead of the default `Resize(size)`
+              batch_tfms:list|None=None, # Batch transforms (augmentation), e.g. `aug_transforms()`
+              check:bool=True, # Check every image/mask pair first (`check_pairs`)
+              cache:bool=False, # Keep the decoded images and masks in memory (`PairCache`)
+              **kwargs
+             )->DataLoaders: # With `codes`, `ignore_index` and `cache` set
     "`DataLoaders` from a list of image files and a way to find each one's mask: the body of `folder_dls`, `voc_dls`, `cityscapes_dls`"
     pairs = PairCache() if cache else None
     if cache: reader.cache = pairs
@@ -545,13 +551,14 @@ def camvid_tiny_path(generated_dest=None, # Where to write the generated copy; d
     return make_camvid_tiny(dest)
 
 # %% ../nbs/01_data.ipynb #878fecea
-def camvid_tiny_dls(path=None, # CamVid_TINY folder; `None` downloads it (or, offline, generates one, loudly)
+@delegates(folder_dls, but='images,masks,codes,mask_suffix,void')
+def camvid_tiny_dls(path:str|Path|None=None, # CamVid_TINY folder; `None` downloads it (or, offline, generates one, loudly)
                     bs:int=8, # Batch size
                     size=None, # Resize to this, e.g. `(96, 128)`; `None` keeps the files' size
                     ignore_void:bool=True, # Treat `Void` as "no label": metrics and losses ignore it
                     warn_leaks:bool|None=None, # Warn when a recording is on both sides; default: for the real CamVid_TINY, not for a generated one
-                    **kwargs # Passed to `folder_dls` (`valid_pct`, `valid_groups`, `seed`, `batch_tfms`, ...)
-                   )->DataLoaders:
+                    **kwargs
+                   )->DataLoaders: # With `codes` and `ignore_index` set
     "`DataLoaders` for fastai's CamVid_TINY layout: `images/*.png`, `labels/<stem>_P.png`, `codes.txt`"
     path = camvid_tiny_path() if path is None else Path(path)
     warn_leaks = ifnone(warn_leaks, not (path/'GENERATED.txt').exists())  # generated frames are independent draws: no recording to leak
@@ -652,10 +659,12 @@ def voc_split(path, # The VOC2012 folder (or a folder above it)
     if not fn.exists(): raise FileNotFoundError(f"{fn}: split file not found")
     return fn.read_text().split()
 
-def voc_dls(path, # The VOC2012 folder (or `VOCdevkit`, or a folder above it)
-            bs:int=8, size=None, # Batch size; resize to this (VOC images differ in size: give one to batch them)
-            **kwargs # Passed to `files_dls` (`check`, `cache`, `batch_tfms`, ...) and `DataBlock.dataloaders`
-           )->DataLoaders:
+@delegates(files_dls, but='files,get_mask,codes,reader,splitter,ignore_index')
+def voc_dls(path:str|Path, # The VOC2012 folder (or `VOCdevkit`, or a folder above it)
+            bs:int=8, # Batch size
+            size:int|tuple|None=None, # Resize to this (VOC images differ in size: give one to batch them)
+            **kwargs
+           )->DataLoaders: # Official train/val split, border (255) ignored
     "`DataLoaders` for PASCAL VOC 2012 segmentation as it is on disk: official train/val split, border (255) ignored"
     root = _voc_root(path)
     train,valid = voc_split(root, 'train'),voc_split(root, 'val')
@@ -675,10 +684,12 @@ def cityscapes_images(path, split:str)->list:
     if not files: raise FileNotFoundError(f"{Path(path)/'leftImg8bit'/split}: no CITY/*_leftImg8bit.png images")
     return files
 
-def cityscapes_dls(path, # The Cityscapes folder, holding `leftImg8bit/` and `gtFine/`
-                   bs:int=8, size=None, # Batch size; resize to this (the files are 1024x2048)
-                   **kwargs # Passed to `files_dls` (`check`, `cache`, `batch_tfms`, ...) and `DataBlock.dataloaders`
-                  )->DataLoaders:
+@delegates(files_dls, but='files,get_mask,codes,reader,splitter,ignore_index')
+def cityscapes_dls(path:str|Path, # The Cityscapes folder, holding `leftImg8bit/` and `gtFine/`
+                   bs:int=8, # Batch size
+                   size:int|tuple|None=None, # Resize to this (the files are 1024x2048)
+                   **kwargs
+                  )->DataLoaders: # The 19 training classes, others ignored (255), the official split
     "`DataLoaders` for Cityscapes fine annotations as they are on disk: the 19 training classes, others ignored (255), official split"
     files = cityscapes_images(path, 'train') + cityscapes_images(path, 'val')
     reader = LabelIdReader(CITYSCAPES_TRAIN_IDS, len(CITYSCAPES_CLASSES), 255)
