@@ -116,7 +116,8 @@ class PairCache:
 class ImageReader(Transform):
     "Open an image as an RGB `PILImage` by `rgb_array`'s rule (16-bit stretched, not clipped); from `cache` when it holds the file"
     input_types = (Path, str, Tensor, np.ndarray, bytes, Image.Image)  # what `learn.predict`/`test_dl` accept, as `PILImage.create`
-    def __init__(self, cache:PairCache|None=None): super().__init__(); self.cache = cache
+    def __init__(self, cache:PairCache|None=None, # Decoded images by file name (see `PairCache`); `None` opens every file
+                ): super().__init__(); self.cache = cache
     def encodes(self, fn):
         if not isinstance(fn, (str, Path)): return PILImage.create(fn)
         a = self.cache.images.get(Path(fn)) if self.cache is not None else None
@@ -157,7 +158,8 @@ def SegMaskBlock(codes, # Class names, index = class
 # %% ../nbs/01_data.ipynb #1ee080e9
 class NameSplitter:
     "Validation items are those whose file name or stem is in `names`"
-    def __init__(self, names): self.names = set(str(n) for n in names)
+    def __init__(self, names:list, # File names or stems of the validation items
+                ): self.names = set(str(n) for n in names)
     def __call__(self, items):
         is_valid = [Path(o).name in self.names or Path(o).stem in self.names for o in items]
         if not any(is_valid): raise ValueError(f"none of the {len(self.names)} validation names matches an image, e.g. {sorted(self.names)[:3]}")
@@ -165,7 +167,8 @@ class NameSplitter:
 
 class FolderSplitter:
     "Validation items are those with a folder named `folder` in their path"
-    def __init__(self, folder:str): self.folder = folder
+    def __init__(self, folder:str, # A folder name, e.g. 'val': items under a folder of that name are validation items
+                ): self.folder = folder
     def __call__(self, items):
         is_valid = [self.folder in Path(o).parent.parts for o in items]
         if not any(is_valid): raise ValueError(f"no image is in a folder named '{self.folder}'")
@@ -181,13 +184,15 @@ def camvid_group(fn)->str|None:
 
 class RegexGroup:
     "The group of a file: the first capture group of `pattern` (else the whole match) searched in the file name; `None` without a match"
-    def __init__(self, pattern:str): self.pattern = re.compile(pattern)
+    def __init__(self, pattern:str, # A regular expression searched in the file name, e.g. r'^(\w+?)_'
+                ): self.pattern = re.compile(pattern)
     def __call__(self, fn):
         m = self.pattern.search(Path(fn).name)
         return None if m is None else m.group(1 if self.pattern.groups else 0)
     def __repr__(self): return f"RegexGroup({self.pattern.pattern!r})"
 
-def group_key(group)->Callable:
+def group_key(group:Callable|str, # A function file -> group, or a regex for `RegexGroup`
+             )->Callable: # file -> group
     "A function file -> group: `group` itself when it is one, a `RegexGroup` for a regex string"
     if isinstance(group, str): return RegexGroup(group)
     if callable(group): return group
@@ -237,7 +242,8 @@ class GroupSplitter:
 class SplitLeakWarning(UserWarning):
     "Training and validation share a recording: near-duplicate frames on both sides make the validation score optimistic"
 
-def shared_groups(train, valid, # Training and validation items (file names)
+def shared_groups(train:list, # Training items (file names)
+                  valid:list, # Validation items (file names)
                   group=camvid_group, # File -> group (function or regex); items without a group are not counted
                  )->dict: # group -> (training items, validation items), for each group on both sides
     "The groups with items on both sides of a split"
@@ -245,7 +251,8 @@ def shared_groups(train, valid, # Training and validation items (file names)
     t,v = Counter(key(o) for o in train),Counter(key(o) for o in valid)
     return {g:(t[g], v[g]) for g in sorted(set(t) & set(v) - {None})}
 
-def warn_split_leak(train, valid, # Training and validation items (file names)
+def warn_split_leak(train:list, # Training items (file names)
+                    valid:list, # Validation items (file names)
                     group=camvid_group, # File -> group (function or regex)
                    )->dict: # What `shared_groups` returns: empty when nothing leaks
     "Warn once, with a `SplitLeakWarning` and a banner on stderr, when `train` and `valid` share groups"
@@ -282,7 +289,7 @@ def seg_splitter(valid_pct:float=0.2, # Fraction of items for validation, when n
 def check_pairs(images, # Image files
                 get_mask, # Image file -> mask file
                 reader:MaskReader, # Reads and checks a mask
-                show_progress:bool=True,
+                show_progress:bool=True, # Show a progress bar over the pairs
                 cache:PairCache|None=None, # Keep the decoded images and masks here
                )->None:
     "Check every image/mask pair: both readable, same size, mask values valid. Raises one `MaskError` listing all problems"
@@ -302,7 +309,8 @@ def check_pairs(images, # Image files
         raise MaskError(f"{len(problems)} problem(s) in the dataset:\n" + '\n'.join(problems[:10]) + more)
 
 # %% ../nbs/01_data.ipynb #c80f20d8
-def read_codes(codes)->list:
+def read_codes(codes:list|str|Path, # Class names, or a text file with one name per line
+              )->list: # The names; no names, or a name twice, is an error
     "Class names from a list, or from a text file with one name per line (as CamVid's `codes.txt`); each name once"
     src = 'codes'
     if isinstance(codes, (str, Path)):
