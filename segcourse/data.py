@@ -370,24 +370,29 @@ def files_dls(files, # Image files
     dls.ignore_index,dls.codes,dls.cache = ignore_index,codes,pairs
     return dls
 
-def folder_dls(images, # Folder (or list of folders) of images, searched recursively
-               masks, # Folder (or list of folders) of masks, matched to images by stem
-               codes, # Class names: a list, or a `codes.txt` file with one name per line
+@delegates(DataLoaders.from_dblock, but='device')
+def folder_dls(images:str|Path|list, # Folder (or list of folders) of images, searched recursively
+               masks:str|Path|list, # Folder (or list of folders) of masks, matched to images by stem
+               codes:list|str|Path, # Class names: a list, or a `codes.txt` file with one name per line
                mask_suffix:str='', # Added to the image stem to make the mask stem, e.g. `'_P'`
-               colours=None, # Colour table for RGB masks: list (index = class) or dict colour -> index
+               colours:list|dict|None=None, # Colour table for RGB masks: list (index = class) or dict colour -> index
                void:str|None=None, # Name of the class that means "no label"; metrics and losses ignore it
                ignore_index:int|None=None, # Mask value that means "no label" (e.g. 255); defaults to `void`'s index
-               valid_pct:float=0.2, valid_names=None, valid_folder:str|None=None, seed:int=42, # See `seg_splitter`
-               valid_groups=None, # Validation recordings, e.g. `['0006R0']`, or `'random'`: see `GroupSplitter`
-               group=camvid_group, # File -> recording, for `valid_groups` and the leak check: a function or a regex on the file name
+               valid_pct:float=0.2, # Random share of validation items, when no other split is given
+               valid_names:list|None=None, # File names or stems of the validation items
+               valid_folder:str|None=None, # Items under a folder of this name are the validation items, e.g. 'val'
+               seed:int=42, # Seed of the random split
+               valid_groups:list|str|None=None, # Validation recordings, e.g. `['0006R0']`, or `'random'`: see `GroupSplitter`
+               group:Callable|str=camvid_group, # File -> recording, for `valid_groups` and the leak check: a function or a regex on the file name
                warn_leaks:bool=True, # Warn (`SplitLeakWarning`) when training and validation share a recording
-               size=None, # Resize to this (int or (h, w)); masks are resized nearest-neighbour
+               size:int|tuple|None=None, # Resize to this (int or (h, w)); masks are resized nearest-neighbour
                bs:int=8, # Batch size
-               item_tfms=None, batch_tfms=None, # Override the default transforms
+               item_tfms:list|None=None, # Item transforms instead of the default `Resize(size)`
+               batch_tfms:list|None=None, # Batch transforms (augmentation), e.g. `aug_transforms()` or `recipe_tfms()`
                check:bool=True, # Read every pair once to check it before training
                cache:bool=False, # Keep every decoded image and mask in memory (the check's pass fills it); see `PairCache`
-               **kwargs # Passed to `DataBlock.dataloaders`
-              )->DataLoaders:
+               **kwargs
+              )->DataLoaders: # With `codes`, `ignore_index` and `cache` set
     "`DataLoaders` for semantic segmentation from a folder of images and a folder of masks"
     codes = read_codes(codes)
     if void is not None:
