@@ -46,7 +46,8 @@ from segcourse.report import per_class_table
 from segcourse.recipe import recipe_tfms, seg_recipe
 from bench_data import camvid11_dev_files, camvid11_dls, DEV_VALID_DRIVES
 
-RECIPE = dict(loss='ce+dice', weight_power=0.5, lr=1e-3, zoom=1.1, lighting=0.2, rotate=0., warp=0., color=0.)
+RECIPE = dict(loss='ce+dice', weight_power=0.5, lr=1e-3, zoom=1.1, lighting=0.2, rotate=0., warp=0., color=0.,
+              ft_lr=2e-3, lr_mult=100.)  # ft_lr, lr_mult: `fine_tune`'s base_lr and lr_mult (fastai's defaults)
 VOID = 'Unlabelled'
 RARE = ['Pole', 'SignSymbol', 'Fence', 'Pedestrian', 'Bicyclist']  # camvid11's small classes
 PRETRAINED = 'tf_efficientnet_lite0'
@@ -73,7 +74,7 @@ def plain_pre(root, size, bs, epochs, codes, **_):
     learn.freeze()
     return learn, lambda: learn.fine_tune(epochs-1, freeze_epochs=1)
 
-def _recipe_learner(root, size, bs, codes, backbone, pretrained, loss, weight_power, lr, zoom, lighting, rotate, warp, color):
+def _recipe_learner(root, size, bs, codes, backbone, pretrained, loss, weight_power, lr, zoom, lighting, rotate, warp, color, **_):
     xtra = [Saturation(max_lighting=color, p=0.75), Hue(max_hue=color/4, p=0.75)] if color else None
     tfms = aug_transforms(max_zoom=zoom, max_lighting=lighting, max_rotate=rotate, max_warp=warp, xtra_tfms=xtra)  # = recipe_tfms() at the defaults
     dls = camvid11_dls(root, void=VOID, size=size, bs=bs, num_workers=0, batch_tfms=tfms)
@@ -85,7 +86,8 @@ def recipe(root, size, bs, epochs, codes, **rcp):
 
 def recipe_pre(root, size, bs, epochs, codes, **rcp):
     learn = _recipe_learner(root, size, bs, codes, PRETRAINED, True, **rcp)
-    return learn, lambda: learn.fine_tune(epochs-1, freeze_epochs=1)
+    ft_lr,lr_mult = rcp.get('ft_lr', RECIPE['ft_lr']),rcp.get('lr_mult', RECIPE['lr_mult'])
+    return learn, lambda: learn.fine_tune(epochs-1, base_lr=ft_lr, freeze_epochs=1, lr_mult=lr_mult)
 
 SETUPS = dict(plain=plain, recipe=recipe, plain_pre=plain_pre, recipe_pre=recipe_pre)
 

