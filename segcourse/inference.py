@@ -68,9 +68,12 @@ class OnnxModule(nn.Module):
         self.sess = ort.InferenceSession(str(fn), **kwargs)
         self.anchor = nn.Parameter(torch.empty(0), requires_grad=False)  # tells callers which device to put inputs on: the CPU
 
-    def forward(self, x:Tensor, # (N, C, H, W) normalised float batch
+    def forward(self, x:Tensor, # (N, C, H, W) normalised float batch, H and W multiples of 32
                )->Tensor: # (N, n_classes, H, W) logits, on `x`'s device
         "Run the session on `x`"
+        h,w = x.shape[-2:]
+        if h % 32 or w % 32: raise ValueError(f"an exported model takes heights and widths that are multiples of 32, not {h}x{w}: "
+                                              "pad the batch first (`predict_probs` does)")
         return torch.from_numpy(self.sess.run(None, {'image': x.detach().cpu().float().numpy()})[0]).to(x.device)
 
 class OnnxSegModel(InferenceInfo):
