@@ -125,8 +125,8 @@ def table(out:Path)->pd.DataFrame:
     rows = [json.loads(l) for l in out.read_text().splitlines() if l.strip()]
     df = pd.DataFrame([dict(setup=r['setup'] + (' ' + json.dumps(_changes(r)) if _changes(r) else ''), seed=r['seed'], miou=100*r['miou'],
                             rare=100*np.mean([r['iou'][c] for c in RARE]), minutes=r['minutes']) for r in rows])
-    g = df.groupby('setup')
-    return pd.DataFrame({'mIoU mean': g.miou.mean(), 'std': g.miou.std(), 'seeds': g.seed.apply(lambda s: ' '.join(map(str, sorted(s)))),
+    g = df.sort_values('seed', kind='stable').groupby('setup')  # `per seed` in the order of `seeds`
+    return pd.DataFrame({'mIoU mean': g.miou.mean(), 'std': g.miou.std(), 'seeds': g.seed.apply(lambda s: ' '.join(map(str, s))),
                          'per seed': g.miou.apply(lambda s: ' '.join(f'{v:.1f}' for v in s)), 'rare': g.rare.mean(),
                          'min/run': g.minutes.mean()}).round(2)
 
