@@ -17,8 +17,8 @@ from .encoders import can_reach, hf_offline
 from .archs import ARCHS, create_seg_model
 
 # %% auto #0
-__all__ = ['ONNX_UNSUPPORTED', 'ModelFileError', 'InferenceInfo', 'SegModel', 'as_seg_model', 'save_model_folder',
-           'load_model_folder', 'export_onnx', 'onnx_config']
+__all__ = ['STRIDE_MULTIPLE', 'ONNX_UNSUPPORTED', 'ModelFileError', 'InferenceInfo', 'SegModel', 'as_seg_model',
+           'save_model_folder', 'load_model_folder', 'export_onnx', 'onnx_config']
 
 # %% ../nbs/14_export.ipynb #e0a1b2c8
 class ModelFileError(ValueError):
@@ -135,6 +135,8 @@ def load_model_folder(folder, # A folder written by `save_model_folder`, or a Hu
     except Exception as e: raise ModelFileError(f"{folder}: no such model folder here, and not loadable from the Hugging Face Hub ({type(e).__name__}: {str(e)[:200]})") from None
 
 # %% ../nbs/14_export.ipynb #e0a1b2d2
+STRIDE_MULTIPLE = 32  # The encoders' total stride: a network here takes heights and widths that are multiples of it
+
 ONNX_UNSUPPORTED = {
     'pspnet': "its pyramid pooling (`adaptive_avg_pool2d`) has no ONNX form for input sizes known only at run time",
     'mask2former': "onnxruntime has no kernel for the `Where` node its boolean attention mask exports to",
@@ -151,7 +153,7 @@ def export_onnx(model, # A `seg_learner`, a `SegModel` or a model folder
     arch = m.config['arch']
     if arch in ONNX_UNSUPPORTED: raise ModelFileError(f"architecture '{arch}' does not export to ONNX: {ONNX_UNSUPPORTED[arch]}")
     fn = Path(fn); fn.parent.mkdir(parents=True, exist_ok=True)
-    h,w = [-(-s // 32) * 32 for s in m.img_size]
+    h,w = [-(-s // STRIDE_MULTIPLE) * STRIDE_MULTIPLE for s in m.img_size]
     axes = {0: 'batch', 2: 'height', 3: 'width'}
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # the TorchScript exporter's deprecation notice and tracer warnings on shape checks

@@ -19,7 +19,7 @@ __all__ = ['load_seg_model', 'OnnxModule', 'OnnxSegModel', 'load_onnx_model', 'c
            'prob_bands', 'predict_probs', 'class_palette', 'save_mask', 'overlay', 'predict_files', 'segcourse_predict']
 
 # %% ../nbs/15_inference.ipynb #44708b00
-from .export import InferenceInfo, ModelFileError, load_model_folder
+from .export import STRIDE_MULTIPLE, InferenceInfo, ModelFileError, load_model_folder
 
 def _looks_pickled(fn:Path)->bool:
     "A `learn.export()`/`torch.save` file: a zip archive or a raw pickle"
@@ -68,11 +68,11 @@ class OnnxModule(nn.Module):
         self.sess = ort.InferenceSession(str(fn), **kwargs)
         self.anchor = nn.Parameter(torch.empty(0), requires_grad=False)  # tells callers which device to put inputs on: the CPU
 
-    def forward(self, x:Tensor, # (N, C, H, W) normalised float batch, H and W multiples of 32
+    def forward(self, x:Tensor, # (N, C, H, W) normalised float batch, H and W multiples of `STRIDE_MULTIPLE`
                )->Tensor: # (N, n_classes, H, W) logits, on `x`'s device
         "Run the session on `x`"
-        h,w = x.shape[-2:]
-        if h % 32 or w % 32: raise ValueError(f"an exported model takes heights and widths that are multiples of 32, not {h}x{w}: "
+        h,w,m = *x.shape[-2:], STRIDE_MULTIPLE
+        if h % m or w % m: raise ValueError(f"an exported model takes heights and widths that are multiples of {m}, not {h}x{w}: "
                                               "pad the batch first (`predict_probs` does)")
         return torch.from_numpy(self.sess.run(None, {'image': x.detach().cpu().float().numpy()})[0]).to(x.device)
 
@@ -228,7 +228,7 @@ def prob_bands(learn:Learner, # A segmentation learner
                overlap:float=0.25, # Fraction of a tile shared with its neighbour
                tta:bool=False, # Average with the horizontally flipped prediction
                bs:int=4, # Tiles per forward pass
-               stride_multiple:int=32, # Pad inputs to a multiple of this (the encoder's total stride)
+               stride_multiple:int=STRIDE_MULTIPLE, # Pad inputs to a multiple of this (the encoder's total stride)
                size:str|tuple|None='train', # 'train': at the training scale; None: the image's own size; (h, w): resized to that size
               ): # Yields (n_classes, rows, W) float probabilities, top to bottom, on the model's device
     "The class probabilities of `img` at its own size, as bands of rows, computed in memory bounded by a band"
