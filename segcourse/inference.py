@@ -363,6 +363,32 @@ def predict_files(learn:Learner, # A segmentation learner, or a model from `load
         Image.fromarray(overlay(img, m, pal)).save(dest.with_name(f'{dest.name}_overlay.jpg'), quality=90)
     return failures
 
+# %% ../nbs/15_inference.ipynb #fada67ee
+from .metrics import confusion_matrix, iou_per_class
+from .report import SegReport
+from .data import read_mask
+
+@patch(cls_method=True)
+@delegates(Learner.predict_masks, but='files,with_probs')
+def from_files(cls:SegReport, learn:Learner, # A segmentation learner, or a model from `load_seg_model`
+               files:list, # Image files
+               get_mask:Callable, # Image file -> its mask file (index or palette PNG), e.g. a `MaskFinder`
+               codes:list|None=None, # Class names; defaults to the learner's
+               ignore_index:int|None=None, # Mask value that counts nowhere; defaults to the learner's
+               **kwargs)->SegReport:
+    "A `SegReport` of the prediction path: each file segmented by `predict_masks` (its defaults unless given), scored at full resolution"
+    codes = ifnone(codes, getattr(learn.dls, 'codes', None))
+    ignore_index = ifnone(ignore_index, getattr(learn.dls, 'ignore_index', None))
+    n = len(codes) if codes is not None else learn.n_out
+    start = time.perf_counter()
+    preds = Learner.predict_masks(learn, files, **kwargs)
+    seconds = time.perf_counter() - start
+    cms = torch.stack([confusion_matrix(torch.from_numpy(p), torch.from_numpy(read_mask(get_mask(f))), n, ignore_index)
+                       for f,p in zip(files, preds)])
+    ious = torch.stack([iou_per_class(c) for c in cms])
+    if ignore_index is not None and ignore_index < n: ious[:, ignore_index] = float('nan')
+    return cls(cms.sum(0), codes, ignore_index, ious.nanmean(1).float(), None, seconds)
+
 # %% ../nbs/15_inference.ipynb #316dc69f
 @call_parse
 def segcourse_predict(model:str, # Model folder (`save_model_folder`), .onnx file (`export_onnx`), or with --trust-pickle a `learn.export()` file

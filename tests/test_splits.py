@@ -45,3 +45,16 @@ def test_benchmarks_use_the_dev_split():
         dls = camvid11_dls(ROOT, check=False, bs=4, num_workers=0)
     assert _drives(dls) == [{'0001TP': 62, '0016E5': 305}, {'0006R0': 101}]
     assert dls.codes[dls.ignore_index] == 'Unlabelled'
+
+
+def test_camvid_dls_reads_camvid11(monkeypatch):
+    "`camvid_dls` through SEGCOURSE_CAMVID: the dev split by default, SegNet's folders (with the leak warning) on request"
+    from segcourse.data import camvid_dls
+    monkeypatch.setenv('SEGCOURSE_CAMVID', ROOT)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', SplitLeakWarning)
+        dls = camvid_dls(check=False, bs=4, num_workers=0)
+    assert _drives(dls) == [{'0001TP': 62, '0016E5': 305}, {'0006R0': 101}]
+    assert dls.codes[dls.ignore_index] == 'Unlabelled' and len(dls.test_items) == 0
+    with pytest.warns(SplitLeakWarning, match='0016E5'):
+        assert _drives(camvid_dls(split='segnet', check=False, bs=4, num_workers=0))[1] == {'0016E5': 101}

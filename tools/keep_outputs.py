@@ -5,7 +5,7 @@ stderr (warnings), progress-bar lines, offline-banner lines, and outputs of `#| 
 become relative (`tools/output_rules.py`, the rules `tests/test_notebook_outputs.py` checks). Then `nbdev-clean`.
 Usage, from the root:
 
-    .venv/bin/python tools/keep_outputs.py nbs/12_report.ipynb nbs/11_recipe.ipynb [--max-width 700] [--no-run]
+    .venv/bin/python tools/keep_outputs.py nbs/12_report.ipynb nbs/11_recipe.ipynb [--max-width 700] [--no-run] [--flags slow]
 
 `--no-run` scrubs the outputs a notebook already has, without running it.
 """
@@ -48,10 +48,11 @@ if __name__ == '__main__':
     p.add_argument('notebooks', nargs='+', type=Path)
     p.add_argument('--max-width', type=int, default=700)
     p.add_argument('--no-run', action='store_true', help="only scrub the outputs the notebooks already have")
+    p.add_argument('--flags', default='', help="run the cells with these flags too, e.g. 'slow' (their outputs are kept)")
     a = p.parse_args()
     bin_ = Path(sys.executable).parent
     for nb in a.notebooks:
-        if not a.no_run: subprocess.run([bin_/'nbdev-test', '--save', str(nb)], check=True)
+        if not a.no_run: subprocess.run([bin_/'nbdev-test', '--save', '--cell-timeout', '7200', *(['--flags', a.flags] if a.flags else []), str(nb)], check=True)
         tidy(nb, a.max_width)
         subprocess.run([bin_/'nbdev-clean', '--fname', str(nb)], check=True)
         print(f"{nb}: {nb.stat().st_size/1024:.0f} KiB with outputs", file=sys.stderr)
