@@ -20,7 +20,7 @@ __all__ = ['MAX_TILES', 'MAX_CLASSES', 'load_seg_model', 'OnnxModule', 'OnnxSegM
            'segcourse_predict']
 
 # %% ../nbs/15_inference.ipynb #44708b00
-from .export import STRIDE_MULTIPLE, InferenceInfo, ModelFileError, load_model_folder
+from .export import STRIDE_MULTIPLE, InferenceInfo, ModelFileError, load_model_folder, check_config
 
 def _looks_pickled(fn:Path)->bool:
     "A `learn.export()`/`torch.save` file: a zip archive or a raw pickle"
@@ -94,7 +94,9 @@ def load_onnx_model(fn, # An .onnx file written by `export_onnx`
     except Exception as e: raise ModelFileError(f"{fn}: not a readable ONNX model ({type(e).__name__}: {str(e)[:200]})") from None
     meta = model.sess.get_modelmeta().custom_metadata_map
     if 'segcourse_config' not in meta: raise ModelFileError(f"{fn}: an ONNX file without `segcourse_config` metadata: not written by `export_onnx`")
-    return OnnxSegModel(model, json.loads(meta['segcourse_config']))
+    try: cfg = json.loads(meta['segcourse_config'])
+    except json.JSONDecodeError as e: raise ModelFileError(f"{fn}: its `segcourse_config` metadata is not valid JSON ({e})") from None
+    return OnnxSegModel(model, check_config(cfg, fn))
 
 # %% ../nbs/15_inference.ipynb #e0865410
 def _normalize_stats(learn):
