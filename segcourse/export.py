@@ -173,7 +173,7 @@ def _read_config(fn:Path)->dict:
     except (UnicodeDecodeError, json.JSONDecodeError) as e: raise ModelFileError(f"{fn}: not valid JSON ({e})") from None
     except OSError as e: raise ModelFileError(f"{fn}: cannot be read ({e.strerror or e})") from None
     if not isinstance(cfg, dict) or 'arch' not in cfg: raise ModelFileError(f"{fn}: not a segcourse model config (no 'arch')")
-    if cfg['arch'] not in ARCHS: raise ModelFileError(f"{fn}: unknown architecture '{cfg['arch']}'; this segcourse knows {sorted(ARCHS)}")
+    if isinstance(cfg['arch'], str) and cfg['arch'] not in ARCHS: raise ModelFileError(f"{fn}: unknown architecture '{cfg['arch']}'; this segcourse knows {sorted(ARCHS)}")
     return check_config(cfg, fn)
 
 HUB_PREFIX = 'hf://'  # `hf://user/name`: a model on the Hugging Face Hub, asked for explicitly

@@ -126,7 +126,7 @@ def _window(h:int, w:int, device)->Tensor:
     wx = 1 - (torch.arange(w, device=device) + 0.5 - w/2).abs() / (w/2)
     return (wy[:,None] * wx[None]).clamp_min(1e-3)
 
-MAX_TILES = 10_000  # Tiles one image may be cut into: 1000x1000 in 64-pixel tiles overlapping by 0.99 would be 878,906
+MAX_TILES = 10_000  # Tiles one image may be cut into: 1000x1000 in 64-pixel tiles overlapping by 0.99 would be 877,969
 
 def _tile_starts(size:int, tile:int, stride:int)->list:
     if size <= tile: return [0]
