@@ -389,3 +389,10 @@ def test_codes_bom_and_split_arguments(data, tmp_path):
     for bad in (-0.2, 0, 1, 1.5): pytest.raises(ValueError, seg_splitter, valid_pct=bad)
     with pytest.raises(ValueError, match='bs \\(batch size\\) must be a whole number'): camvid_tiny_dls(data, bs=0, num_workers=0)
     with pytest.raises(ValueError, match='size must be None, or a size in pixels'): camvid_tiny_dls(data, size=0, num_workers=0)
+
+def test_predict_too_many_classes(data, tmp_path):
+    from types import SimpleNamespace
+    from fastai.vision.all import Pipeline
+    learn = SimpleNamespace(model=torch.nn.Conv2d(3, 300, 1), dls=SimpleNamespace(after_batch=Pipeline([])))
+    with pytest.raises(ValueError, match='the model has 300 classes; a mask PNG holds at most 256'):
+        predict_files(learn, [frame(data)], tmp_path/'out', show_progress=False, size=None)
