@@ -52,6 +52,7 @@ def check_config(cfg:dict, # A model config (`seg_config`, `config.json`, an ONN
     problems = [f"unknown key(s) {sorted(set(cfg) - known)}"] if set(cfg) - known else []
     g = cfg.get
     n_in,n_out = g('n_in', 3),g('n_out', 2)
+    sizes = {1, n_in if _is_int(n_in, 1, MAX_CHANNELS) else 1}  # mean and std: one number, or one per channel
     checks = [
         (isinstance(g('arch'), str) and g('arch') in ARCHS, f"arch must be one of {sorted(ARCHS)}"),
         (g('backbone') is None or isinstance(g('backbone'), str) and len(g('backbone')) <= 100, "backbone must be a timm or torchvision name"),
@@ -61,11 +62,11 @@ def check_config(cfg:dict, # A model config (`seg_config`, `config.json`, an ONN
          f"arch_kwargs must be an object of numbers (whole ones at most {MAX_WIDTH}), short strings and lists"),
         (_is_int(n_in, 1, MAX_CHANNELS), f"n_in must be a whole number from 1 to {MAX_CHANNELS}"),
         (_is_int(n_out, 1, MAX_CLASSES), f"n_out must be a whole number from 1 to {MAX_CLASSES}"),
-        (g('codes') is None or isinstance(g('codes'), (list, tuple)) and all(isinstance(o, str) for o in g('codes')) and len(g('codes')) in (n_out, 2*(n_out == 1)),
-         "codes must be a list of n_out class names"),
+        (g('codes') is None or isinstance(g('codes'), (list, tuple)) and all(isinstance(o, str) for o in g('codes')) and len(g('codes')) <= MAX_CLASSES,
+         f"codes must be a list of class names, at most {MAX_CLASSES}"),
         (g('ignore_index') is None or _is_int(g('ignore_index'), 0, 255), "ignore_index must be null or a whole number from 0 to 255"),
-        (g('mean') is None or _is_nums(g('mean'), n_in if _is_int(n_in, 1, MAX_CHANNELS) else -1), "mean must be null or n_in finite numbers"),
-        (g('std') is None and g('mean') is None or _is_nums(g('std'), n_in if _is_int(n_in, 1, MAX_CHANNELS) else -1, positive=True),
+        (g('mean') is None or any(_is_nums(g('mean'), n) for n in sizes), "mean must be null or n_in finite numbers"),
+        (g('std') is None and g('mean') is None or any(_is_nums(g('std'), n, positive=True) for n in sizes),
          "std must be n_in finite numbers above 0 (null only with mean null)"),
         (isinstance(g('img_size', [128, 128]), (list, tuple)) and len(g('img_size', [128, 128])) == 2 and all(_is_int(o, 1, 2**16) for o in g('img_size', [128, 128])),
          "img_size must be [height, width] in pixels"),
