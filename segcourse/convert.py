@@ -11,15 +11,17 @@ from PIL import Image, ImageDraw, UnidentifiedImageError
 from fastcore.basics import store_attr
 from fastcore.script import call_parse
 from fastprogress.fastprogress import progress_bar
+from . import core
+from .core import ImageError, PathError, OutputFolder, inside, check_apart, check_pixels
 from .data import (MaskError, read_mask, read_codes, VOC_CLASSES, CITYSCAPES_CLASSES, CITYSCAPES_TRAIN_IDS,
                             voc_split, cityscapes_images, cityscapes_label_file, _voc_root)
 
 # %% auto #0
-__all__ = ['LABELME_LINE_WIDTH', 'LABELME_POINT_SIZE', 'CONVERTERS', 'LABELME_DEMO_CLASSES', 'LabelItem', 'write_item',
-           'class_table', 'draw_mask', 'polygon_mask', 'paste', 'read_voc', 'read_cityscapes', 'coco_ann_mask',
-           'read_coco', 'labelme_shape_mask', 'read_labelme', 'cvat_rle_decode', 'cvat_shape_mask', 'read_cvat',
-           'supervisely_bitmap', 'supervisely_object_mask', 'read_supervisely', 'read_split', 'convert',
-           'segcourse_convert', 'make_labelme_like']
+__all__ = ['LABELME_LINE_WIDTH', 'LABELME_POINT_SIZE', 'CONVERTERS', 'MAX_CODES', 'LABELME_DEMO_CLASSES', 'LabelItem',
+           'write_item', 'class_table', 'check_points', 'draw_mask', 'polygon_mask', 'paste', 'read_voc',
+           'read_cityscapes', 'coco_rle_counts', 'coco_ann_mask', 'read_coco', 'labelme_shape_mask', 'read_labelme',
+           'cvat_rle_decode', 'cvat_shape_mask', 'read_cvat', 'supervisely_bitmap', 'supervisely_object_mask',
+           'read_supervisely', 'read_split', 'convert', 'segcourse_convert', 'make_labelme_like']
 
 # %% ../nbs/03_convert.ipynb #2d21b79b
 class LabelItem:
@@ -40,32 +42,37 @@ def _image_size(item:LabelItem)->tuple:
     fn = item.image if not isinstance(item.image, tuple) else io.BytesIO(item.image[0])
     name = f"the image inside {item.source}" if isinstance(item.image, tuple) else item.image
     try:
-        with Image.open(fn) as im: return im.size
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)  # `check_pixels` is the rule
+            with Image.open(fn) as im: size = im.size
     except FileNotFoundError: raise MaskError(f"{name}: image file not found" + (f" (the image of {item.source})" if item.source else '')) from None
+    except Image.DecompressionBombError as e: raise MaskError(f"{name}: refused as a possible decompression bomb ({e})") from None
     except (UnidentifiedImageError, OSError) as e: raise MaskError(f"{name}: not a readable image ({e})") from None
+    try: check_pixels(*size, name)
+    except ImageError as e: raise MaskError(str(e)) from None
+    return size
 
 # %% ../nbs/03_convert.ipynb #58d93f6a
-def _atomic(fn:Path, write):
-    "Call `write(tmp)` on a temporary file next to `fn`, then rename it to `fn` (an atomic replace)"
-    tmp = fn.with_name(f'.{fn.name}.part')
-    try:
-        write(tmp)
-        os.replace(tmp, fn)
-    finally:
-        if tmp.exists(): tmp.unlink()
+def _write_image(item:LabelItem, outs:OutputFolder, rel:str):
+    data = item.image[0] if isinstance(item.image, tuple) else Path(item.image).read_bytes()
+    outs.write(rel, lambda t: t.write_bytes(data))
 
-def _write_image(item:LabelItem, fn:Path):
-    if isinstance(item.image, tuple): _atomic(fn, lambda t: t.write_bytes(item.image[0]))
-    else: _atomic(fn, lambda t: t.write_bytes(Path(item.image).read_bytes()))
+def _outputs(item:LabelItem)->tuple: return f'images/{item.stem}{item.suffix}',f'labels/{item.stem}.png'
+
+def _up_to_date(item:LabelItem, outs:OutputFolder)->bool:
+    "Both outputs written by segcourse, after the last change to the annotation and the image"
+    rels = _outputs(item)
+    if not all(outs.made(r) for r in rels): return False
+    srcs = [Path(o) for o in (item.source, item.image) if isinstance(o, (str, Path)) and Path(o).exists()]
+    return min((outs.root/r).stat().st_mtime_ns for r in rels) >= max((o.stat().st_mtime_ns for o in srcs), default=0)
 
 def write_item(item:LabelItem, # What to convert
-               dest:Path, # The output folder (with `images/` and `labels/`)
+               outs:OutputFolder, # The output folder (`images/` and `labels/` are written in it)
                n_classes:int, # Mask values must be below this
                void:int|None=None, # Index of the `void` class: 255 ("no label") becomes this
-              )->bool: # False when both files were already there
-    "Write the item's image and index mask (same stem), checking sizes and values; skip it if both exist"
-    img_out,lbl_out = dest/'images'/f'{item.stem}{item.suffix}',dest/'labels'/f'{item.stem}.png'
-    if img_out.exists() and lbl_out.exists(): return False
+              )->bool: # False when both files were already there, newer than the annotation
+    "Write the item's image and index mask (same stem), checking sizes and values; skip it if both are there and up to date"
+    if _up_to_date(item, outs): return False
     w,h = _image_size(item)
     if item.size is not None and tuple(item.size) != (w, h):
         raise MaskError(f"{item.source}: the annotation says the image is {item.size[0]}x{item.size[1]} (width x height) "
@@ -77,8 +84,9 @@ def write_item(item:LabelItem, # What to convert
     if bad.any():
         raise MaskError(f"{item.source}: mask values {sorted(np.unique(m[bad]).tolist())[:10]} are not classes "
                         f"(there are {n_classes} codes: values 0..{n_classes-1})")
-    _write_image(item, img_out)
-    _atomic(lbl_out, lambda t: Image.fromarray(m.astype(np.uint8)).save(t, format='PNG'))
+    img_rel,lbl_rel = _outputs(item)
+    _write_image(item, outs, img_rel)
+    outs.write(lbl_rel, lambda t: Image.fromarray(m.astype(np.uint8)).save(t, format='PNG'))
     return True
 
 # %% ../nbs/03_convert.ipynb #b6077edb
@@ -99,6 +107,20 @@ def class_table(names, # Class names from the tool or the user; `_background_`/`
     return classes, index, _IGNORE in names or _IGNORE in (found or {})
 
 # %% ../nbs/03_convert.ipynb #6bd6c0d5
+def check_points(points, # [(x, y), ...] or a flat [x0, y0, x1, y1, ...]
+                 h:int, # Image height
+                 w:int, # Image width
+                )->list: # [(x, y), ...] floats
+    "The points as floats, refused when one is not finite or lies far outside the image: by more than `max(h, w, 10000)` pixels"
+    try: a = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    except (ValueError, TypeError) as e: raise ValueError(f"coordinates are not pairs of numbers ({e})") from None
+    bad = ~np.isfinite(a).all(1)
+    if bad.any(): raise ValueError(f"point {tuple(a[bad][0].tolist())} is not a finite number")
+    m = max(h, w, 10_000)
+    far = (a[:, 0] < -m) | (a[:, 0] > w+m) | (a[:, 1] < -m) | (a[:, 1] > h+m)
+    if far.any(): raise ValueError(f"point {tuple(a[far][0].tolist())} lies far outside the {w}x{h} image")
+    return [tuple(o) for o in a.tolist()]
+
 def draw_mask(h:int, # Image height
               w:int, # Image width
               draw, # draw(ImageDraw) draws the shape with fill=1
@@ -114,11 +136,11 @@ def polygon_mask(h:int, # Image height
                  holes=(), # Interior rings cut out of the polygon, each like `points`
                 )->np.ndarray: # (h, w) bool
     "Pixels of a polygon (minus its holes): `ImageDraw.polygon` with its outline"
-    pts = [tuple(map(float, p)) for p in points]
+    pts,holes = check_points(points, h, w),[check_points(o, h, w) for o in holes]
     if len(pts) < 3: raise ValueError(f"a polygon needs at least 3 points, got {len(pts)}")
     def draw(d):
         d.polygon(pts, fill=1, outline=1)
-        for o in holes: d.polygon([tuple(map(float, p)) for p in o], fill=0, outline=0)
+        for o in holes: d.polygon(o, fill=0, outline=0)
     return draw_mask(h, w, draw)
 
 def paste(h:int, # Image height
@@ -130,11 +152,18 @@ def paste(h:int, # Image height
     "A (h, w) bool mask with `patch` at (left, top), the parts outside the image cut off"
     out = np.zeros((h, w), bool)
     ph,pw = patch.shape
+    check_points([(left, top), (left+pw, top+ph)], h + ph, w + pw)  # a patch may hang over the border by its own size
     y0,x0,y1,x1 = max(top, 0),max(left, 0),min(top+ph, h),min(left+pw, w)
     if y1 > y0 and x1 > x0: out[y0:y1, x0:x1] = patch[y0-top:y1-top, x0-left:x1-left]
     return out
 
 # %% ../nbs/03_convert.ipynb #b632fa05
+def _voc_mask(root, split, name):
+    "The mask of `name`, an entry of split file `split`: a plain file name, or an error naming the split file"
+    if Path(name).name != name or name in ('.', '..'):
+        raise MaskError(f"{root/'ImageSets'/'Segmentation'/f'{split}.txt'}: entry '{name}' is not a plain image name; refused")
+    return root/'SegmentationClass'/f'{name}.png'
+
 def read_voc(src, # The VOC2012 folder (or VOCdevkit, or a folder above it)
              classes:None=None, # VOC's 21 classes are fixed: must be None
             )->tuple: # (classes, has void, items)
@@ -144,7 +173,7 @@ def read_voc(src, # The VOC2012 folder (or VOCdevkit, or a folder above it)
     splits = [s for s in ('train', 'val') if (root/'ImageSets'/'Segmentation'/f'{s}.txt').exists()]
     if not splits: raise FileNotFoundError(f"{root/'ImageSets'/'Segmentation'}: no train.txt or val.txt split file")
     items = [LabelItem(root/'JPEGImages'/f'{o}.jpg', o, partial(read_mask, fn), split=s, source=fn)
-             for s in splits for o in voc_split(root, s) for fn in [root/'SegmentationClass'/f'{o}.png']]
+             for s in splits for o in voc_split(root, s) for fn in [_voc_mask(root, s, o)]]
     return VOC_CLASSES, True, items
 
 # %% ../nbs/03_convert.ipynb #581a4e7e
@@ -168,26 +197,47 @@ def _pycocotools_mask():
     except ImportError: raise ImportError("COCO needs pycocotools: pip install 'segcourse[formats]' (or pip install pycocotools)") from None
     return mask
 
+def coco_rle_counts(s:str|bytes, # A compressed RLE's `counts` string
+                   )->list: # The run lengths
+    "Decode COCO's compressed RLE string (pycocotools' `rleFrString`) in Python, so a corrupt one is an error, not a crash"
+    s,cnts,p = s.encode() if isinstance(s, str) else s,[],0
+    while p < len(s):
+        x,k,more = 0,0,True
+        while more:
+            if p >= len(s): raise ValueError("compressed RLE ends in the middle of a number")
+            c = s[p] - 48
+            if not 0 <= c < 64 or k > 12: raise ValueError(f"compressed RLE: byte {p} is not a valid count")
+            x |= (c & 0x1f) << 5*k; more = c & 0x20; p += 1; k += 1
+            if not more and c & 0x10: x |= -1 << 5*k
+        if len(cnts) > 2: x += cnts[-2]
+        cnts.append(x)
+    return cnts
+
 def coco_ann_mask(segmentation, # An annotation's `segmentation`: polygons, uncompressed RLE or compressed RLE
                   h:int, # The image's height
                   w:int, # The image's width
                  )->np.ndarray: # (h, w) bool
     "The pixels of one COCO annotation, decoded as `COCO.annToMask` decodes them"
-    mask_utils = _pycocotools_mask()
     if isinstance(segmentation, list):
         if not segmentation: return np.zeros((h, w), bool)
-        rle = mask_utils.merge(mask_utils.frPyObjects(segmentation, h, w))
-    elif isinstance(segmentation.get('counts'), list): rle = mask_utils.frPyObjects(segmentation, h, w)
-    else: rle = segmentation
-    m = mask_utils.decode(rle).astype(bool)
-    if m.shape != (h, w): raise ValueError(f"RLE of size {m.shape} in an image of size {(h, w)}")
-    return m
+        for o in segmentation:
+            if not isinstance(o, list) or len(o) < 6 or len(o) % 2: raise ValueError("a polygon must be a flat list [x0, y0, x1, y1, ...] of 3 points or more")
+            check_points(o, h, w)
+        mask_utils = _pycocotools_mask()
+        return mask_utils.decode(mask_utils.merge(mask_utils.frPyObjects(segmentation, h, w))).astype(bool)
+    if not isinstance(segmentation, dict) or 'counts' not in segmentation: raise ValueError("segmentation is neither polygons nor an RLE")
+    if list(segmentation.get('size', [])) != [h, w]: raise ValueError(f"RLE of size {segmentation.get('size')} in an image of size {[h, w]}")
+    c = segmentation['counts']
+    counts = coco_rle_counts(c) if isinstance(c, (str, bytes)) else c
+    if not all(isinstance(o, int) and o >= 0 for o in counts): raise ValueError("RLE counts must be whole numbers, 0 or more")
+    if sum(counts) != h*w: raise ValueError(f"RLE covers {sum(counts)} pixels but the image has {h}x{w} = {h*w}")
+    return np.repeat(np.arange(len(counts)) % 2 == 1, counts).reshape((h, w), order='F')  # column by column, as COCO stores it
 
 def _coco_mask(anns, index, h, w, crowd, source):
     masks = []
     for a in anns:
         try: m = coco_ann_mask(a.get('segmentation', []), h, w)
-        except (ValueError, TypeError, KeyError) as e: raise MaskError(f"{source}: annotation id {a.get('id')}: {e}") from None
+        except (ValueError, TypeError, KeyError, AttributeError) as e: raise MaskError(f"{source}: annotation id {a.get('id')}: {e}") from None
         masks.append((not a.get('iscrowd', 0), -int(m.sum()), 255 if a.get('iscrowd', 0) and crowd == 'ignore' else index[a['category_id']], m))
     out = np.zeros((h, w), np.uint8)
     for *_,v,m in sorted(masks, key=lambda o: o[:2]): out[m] = v  # crowds first, then largest to smallest
@@ -236,14 +286,24 @@ def read_coco(src, # A COCO folder (`annotations/*.json`) or one instances JSON 
 # %% ../nbs/03_convert.ipynb #469c9f9e
 LABELME_LINE_WIDTH,LABELME_POINT_SIZE = 10,5  # labelme's `shape_to_mask` defaults
 
-def _b64_image(s:str)->np.ndarray: return np.array(Image.open(io.BytesIO(base64.b64decode(s))))
+def _small_image(data:bytes, what:str)->Image.Image:
+    "An image stored inside an annotation, opened by the pixel rule (`check_pixels`) before it is decoded"
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+        try: im = Image.open(io.BytesIO(data))
+        except Image.DecompressionBombError as e: raise ValueError(f"{what}: refused as a possible decompression bomb ({e})") from None
+    check_pixels(*im.size, what)
+    im.load()
+    return im
+
+def _b64_image(s:str)->np.ndarray: return np.array(_small_image(base64.b64decode(s), 'the mask image'))
 
 def labelme_shape_mask(shape:dict, # One entry of a LabelMe file's `shapes`
                        h:int, # The image's height
                        w:int, # The image's width
                       )->np.ndarray: # (h, w) bool
     "The pixels of one LabelMe shape, as LabelMe's `shape_to_mask` draws them"
-    t,xy = shape.get('shape_type') or 'polygon',[tuple(map(float, p)) for p in shape['points']]
+    t,xy = shape.get('shape_type') or 'polygon',check_points(shape['points'], h, w)
     need = dict(rectangle=2, circle=2, line=2, point=1, mask=2).get(t)
     if need is not None and len(xy) != need: raise ValueError(f"a {t} needs {need} point(s), got {len(xy)}")
     if t == 'polygon': return polygon_mask(h, w, xy)
@@ -256,6 +316,7 @@ def labelme_shape_mask(shape:dict, # One entry of a LabelMe file's `shapes`
     if t in ('circle', 'point'):
         (cx,cy) = xy[0]
         r = math.dist(xy[0], xy[1]) if t == 'circle' else LABELME_POINT_SIZE
+        check_points([(cx-r, cy-r), (cx+r, cy+r)], h, w)
         return draw_mask(h, w, lambda d: d.ellipse([cx-r, cy-r, cx+r, cy+r], fill=1, outline=1))
     if t in ('line', 'linestrip'):
         if len(xy) < 2: raise ValueError(f"a {t} needs at least 2 points, got {len(xy)}")
@@ -267,7 +328,7 @@ def _paint(shapes, h, w, source, shape_mask):
     out = np.zeros((h, w), np.uint8)
     for i,(v,s) in enumerate(shapes):
         try: out[shape_mask(s, h, w)] = v
-        except (ValueError, KeyError, TypeError, OSError) as e: raise MaskError(f"{source}: shape {i} ('{s.get('label', '?')}'): {e}") from None
+        except (ValueError, KeyError, TypeError, OSError, AttributeError) as e: raise MaskError(f"{source}: shape {i} ('{s.get('label', '?')}'): {e}") from None
     return out
 
 def _load_json(fn):
@@ -329,15 +390,17 @@ def cvat_shape_mask(e:ET.Element, # A <polygon>, <box>, <ellipse> or <mask> elem
     rot = float(e.get('rotation', 0))
     if e.tag == 'polygon': return polygon_mask(h, w, [tuple(map(float, p.split(','))) for p in e.get('points').split(';')])
     if e.tag == 'box':
-        pts = [(g('xtl'), g('ytl')), (g('xbr'), g('ytl')), (g('xbr'), g('ybr')), (g('xtl'), g('ybr'))]
+        pts = check_points([(g('xtl'), g('ytl')), (g('xbr'), g('ytl')), (g('xbr'), g('ybr')), (g('xtl'), g('ybr'))], h, w)
         return polygon_mask(h, w, _rotate(pts, rot, (g('xtl')+g('xbr'))/2, (g('ytl')+g('ybr'))/2) if rot else pts)
     if e.tag == 'ellipse':
         cx,cy,rx,ry = g('cx'),g('cy'),g('rx'),g('ry')
+        check_points([(cx-rx, cy-ry), (cx+rx, cy+ry)], h, w)
         if not rot: return draw_mask(h, w, lambda d: d.ellipse([cx-rx, cy-ry, cx+rx, cy+ry], fill=1, outline=1))
         t = np.linspace(0, 2*np.pi, 90, endpoint=False)
         return polygon_mask(h, w, _rotate(list(zip(cx + rx*np.cos(t), cy + ry*np.sin(t))), rot, cx, cy))
     if e.tag == 'mask':
         pw,ph = int(e.get('width')),int(e.get('height'))
+        check_pixels(pw, ph, 'its box')
         return paste(h, w, cvat_rle_decode(e.get('rle'), pw, ph), int(float(e.get('left'))), int(float(e.get('top'))))
     raise ValueError(f"<{e.tag}> is not a shape with an area")
 
@@ -366,7 +429,8 @@ def read_cvat(src, # A CVAT for images 1.1 export folder (`annotations.xml`, `im
     cls,index,void = class_table(read_codes(classes) if classes is not None else (meta or sorted(found)), found)
     skipped,items = {},[]
     for im in images:
-        name,w,h = im.get('name'),int(im.get('width')),int(im.get('height'))
+        try: name,w,h = im.get('name'),int(im.get('width')),int(im.get('height'))
+        except (TypeError, ValueError): raise MaskError(f"{fn}: <image name='{im.get('name')}'> has no whole-number width and height") from None
         for e in im:
             if e.tag in _CVAT_SKIPPED: skipped[e.tag] = skipped.get(e.tag, 0) + 1
         shapes = sorted((e for e in im if e.tag in _CVAT_AREAS), key=lambda e: int(e.get('z_order', 0)))  # stable: file order within a z_order
@@ -380,7 +444,10 @@ def read_cvat(src, # A CVAT for images 1.1 export folder (`annotations.xml`, `im
 def supervisely_bitmap(data:str, # A bitmap object's `bitmap.data`
                       )->np.ndarray: # (ph, pw) bool, placed at the object's `bitmap.origin`
     "Decode a Supervisely bitmap: base64 of zlib of a PNG; alpha > 0 (or value > 0 without alpha) is the mask"
-    im = Image.open(io.BytesIO(zlib.decompress(base64.b64decode(data))))
+    z = zlib.decompressobj()
+    png = z.decompress(base64.b64decode(data), 4*core.MAX_PIXELS)
+    if z.unconsumed_tail: raise ValueError(f"the bitmap unpacks to more than {4*core.MAX_PIXELS:,} bytes: refused as a possible decompression bomb")
+    im = _small_image(png, 'the bitmap')
     if im.mode in ('RGBA', 'LA', 'PA') or 'transparency' in im.info: return np.array(im.convert('RGBA'))[..., 3] > 0
     return np.array(im.convert('L')) > 0
 
@@ -392,7 +459,7 @@ def supervisely_object_mask(o:dict, # One entry of an annotation's `objects`
     t = o.get('geometryType')
     if t == 'polygon': return polygon_mask(h, w, o['points']['exterior'], o['points'].get('interior', []))
     if t == 'rectangle':
-        (x0,y0),(x1,y1) = o['points']['exterior']
+        (x0,y0),(x1,y1) = check_points(o['points']['exterior'], h, w)
         return draw_mask(h, w, lambda d: d.rectangle([min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)], fill=1))
     if t == 'bitmap':
         x,y = o['bitmap']['origin']
@@ -439,45 +506,66 @@ def read_split(dest, # A folder written by `convert`
         raise FileNotFoundError(f"{fn}: no such split; the splits here are {have or 'none'}")
     return fn.read_text().split()
 
-def _check_stems(items):
-    "Two images with one output stem would overwrite each other"
-    seen = {}
+def _src_root(src:Path)->Path:
+    "The folder the paths in `src` must stay in: `src` itself, or the folder of an annotation file (above `annotations/`)"
+    if src.is_dir(): return src
+    return src.parent.parent if src.parent.name == 'annotations' else src.parent
+
+def _check_items(items, root:Path):
+    "Refuse, before anything is written: an output name that is not a plain name, two images with one output name, an image outside `root`"
+    seen,bad = {},[]
     for it in items:
-        if it.stem in seen: raise MaskError(f"two images would both be written as '{it.stem}': {seen[it.stem].image} ({seen[it.stem].source}) and {it.image} ({it.source})")
+        if Path(it.stem).name != it.stem or it.stem in ('', '.', '..') or '\\' in it.stem: bad.append(f"{it.source}: '{it.stem}' is not a plain image name")
+        elif not isinstance(it.image, tuple):
+            try: inside(root, it.image, it.source)
+            except PathError as e: bad.append(f"{e} (images must be inside {root})")
+        if it.stem in seen: bad.append(f"two images would both be written as '{it.stem}': {seen[it.stem].image} ({seen[it.stem].source}) and {it.image} ({it.source})")
         seen[it.stem] = it
+    if bad: raise MaskError(f"{len(bad)} image(s) refused, nothing written:\n" + '\n'.join(bad[:10]) + (f"\n... and {len(bad)-10} more" if len(bad) > 10 else ''))
+
+MAX_CODES = 256  # Classes a converted dataset may have: its masks are 8-bit PNGs
 
 def convert(format:str, # One of `CONVERTERS`: voc, cityscapes, coco, labelme, cvat, supervisely
             src, # The dataset or the tool's export (see the format's `read_*`)
-            dest, # Output folder: images/, labels/, codes.txt, splits/
+            dest, # Output folder: images/, labels/, codes.txt, splits/; apart from `src`
             classes:list|str|Path|None=None, # Class names (a list or a file, one per line) for coco, labelme, cvat, supervisely
             show_progress:bool=True, # Show a progress bar
+            overwrite:bool=False, # Replace files in `dest` that segcourse did not write (else they are refused, named)
             **kwargs # Passed to the format's reader, e.g. `crowd='class'` for coco
            )->Path: # `dest`
     "Convert a dataset or an annotation tool's export into images/, index-mask labels/ and codes.txt for `folder_dls`"
     if format not in CONVERTERS: raise ValueError(f"unknown format '{format}': choose from {list(CONVERTERS)}")
     src,dest = Path(src),Path(dest)
     if not src.exists(): raise FileNotFoundError(f"{src}: not found")
-    classes_,void,items = CONVERTERS[format](src, classes=classes, **kwargs)
+    check_apart(dest, [src], 'DEST')
+    try: classes_,void,items = CONVERTERS[format](src, classes=classes, **kwargs)
+    except (KeyError, TypeError, AttributeError, IndexError) as e:
+        raise MaskError(f"{src}: not a {format} export as segcourse reads it (a field is missing or of the wrong type: {type(e).__name__}: {e})") from None
     if not items: raise MaskError(f"{src}: no images to convert")
-    _check_stems(items)
+    _check_items(items, _src_root(src))
     codes = list(classes_) + (['void'] if void else [])
-    for o in ('images', 'labels'): (dest/o).mkdir(parents=True, exist_ok=True)
+    if len(codes) > MAX_CODES or len(classes_) > 255 and void:
+        raise MaskError(f"{src}: {len(codes)} classes; a converted dataset holds at most {MAX_CODES} (masks are 8-bit PNGs, 255 marks 'no label')")
+    outs = OutputFolder(dest, overwrite, 'the converted dataset')
+    outs.check()
     if (dest/'codes.txt').exists() and read_codes(dest/'codes.txt') != codes:
         raise MaskError(f"{dest/'codes.txt'}: {dest} holds a conversion with other classes ({read_codes(dest/'codes.txt')}); convert into a new folder")
-    _atomic(dest/'codes.txt', lambda t: t.write_text('\n'.join(codes) + '\n'))
+    outs.write('codes.txt', lambda t: t.write_text('\n'.join(codes) + '\n'))
     problems = []
     for it in progress_bar(items, leave=False, display=show_progress):
-        try: write_item(it, dest, len(codes), len(codes)-1 if void else None)
-        except MaskError as e: problems.append(str(e))
+        try: write_item(it, outs, len(codes), len(codes)-1 if void else None)
+        except (MaskError, PathError) as e: problems.append(str(e))
+        except OSError as e: problems.append(f"{it.source}: {e}")
     splits = {}
     for it in items:
         if it.split is not None: splits.setdefault(it.split, []).append(it.stem)
-    if splits: (dest/'splits').mkdir(exist_ok=True)
-    for k,v in splits.items(): _atomic(dest/'splits'/f'{k}.txt', lambda t: t.write_text('\n'.join(v) + '\n'))
+    for k,v in splits.items():
+        if Path(k).name != k or k in ('.', '..'): problems.append(f"split name '{k}' is not a plain name: its split file is not written"); continue
+        outs.write(f'splits/{k}.txt', lambda t: t.write_text('\n'.join(v) + '\n'))
     if problems:
         more = f"\n... and {len(problems)-10} more" if len(problems) > 10 else ''
-        raise MaskError(f"{len(problems)} of {len(items)} images could not be converted (the others are in {dest}; "
-                        f"run again after fixing these, done files are skipped):\n" + '\n'.join(problems[:10]) + more)
+        raise MaskError(f"{len(problems)} of {len(items)} images could not be converted (the others are in {dest}; run again after "
+                        f"fixing these: converted files whose annotation has not changed are skipped):\n" + '\n'.join(problems[:10]) + more)
     return dest
 
 # %% ../nbs/03_convert.ipynb #d7f58b27
@@ -487,11 +575,12 @@ def segcourse_convert(format:str, # voc, cityscapes, coco, labelme, cvat or supe
                       dest:str, # Output folder: images/, labels/, codes.txt, splits/
                       classes:str|None=None, # File of class names, one per line (coco, labelme, cvat, supervisely)
                       crowd:str='ignore', # COCO crowd regions: 'ignore' (void) or 'class'
+                      overwrite:bool=False, # Replace files in DEST that segcourse did not write (else they are refused, named)
                      ):
     "Convert a dataset or an annotation tool's export into the images/ + labels/ + codes.txt folder `folder_dls` reads"
     kw = dict(crowd=crowd) if format == 'coco' else {}
-    try: out = convert(format, src, dest, classes=classes, **kw)
-    except (MaskError, ValueError, FileNotFoundError, ImportError) as e: raise SystemExit(f"segcourse convert: {e}")
+    try: out = convert(format, src, dest, classes=classes, overwrite=overwrite, **kw)
+    except (ValueError, OSError, ImportError) as e: raise SystemExit(f"segcourse convert: {e}")
     codes = read_codes(out/'codes.txt')
     n = len(list((out/'labels').glob('*.png')))
     splits = sorted(o.stem for o in (out/'splits').glob('*.txt'))

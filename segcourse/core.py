@@ -6,15 +6,16 @@ Docs: https://segcourse.github.io/segcourse/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #09c7c7be
 from __future__ import annotations
-import os, sys, warnings
+import os, sys, tempfile, warnings
 from functools import lru_cache
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 from fastai.vision.all import *
 
 # %% auto #0
-__all__ = ['HIGH_BIT_MODES', 'ImageError', 'MaskError', 'pack_rgb', 'colours_to_index', 'open_image', 'rgb_array', 'read_image',
-           'OfflineFallbackWarning', 'is_offline', 'loud_warning', 'tmp_prefix', 'remove_stale_tmp']
+__all__ = ['MAX_PIXELS', 'HIGH_BIT_MODES', 'ImageError', 'MaskError', 'pack_rgb', 'colours_to_index', 'check_pixels',
+           'open_image', 'rgb_array', 'read_image', 'OfflineFallbackWarning', 'is_offline', 'loud_warning',
+           'tmp_prefix', 'remove_stale_tmp', 'PathError', 'inside', 'check_apart', 'OutputFolder']
 
 # %% ../nbs/00_core.ipynb #7dbd549b
 class ImageError(ValueError):
@@ -58,21 +59,36 @@ def colours_to_index(rgb:np.ndarray, # (H, W, 3) uint8 colour mask
     return np.where(found, idx, fill).astype(np.uint8), np.unique(packed[~found])
 
 # %% ../nbs/00_core.ipynb #efba5e84
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS  # 89,478,485 (about 9459x9459): PIL's decompression-bomb size, the one limit for every image
+
+def check_pixels(w, # Width the file or annotation declares
+                 h, # Height it declares
+                 what, # The file (or annotation) named in the error
+                )->None:
+    "Refuse a size that is not one, or of more than `MAX_PIXELS` pixels, before anything that big is decoded or allocated"
+    ok = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in (w, h))
+    if not ok: raise ImageError(f"{what}: {w}x{h} is not a size in pixels (width and height must be whole numbers, 1 or more)")
+    if int(w)*int(h) > MAX_PIXELS:
+        raise ImageError(f"{what}: refused as a possible decompression bomb ({w}x{h} = {int(w)*int(h):,} pixels, more than "
+                         f"segcourse.core.MAX_PIXELS = {MAX_PIXELS:,}; raise that limit if you trust the file)")
+
 def open_image(fn, # An image or mask file
-               large_ok:bool=False, # Accept images above PIL's decompression-bomb warning size (prediction tiles them)
               )->Image.Image:
-    "Open and decode `fn` with PIL, raising an `ImageError` that names the file when it is not a readable image"
+    "Open and decode `fn` with PIL, raising an `ImageError` that names the file when it is not a readable image or is too big"
     fn = Path(fn)
     if not fn.exists(): raise ImageError(f"{fn}: file not found")
     if fn.is_dir(): raise ImageError(f"{fn}: is a folder, not an image")
     if fn.stat().st_size == 0: raise ImageError(f"{fn}: the file is empty (0 bytes)")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter('ignore' if large_ok else 'error', Image.DecompressionBombWarning)
-            im = Image.open(fn); im.load()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)  # `check_pixels` is the rule, before decoding
+            im = Image.open(fn)
+            check_pixels(*im.size, fn)
+            im.load()
+    except Image.DecompressionBombError as e:
         raise ImageError(f"{fn}: refused as a possible decompression bomb ({e})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        if isinstance(e, ImageError): raise
         raise ImageError(f"{fn}: not a readable image ({e})") from None
     return im
 
@@ -88,10 +104,9 @@ def rgb_array(im:Image.Image, # An opened image of any mode
     return np.repeat(a[..., None], 3, -1)
 
 def read_image(fn, # An image file
-               large_ok:bool=False, # Accept images above PIL's decompression-bomb warning size
               )->np.ndarray: # (H, W, 3) uint8
     "Read an image file as RGB uint8 by `rgb_array`'s rule, the one training and prediction share (grayscale, RGBA, palette, 16-bit)"
-    return rgb_array(open_image(fn, large_ok))
+    return rgb_array(open_image(fn))
 
 # %% ../nbs/00_core.ipynb #df4dfa11
 class OfflineFallbackWarning(UserWarning):
@@ -123,3 +138,94 @@ def remove_stale_tmp(fn, # The file whose leftover temporary files to remove
     stale = list(fn.parent.glob(f'{tmp_prefix(fn)}*tmp')) if fn.parent.exists() else []
     for o in stale: o.unlink(missing_ok=True)
     return stale
+
+# %% ../nbs/00_core.ipynb #c0f1a002
+class PathError(ValueError):
+    "A path that leads outside the folder it must stay in, a symlink where a file would be written, or a file of the user's in the way"
+
+def inside(root, # The folder `rel` must stay in
+           rel, # A path relative to `root`, e.g. read from an annotation
+           what=None, # Where `rel` came from, named in the error
+          )->Path: # `root/rel`, resolved
+    "`root/rel` with `..` and symlinks resolved, refused when it leads outside `root` (an absolute `rel` does)"
+    root = Path(root).resolve()
+    p = (root/rel).resolve()
+    if not p.is_relative_to(root): raise PathError(f"{what or root}: '{rel}' leads outside {root}; refused")
+    return p
+
+def check_apart(out, # The output folder
+                inputs, # Input files and folders
+                flag:str='--out', # How the user names `out`, for the message
+               )->None:
+    "Refuse an output folder that is, is inside, or holds one of the inputs"
+    if not str(out).strip(): raise PathError(f"{flag} is empty: name the folder to write to")
+    o = Path(out).resolve()
+    for i in inputs:
+        r = Path(i).resolve()
+        if o == r or o.is_relative_to(r) or r.is_relative_to(o):
+            raise PathError(f"{flag} {out}: the output folder must be apart from the input {i} (not the same folder, not inside "
+                            "it, not holding it): outputs would replace inputs or be read back as inputs")
+
+# %% ../nbs/00_core.ipynb #c0f1a005
+class OutputFolder:
+    "A folder a command writes into: confined, atomic, never through a symlink, and files it did not write kept unless `overwrite`"
+    record = '.segcourse-written'
+    def __init__(self, root, # The folder (created if needed)
+                 overwrite:bool=False, # Replace files of the user's that are in the way
+                 what:str='the outputs', # What is written, for messages
+                ):
+        self.root,self.overwrite,self.what = Path(root),overwrite,what
+        try:
+            if self.root.is_symlink(): raise PathError(f"{self.root}: is a symlink; give the real folder")
+            self.root.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.root): pass
+        except OSError as e: raise PathError(f"{self.root}: cannot write {what} there ({e.strerror or e})") from None
+        rec = self.root/self.record
+        self.written = set(rec.read_text().splitlines()) if rec.is_file() and not rec.is_symlink() else set()
+
+    def path(self, rel)->Path:
+        "`root/rel`, refused when it leads outside the folder or is a symlink"
+        p = self.root/rel
+        if p.is_symlink(): raise PathError(f"{p}: is a symlink; segcourse writes no file through a link")
+        inside(self.root, rel, self.root)
+        return p
+
+    def made(self, rel)->bool: return Path(rel).as_posix() in self.written and (self.root/rel).is_file()
+
+    def theirs(self, rels=None)->list:
+        "Of `rels` (default: every file in the folder), those present that segcourse did not write here"
+        if rels is None: rels = sorted(Path(r, f).relative_to(self.root) for r,ds,fs in os.walk(self.root) for f in fs + [d for d in ds if Path(r, d).is_symlink()])
+        skip = lambda r: Path(r).name == self.record or Path(r).name.endswith('.tmp') and Path(r).name.startswith('.')
+        return [Path(r) for r in rels if not skip(r) and (os.path.lexists(self.root/r)) and not self.made(r)]
+
+    def check(self, rels=None):
+        "Refuse, naming them, files in the way that segcourse did not write, unless `overwrite`"
+        if self.overwrite: return
+        t = self.theirs(rels)
+        if t:
+            shown = ', '.join(str(o) for o in t[:5]) + (f' and {len(t)-5} more' if len(t) > 5 else '')
+            raise PathError(f"{self.root}: holds {len(t)} file(s) segcourse did not write ({shown}); they are kept. Write {self.what} "
+                            "to another folder, move them away, or pass overwrite=True (--overwrite) to replace them")
+
+    def write(self, rel, # The file, relative to the folder
+              write, # write(tmp): writes the whole file at the temporary path `tmp`
+             )->Path: # The file
+        "Write `root/rel` whole: `write` fills a new temporary file beside it, which is then renamed over it"
+        fn = self.path(rel)
+        fn.parent.mkdir(parents=True, exist_ok=True)
+        self.path(rel)  # a folder just made may not be a way out either
+        fd,tmp = tempfile.mkstemp(dir=fn.parent, prefix=tmp_prefix(fn), suffix='.tmp'); os.close(fd)
+        try:
+            write(Path(tmp))
+            self._record(rel)
+            os.replace(tmp, fn)
+        finally:
+            if os.path.lexists(tmp): os.unlink(tmp)
+        return fn
+
+    def _record(self, rel):
+        k = Path(rel).as_posix()
+        if k in self.written: return
+        fd = os.open(self.root/self.record, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0), 0o644)
+        with os.fdopen(fd, 'a') as f: f.write(k + '\n')
+        self.written.add(k)

@@ -30,13 +30,18 @@ __all__ = ['CAMVID_CODES', 'STREET_ROLES', 'CAMVID_ROLES', 'CAMVID11_CODES', 'CA
 def read_mask(fn, # Mask file
               colours=None, # Colour table for RGB masks: list (index = class) or dict colour -> index
              )->np.ndarray: # (H, W) uint8 class indices
-    "Read an index, palette or colour mask as an (H, W) uint8 array of class indices"
+    "Read an index, palette or colour mask as an (H, W) uint8 array of class indices; values that are not 0..255 are an error, never changed"
     try: im = open_image(fn)
     except ImageError as e: raise MaskError(str(e)) from None
     if im.mode in ('L', 'P'): return np.array(im)
-    if im.mode in ('I', 'I;16', 'I;16B', 'I;16L'):
+    if im.mode == '1': return np.array(im).astype(np.uint8)  # 1-bit: background 0, foreground 1 (not 255, which often means "no label")
+    if im.mode in HIGH_BIT_MODES:
         a = np.array(im)
-        if a.max() > 255: raise MaskError(f"{fn}: 16-bit mask with values up to {a.max()}; class indices must be below 256")
+        bad = (a < 0) | (a > 255) | (a != np.round(a)) if a.dtype.kind == 'f' else (a < 0) | (a > 255)
+        if bad.any():
+            v = a[bad][0]
+            raise MaskError(f"{fn}: {a.dtype} mask with value {v}: class indices are whole numbers from 0 to 255 "
+                            f"({int(bad.sum())} pixel(s) are not); save the mask as 8-bit index PNG")
         return a.astype(np.uint8)
     a = np.array(im.convert('RGB'))
     if colours is None:
@@ -278,6 +283,7 @@ def seg_splitter(valid_pct:float=0.2, # Fraction of items for validation, when n
                  group=camvid_group, # File -> group, for `valid_groups`: a function or a regex on the file name
                 ):
     "A deterministic splitter: by folder, by names, by groups, or at random with a seed"
+    if not (isinstance(valid_pct, (int, float)) and 0 < valid_pct < 1): raise ValueError(f"valid_pct must be a fraction above 0 and below 1, not {valid_pct}")
     given = [k for k,v in dict(valid_folder=valid_folder, valid_names=valid_names, valid_groups=valid_groups).items() if v is not None]
     if len(given) > 1: raise ValueError(f"pass one of valid_folder, valid_names and valid_groups, not {' and '.join(given)}")
     if valid_folder is not None: return FolderSplitter(valid_folder)
@@ -317,7 +323,8 @@ def read_codes(codes:list|str|Path, # Class names, or a text file with one name 
     if isinstance(codes, (str, Path)):
         fn = src = Path(codes)
         if not fn.exists(): raise FileNotFoundError(f"{fn}: codes file not found")
-        codes = [o.strip() for o in fn.read_text().splitlines() if o.strip()]
+        try: codes = [o.strip() for o in fn.read_text(encoding='utf-8-sig').splitlines() if o.strip()]  # utf-8-sig: a BOM is not part of the first name
+        except UnicodeDecodeError as e: raise ValueError(f"{fn}: not a UTF-8 text file of class names ({e})") from None
     codes = list(codes)
     if not codes: raise ValueError("no class names (codes) given")
     twice = sorted({c for c in codes if codes.count(c) > 1})
@@ -361,6 +368,10 @@ def files_dls(files, # Image files
               **kwargs
              )->DataLoaders: # With `codes`, `ignore_index` and `cache` set
     "`DataLoaders` from a list of image files and a way to find each one's mask: the body of `folder_dls`, `voc_dls`, `cityscapes_dls`"
+    if not (isinstance(bs, int) and bs >= 1): raise ValueError(f"bs (batch size) must be a whole number, 1 or more, not {bs}")
+    sz = size if isinstance(size, (tuple, list)) else (size, size)
+    if size is not None and not (len(sz) == 2 and all(isinstance(o, int) and not isinstance(o, bool) and o >= 1 for o in sz)):
+        raise ValueError(f"size must be None, or a size in pixels (an int or (h, w), 1 or more), not {size}")
     pairs = PairCache() if cache else None
     if cache: reader.cache = pairs
     if check or cache: check_pairs(files, get_mask, reader, cache=pairs)

@@ -6,23 +6,79 @@ Docs: https://segcourse.github.io/segcourse/export.html.md"""
 
 # %% ../nbs/14_export.ipynb #e0a1b2c5
 from __future__ import annotations
-import json, warnings
+import json, math, inspect, warnings
 from types import SimpleNamespace
 import torchvision
 from huggingface_hub import PyTorchModelHubMixin, hf_hub_download
 from huggingface_hub.constants import CONFIG_NAME, SAFETENSORS_SINGLE_FILE
 from fastai.vision.all import *
+from .core import check_pixels
 from . import __version__
 from .encoders import can_reach, hf_offline
 from .archs import ARCHS, create_seg_model
 
 # %% auto #0
-__all__ = ['STRIDE_MULTIPLE', 'ONNX_UNSUPPORTED', 'ModelFileError', 'InferenceInfo', 'SegModel', 'as_seg_model',
-           'save_model_folder', 'load_model_folder', 'export_onnx', 'onnx_config']
+__all__ = ['MAX_CLASSES', 'MAX_WIDTH', 'MAX_CHANNELS', 'HUB_PREFIX', 'STRIDE_MULTIPLE', 'ONNX_UNSUPPORTED', 'ModelFileError',
+           'check_config', 'InferenceInfo', 'SegModel', 'as_seg_model', 'save_model_folder', 'load_model_folder',
+           'export_onnx', 'onnx_config']
 
 # %% ../nbs/14_export.ipynb #e0a1b2c8
 class ModelFileError(ValueError):
     "A model folder or file that cannot be loaded; the message names it and says why"
+
+MAX_CLASSES,MAX_WIDTH,MAX_CHANNELS = 256,2048,16  # Limits of a model config: masks are 8-bit; widths; input channels
+
+def _is_int(o, lo:int, hi:int)->bool: return isinstance(o, int) and not isinstance(o, bool) and lo <= o <= hi
+def _is_nums(o, n:int, positive:bool=False)->bool:
+    return (isinstance(o, (list, tuple)) and len(o) == n and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+            and math.isfinite(v) and (v > 0 or not positive) for v in o))
+
+def _small_json(o, depth:int=0)->bool:
+    "JSON of numbers (whole ones up to `MAX_WIDTH`, all finite), short strings and short lists, nested at most 3 deep"
+    if isinstance(o, bool) or o is None: return True
+    if isinstance(o, int): return -MAX_WIDTH <= o <= MAX_WIDTH
+    if isinstance(o, float): return math.isfinite(o)
+    if isinstance(o, str): return len(o) <= 100
+    if isinstance(o, (list, tuple)): return depth < 3 and len(o) <= 16 and all(_small_json(v, depth+1) for v in o)
+    if isinstance(o, dict): return depth < 3 and len(o) <= 32 and all(isinstance(k, str) and _small_json(v, depth+1) for k,v in o.items())
+    return False
+
+def check_config(cfg:dict, # A model config (`seg_config`, `config.json`, an ONNX file's `segcourse_config`)
+                 source, # The file it came from, named in the error
+                )->dict: # `cfg`
+    "Refuse, before anything is built, a config whose values are of the wrong type, not finite, or past the limits"
+    if not isinstance(cfg, dict): raise ModelFileError(f"{source}: not a segcourse model config (a JSON object with 'arch')")
+    known = set(inspect.signature(SegModel.__init__).parameters) - {'self'}
+    problems = [f"unknown key(s) {sorted(set(cfg) - known)}"] if set(cfg) - known else []
+    g = cfg.get
+    n_in,n_out = g('n_in', 3),g('n_out', 2)
+    sizes = {1, n_in if _is_int(n_in, 1, MAX_CHANNELS) else 1}  # mean and std: one number, or one per channel
+    checks = [
+        (isinstance(g('arch'), str) and g('arch') in ARCHS, f"arch must be one of {sorted(ARCHS)}"),
+        (g('backbone') is None or isinstance(g('backbone'), str) and len(g('backbone')) <= 100, "backbone must be a timm or torchvision name"),
+        (g('backbone_source', 'name') in ('name', 'torchvision', None), "backbone_source must be 'name' or 'torchvision'"),
+        (g('backbone_source') != 'torchvision' or g('backbone') in torchvision.models.list_models(), "backbone must be a torchvision model name"),
+        (g('arch_kwargs') is None or isinstance(g('arch_kwargs'), dict) and _small_json(g('arch_kwargs')),
+         f"arch_kwargs must be an object of numbers (whole ones at most {MAX_WIDTH}), short strings and lists"),
+        (_is_int(n_in, 1, MAX_CHANNELS), f"n_in must be a whole number from 1 to {MAX_CHANNELS}"),
+        (_is_int(n_out, 1, MAX_CLASSES), f"n_out must be a whole number from 1 to {MAX_CLASSES}"),
+        (g('codes') is None or isinstance(g('codes'), (list, tuple)) and all(isinstance(o, str) for o in g('codes')) and len(g('codes')) <= MAX_CLASSES,
+         f"codes must be a list of class names, at most {MAX_CLASSES}"),
+        (g('ignore_index') is None or _is_int(g('ignore_index'), 0, 255), "ignore_index must be null or a whole number from 0 to 255"),
+        (g('mean') is None or any(_is_nums(g('mean'), n) for n in sizes), "mean must be null or n_in finite numbers"),
+        (g('std') is None and g('mean') is None or any(_is_nums(g('std'), n, positive=True) for n in sizes),
+         "std must be n_in finite numbers above 0 (null only with mean null)"),
+        (isinstance(g('img_size', [128, 128]), (list, tuple)) and len(g('img_size', [128, 128])) == 2 and all(_is_int(o, 1, 2**16) for o in g('img_size', [128, 128])),
+         "img_size must be [height, width] in pixels"),
+        (g('train_scale') is None or _is_nums(g('train_scale'), 2, positive=True) and all(1e-3 <= o <= 1e3 for o in g('train_scale')),
+         "train_scale must be null or [sy, sx], each from 0.001 to 1000"),
+    ]
+    problems += [msg for ok,msg in checks if not ok]
+    if not problems and g('img_size') is not None:
+        try: check_pixels(g('img_size')[1], g('img_size')[0], 'img_size')
+        except ValueError as e: problems.append(str(e))
+    if problems: raise ModelFileError(f"{source}: " + '; '.join(problems))
+    return cfg
 
 class InferenceInfo:
     "What inference reads from a model's `config`: class names, training size, and a `dls` whose `after_batch` normalises as in training"
@@ -60,6 +116,7 @@ class SegModel(nn.Module, InferenceInfo, PyTorchModelHubMixin, library_name='seg
                 ):
         super().__init__()
         if arch not in ARCHS: raise ModelFileError(f"unknown architecture '{arch}'; this segcourse knows {sorted(ARCHS)}")
+        check_config({k:v for k,v in locals().items() if k not in ('self', '__class__')}, 'the model config')
         if backbone is None and ARCHS[arch]['uses_encoder']:
             raise ModelFileError("the backbone was a custom callable, which cannot be found again by name: use a timm or torchvision name")
         self.config = dict(arch=arch, backbone=backbone, backbone_source=backbone_source, arch_kwargs=dict(ifnone(arch_kwargs, {})),
@@ -83,6 +140,8 @@ class SegModel(nn.Module, InferenceInfo, PyTorchModelHubMixin, library_name='seg
         try: safetensors.torch.load_model(model, str(fn), strict=True)
         except Exception as e:
             raise ModelFileError(f"{fn}: does not hold the weights of the model its config.json describes ({type(e).__name__}: {str(e)[:300]})") from None
+        bad = [k for k,v in model.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()]
+        if bad: raise ModelFileError(f"{fn}: {len(bad)} weight tensor(s) hold NaN or infinite values (e.g. {bad[0]}): the model would predict nonsense")
         return model.to(map_location).eval()
 
 # %% ../nbs/14_export.ipynb #e0a1b2ca
@@ -113,26 +172,38 @@ def save_model_folder(learn, # A `seg_learner` (or a `SegModel`)
 def _read_config(fn:Path)->dict:
     try: cfg = json.loads(fn.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as e: raise ModelFileError(f"{fn}: not valid JSON ({e})") from None
+    except OSError as e: raise ModelFileError(f"{fn}: cannot be read ({e.strerror or e})") from None
     if not isinstance(cfg, dict) or 'arch' not in cfg: raise ModelFileError(f"{fn}: not a segcourse model config (no 'arch')")
-    return cfg
+    if isinstance(cfg['arch'], str) and cfg['arch'] not in ARCHS: raise ModelFileError(f"{fn}: unknown architecture '{cfg['arch']}'; this segcourse knows {sorted(ARCHS)}")
+    return check_config(cfg, fn)
 
-def load_model_folder(folder, # A folder written by `save_model_folder`, or a Hugging Face Hub repository id (`user/name`)
+HUB_PREFIX = 'hf://'  # `hf://user/name`: a model on the Hugging Face Hub, asked for explicitly
+
+def load_model_folder(folder, # A folder written by `save_model_folder`; or, from the Hugging Face Hub, `hf://user/name` (or `user/name` with `hub=True`)
                device='cpu', # Where to put the weights
+               hub:bool=False, # `folder` is a Hub repository id: download it (a local folder of that name is never replaced by a download otherwise)
                **kwargs # Passed to `SegModel.from_pretrained` (`revision`, `token`, `local_files_only`, ...)
               )->SegModel: # In eval mode, on `device`
-    "Load a model folder: the network rebuilt from `config.json`, its weights read from `model.safetensors`; nothing is unpickled"
-    p = Path(folder)
-    if p.exists():
+    "Load a model folder: the network rebuilt from `config.json`, its weights read from `model.safetensors`; nothing is unpickled. Local unless asked"
+    s = str(folder)
+    if s.startswith(HUB_PREFIX): s,hub = s[len(HUB_PREFIX):],True
+    p = Path(s)
+    if not hub:
+        if not p.exists(): raise ModelFileError(f"{p}: model folder not found (for a model on the Hugging Face Hub, give {HUB_PREFIX}user/name)")
         if not p.is_dir(): raise ModelFileError(f"{p}: not a model folder (a folder with {CONFIG_NAME} and {SAFETENSORS_SINGLE_FILE}, written by `save_model_folder`)")
         for f in (CONFIG_NAME, SAFETENSORS_SINGLE_FILE):
             if not (p/f).is_file(): raise ModelFileError(f"{p}: no {f} in this folder; a model folder written by `save_model_folder` has {CONFIG_NAME} and {SAFETENSORS_SINGLE_FILE}")
-        _read_config(p/CONFIG_NAME)
-        return SegModel.from_pretrained(str(p), map_location=device, **kwargs)
-    if str(folder).count('/') != 1 or str(folder).startswith(('.', '/')): raise ModelFileError(f"{p}: model folder not found")
+        cfg = _read_config(p/CONFIG_NAME)
+        return SegModel._from_pretrained(model_id=str(p), revision=None, cache_dir=None, force_download=False, local_files_only=True,
+                                         token=None, map_location=device, **{**cfg, **kwargs})
+    if s.count('/') != 1 or s.startswith(('.', '/')): raise ModelFileError(f"{s}: not a Hugging Face Hub repository id (user/name)")
     try:
-        with hf_offline(not can_reach('huggingface.co')): return SegModel.from_pretrained(str(folder), map_location=device, **kwargs)
+        with hf_offline(not can_reach('huggingface.co')):
+            cfg = _read_config(Path(hf_hub_download(s, CONFIG_NAME, **{k:v for k,v in kwargs.items() if k in ('revision', 'token', 'cache_dir', 'local_files_only')})))
+            return SegModel.from_pretrained(s, map_location=device, **kwargs)
     except ModelFileError: raise
-    except Exception as e: raise ModelFileError(f"{folder}: no such model folder here, and not loadable from the Hugging Face Hub ({type(e).__name__}: {str(e)[:200]})") from None
+    except Exception as e: raise ModelFileError(f"{s}: not loadable from the Hugging Face Hub ({type(e).__name__}: {str(e)[:200]})") from None
+
 
 # %% ../nbs/14_export.ipynb #e0a1b2d2
 STRIDE_MULTIPLE = 32  # The encoders' total stride: a network here takes heights and widths that are multiples of it
@@ -170,4 +241,5 @@ def onnx_config(fn, # An ONNX file written by `export_onnx`
     import onnx
     props = {p.key: p.value for p in onnx.load(str(fn), load_external_data=False).metadata_props}
     if 'segcourse_config' not in props: raise ModelFileError(f"{fn}: an ONNX file without `segcourse_config` metadata: not written by `export_onnx`")
-    return json.loads(props['segcourse_config'])
+    try: return check_config(json.loads(props['segcourse_config']), fn)
+    except json.JSONDecodeError as e: raise ModelFileError(f"{fn}: its `segcourse_config` metadata is not valid JSON ({e})") from None

@@ -15,11 +15,12 @@ from .core import *
 from .data import image_files
 
 # %% auto #0
-__all__ = ['load_seg_model', 'OnnxModule', 'OnnxSegModel', 'load_onnx_model', 'check_predict_args', 'inference_size',
-           'prob_bands', 'predict_probs', 'class_palette', 'save_mask', 'overlay', 'predict_files', 'segcourse_predict']
+__all__ = ['MAX_TILES', 'MAX_CLASSES', 'load_seg_model', 'OnnxModule', 'OnnxSegModel', 'load_onnx_model', 'check_predict_args',
+           'inference_size', 'prob_bands', 'predict_probs', 'class_palette', 'save_mask', 'overlay', 'predict_files',
+           'segcourse_predict']
 
 # %% ../nbs/15_inference.ipynb #44708b00
-from .export import STRIDE_MULTIPLE, InferenceInfo, ModelFileError, load_model_folder
+from .export import STRIDE_MULTIPLE, InferenceInfo, ModelFileError, load_model_folder, check_config
 
 def _looks_pickled(fn:Path)->bool:
     "A `learn.export()`/`torch.save` file: a zip archive or a raw pickle"
@@ -93,7 +94,9 @@ def load_onnx_model(fn, # An .onnx file written by `export_onnx`
     except Exception as e: raise ModelFileError(f"{fn}: not a readable ONNX model ({type(e).__name__}: {str(e)[:200]})") from None
     meta = model.sess.get_modelmeta().custom_metadata_map
     if 'segcourse_config' not in meta: raise ModelFileError(f"{fn}: an ONNX file without `segcourse_config` metadata: not written by `export_onnx`")
-    return OnnxSegModel(model, json.loads(meta['segcourse_config']))
+    try: cfg = json.loads(meta['segcourse_config'])
+    except json.JSONDecodeError as e: raise ModelFileError(f"{fn}: its `segcourse_config` metadata is not valid JSON ({e})") from None
+    return OnnxSegModel(model, check_config(cfg, fn))
 
 # %% ../nbs/15_inference.ipynb #e0865410
 def _normalize_stats(learn):
@@ -123,6 +126,8 @@ def _window(h:int, w:int, device)->Tensor:
     wx = 1 - (torch.arange(w, device=device) + 0.5 - w/2).abs() / (w/2)
     return (wy[:,None] * wx[None]).clamp_min(1e-3)
 
+MAX_TILES = 10_000  # Tiles one image may be cut into: 1000x1000 in 64-pixel tiles overlapping by 0.99 would be 877,969
+
 def _tile_starts(size:int, tile:int, stride:int)->list:
     if size <= tile: return [0]
     starts = list(range(0, size - tile, stride)) + [size - tile]
@@ -145,6 +150,7 @@ def check_predict_args(tile:int|tuple|None=None, # See `prob_bands`
     if bs < 1: raise ValueError(f"bs (tiles per forward pass) must be 1 or more, not {bs}")
     if tile is not None and not _is_hw(tile): raise ValueError(f"tile must be a size in pixels, 1 or more, not {tile}")
     if not (isinstance(size, str) and size == 'train' or size is None or _is_hw(size)): raise ValueError(f"size must be 'train', None or (h, w), not {size}")
+    if _is_hw(size): check_pixels(size[1], size[0], f"size {tuple(size)}")
 
 # %% ../nbs/15_inference.ipynb #97cc40e1
 def _train_view(learn)->tuple:
@@ -189,6 +195,9 @@ def _tile_bands(model, img:np.ndarray, learn, device, tile, overlap:float, tta:b
     th,tw = tuplify(tile, match=(0, 0))
     th,tw = min(th, H), min(tw, W)
     ys,xs = _tile_starts(H, th, max(1, int(th*(1-overlap)))), _tile_starts(W, tw, max(1, int(tw*(1-overlap))))
+    if len(ys)*len(xs) > MAX_TILES:
+        raise ValueError(f"{len(ys)*len(xs):,} tiles of {th}x{tw} with overlap {overlap} for an image of {H}x{W}, more than "
+                         f"MAX_TILES = {MAX_TILES:,}: use a bigger tile or a smaller overlap")
     win,out,wsum = _window(th, tw, device),None,None
     for i,y in enumerate(ys):  # the band held starts at row `y`
         for j in range(0, len(xs), bs):
@@ -259,7 +268,7 @@ def save_mask(mask:np.ndarray, # (H, W) class indices
     im = Image.fromarray(mask.astype(np.uint8), mode='P')
     pal = np.zeros((256, 3), np.uint8); pal[:len(palette)] = palette
     im.putpalette(pal.flatten().tolist())
-    im.save(fn); return Path(fn)
+    im.save(fn, format='PNG'); return Path(fn)
 
 def overlay(img:np.ndarray, # (H, W, 3) uint8 image
             mask:np.ndarray, # (H, W) class indices
@@ -302,7 +311,7 @@ def _predict_mask(learn, img:np.ndarray, probs_fn=None, **kwargs)->np.ndarray:
         b = b.cpu()
         mask[y:y+b.shape[1]] = b.argmax(0).numpy()
         if probs_fn is not None:
-            if probs is None: probs = np.lib.format.open_memmap(probs_fn, mode='w+', dtype=np.float16, shape=(b.shape[0], *img.shape[:2]))
+            if probs is None: probs = np.lib.format.open_memmap(str(probs_fn), mode='w+', dtype=np.float16, shape=(b.shape[0], *img.shape[:2]))
             probs[:, y:y+b.shape[1]] = b.numpy()
         y += b.shape[1]
     if probs is not None: probs.flush(); del probs
@@ -322,45 +331,49 @@ def predict_masks(self:Learner, files, # Image files (or folders)
     if failures: raise ImageError(failures[0][1])
     kw,res = dict(tile=tile, overlap=overlap, tta=tta, bs=bs, size=size),[]
     for f,_ in progress_bar(jobs, leave=False):
-        img = read_image(f, large_ok=True)
+        img = read_image(f)
         if not with_probs: res.append(_predict_mask(self, img, **kw)); continue
         p = predict_probs(self, img, **kw)
         res.append((p.argmax(0).numpy().astype(np.uint8), p.numpy()))
     return res
 
 # %% ../nbs/15_inference.ipynb #608f5c27
-def _writable_folder(out)->Path:
-    "`out`, created if needed, after checking that a file can be written in it"
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out): pass
-    except OSError as e: raise ValueError(f"{out}: cannot write the predictions there ({e.strerror or e})") from None
-    return out
+MAX_CLASSES = 256  # A palette PNG mask holds class indices 0..255
+
+def _outputs(rel:Path, save_probs:bool)->list:
+    "The files `predict_files` writes for one input, relative to `out`: mask, overlay, and probabilities if asked"
+    return [rel.with_name(f'{rel.name}{o}') for o in ('.png', '_overlay.jpg') + (('_probs.npy',) if save_probs else ())]
 
 @delegates(prob_bands, but=['learn', 'img'])
 def predict_files(learn:Learner, # A segmentation learner, or a model from `load_seg_model`
                   inputs, # Image files or folders (a folder's images keep their sub-folders in `out`)
-                  out, # The output folder
+                  out, # The output folder: apart from the inputs (not one of them, inside one, or holding one)
                   save_probs:bool=False, # Also write `<stem>_probs.npy` (float16)
                   show_progress:bool=True, # Show a progress bar over the inputs
+                  overwrite:bool=False, # Replace files in `out` that segcourse did not write (else they are refused, named)
                   **kwargs)->list: # [(path, error message)] of the inputs that failed
-    "Segment every input into `out`, keeping the inputs' folders; failures are collected, not fatal"
+    "Segment every input into `out`, keeping the inputs' folders; failures are collected, not fatal; no file of the user's is replaced"
     check_predict_args(**kwargs)
+    check_apart(out, L(inputs))
     jobs,failures = _expand_inputs(inputs)
     _check_outputs(jobs)
-    out = _writable_folder(out)
+    outs = OutputFolder(out, overwrite, 'the predictions')
+    outs.check([o for _,rel in jobs for o in _outputs(rel, save_probs)])
     model = learn.model.eval()  # a learner fresh from training is in train mode: BatchNorm refuses a batch of one 1x1 map
     with torch.no_grad(): n_out = model(torch.zeros(1, 3, 64, 64, device=next(model.parameters()).device)).shape[1]
+    if n_out > MAX_CLASSES: raise ValueError(f"the model has {n_out} classes; a mask PNG holds at most {MAX_CLASSES}")
     pal = class_palette(n_out)
     for f,rel in progress_bar(jobs, display=show_progress, leave=False):
-        dest = out/rel
-        try: img = read_image(f, large_ok=True)
-        except ImageError as e: failures.append((f, str(e))); continue
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        m = _predict_mask(learn, img, dest.with_name(f'{dest.name}_probs.npy') if save_probs else None, **kwargs)
-        save_mask(m, dest.with_name(f'{dest.name}.png'), pal)
-        Image.fromarray(overlay(img, m, pal)).save(dest.with_name(f'{dest.name}_overlay.jpg'), quality=90)
+        try:
+            img,mask = read_image(f),{}
+            def predict(probs_fn=None): mask['m'] = _predict_mask(learn, img, probs_fn, **kwargs)
+            fm,fo,*fp = _outputs(rel, save_probs)
+            if fp: outs.write(fp[0], predict)
+            else: predict()
+            outs.write(fm, lambda t: save_mask(mask['m'], t, pal))
+            outs.write(fo, lambda t: Image.fromarray(overlay(img, mask['m'], pal)).save(t, format='JPEG', quality=90))
+        except (ValueError, OSError) as e:  # unreadable, too big, too many tiles, a symlink or a read-only file in the way
+            failures.append((f, str(e) if isinstance(e, (ImageError, PathError)) else f"{f}: {e}"))
     return failures
 
 # %% ../nbs/15_inference.ipynb #fada67ee
@@ -403,15 +416,16 @@ def segcourse_predict(model:str, # Model folder (`save_model_folder`), .onnx fil
                       native:bool=False, # Run the model at each image's own size, not at the training scale
                       onnx:bool=False, # MODEL is an ONNX file: run it with onnxruntime (on the CPU)
                       trust_pickle:bool=False, # Allow a `learn.export()` pickle as MODEL: loading it can run any code it holds
+                      overwrite:bool=False, # Replace files in --out that segcourse did not write (else they are refused, named)
                      ):
     "Segment images with an exported model: palette-PNG masks, overlays and optionally probabilities"
     if not inputs: sys.exit("error: no inputs: give image files or folders after the model file")
     kw = dict(tile=tile, overlap=overlap, tta=tta, bs=bs, size=None if native else 'train')
-    try: check_predict_args(**kw)
+    try: check_predict_args(**kw); check_apart(out, inputs)
     except ValueError as e: sys.exit(f"error: {e}")
     try: learn = load_seg_model(model, cpu=cpu or not torch.cuda.is_available(), trust_pickle=trust_pickle, onnx=onnx)
     except (ImageError, ModelFileError) as e: sys.exit(f"error: {e}")
-    try: fails = predict_files(learn, inputs, out, save_probs=probs, **kw)
+    try: fails = predict_files(learn, inputs, out, save_probs=probs, overwrite=overwrite, **kw)
     except ValueError as e: sys.exit(f"error: {e}")
     jobs,_ = _expand_inputs(inputs)
     print(f"{len(jobs) - sum(1 for f,_ in fails if not Path(f).is_dir())} image(s) segmented into {out}")

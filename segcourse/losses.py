@@ -13,7 +13,7 @@ from fastprogress.fastprogress import progress_bar
 
 # %% auto #0
 __all__ = ['SEG_LOSSES', 'SegLoss', 'SegDiceLoss', 'JaccardLoss', 'SegFocalLoss', 'TverskyLoss', 'LovaszSoftmaxLoss',
-           'OhemCELoss', 'CombinedLoss', 'median_frequency_weights', 'seg_loss']
+           'OhemCELoss', 'CombinedLoss', 'median_frequency_weights', 'SegCELoss', 'seg_loss']
 
 # %% ../nbs/05_losses.ipynb #5b71fae6
 class SegLoss:
@@ -351,11 +351,17 @@ def median_frequency_weights(dls:DataLoaders, # Segmentation DataLoaders; the tr
     return w.float()
 
 # %% ../nbs/05_losses.ipynb #344a36e6
+class SegCELoss(CrossEntropyLossFlat):
+    "fastai's `CrossEntropyLossFlat`, except that a batch in which every pixel is ignored costs 0 with no gradient (PyTorch's mean over no pixel is NaN)"
+    def __call__(self, inp, targ, **kwargs):
+        if self.reduction == 'mean' and not (_plain(targ) != self.func.ignore_index).any(): return _plain(inp).sum() * 0
+        return super().__call__(inp, targ, **kwargs)
+
 def _ce(n_classes:int|None=None, ignore_index:int|None=None, weight=None, **kwargs):
     "Cross-entropy over the class axis; for one output channel, its sigmoid form `FocalLoss(gamma=0)`"
     if n_classes == 1: return SegFocalLoss(gamma=0., weight=weight, ignore_index=ignore_index, **kwargs)
     if weight is not None: weight = _plain(torch.as_tensor(weight, dtype=torch.float))
-    return CrossEntropyLossFlat(axis=1, weight=weight, ignore_index=ifnone(ignore_index, -100), **kwargs)
+    return SegCELoss(axis=1, weight=weight, ignore_index=ifnone(ignore_index, -100), **kwargs)
 
 def _from_output(cls, **defaults):
     "A `SEG_LOSSES` entry for a loss that reads the number of classes from the model output"

@@ -132,3 +132,267 @@ def test_duplicate_codes_and_small_n_out(data, tmp_path):
     with pytest.raises(ValueError, match=r"\['sky'\] appear more than once"): read_codes(tmp_path/'codes.txt')
     dls = camvid_tiny_dls(data, bs=2, num_workers=0)
     with pytest.raises(ValueError, match='n_out=4 but the DataLoaders have 32 classes'): seg_learner(dls, 'resnet18', pretrained=False, n_out=4)
+
+
+# ---- issue 24: nothing outside DEST, nothing of the user's overwritten, no hang ---------------------------------------
+import json, base64, io, resource, shutil
+from segcourse.core import check_pixels, OutputFolder, PathError
+from segcourse.data import read_mask, seg_splitter, make_voc_like, MaskReader
+from segcourse.convert import convert, make_labelme_like
+from segcourse.losses import seg_loss, SEG_LOSSES
+from segcourse.export import load_model_folder, ModelFileError
+
+def frame(data, i=0): return sorted((data/'images').iterdir())[i]
+
+def labelme_json(folder, name='a', shapes=(), h=24, w=32, image_path=None, image_data=None, image=True):
+    "A LabelMe JSON (and its image unless `image=False`) in `folder`"
+    folder.mkdir(parents=True, exist_ok=True)
+    if image: Image.fromarray(np.full((h, w, 3), 90, np.uint8)).save(folder/f'{name}.png')
+    js = [dict(label=l, points=p, shape_type=t, group_id=None, flags={}) for l,t,p in shapes]
+    (folder/f'{name}.json').write_text(json.dumps(dict(version='5.5.0', shapes=js, imagePath=image_path or f'{name}.png',
+                                                      imageHeight=h, imageWidth=w, imageData=image_data)))
+    return folder
+
+def coco_folder(root, segmentation, file_name='a.jpg', h=20, w=30):
+    "A COCO folder with one image and one annotation"
+    (root/'annotations').mkdir(parents=True); (root/'train').mkdir()
+    Image.fromarray(np.zeros((h, w, 3), np.uint8)).save(root/'train'/'a.jpg')
+    d = dict(images=[dict(id=1, file_name=file_name, height=h, width=w)], categories=[dict(id=1, name='car')],
+             annotations=[dict(id=7, image_id=1, category_id=1, iscrowd=0, segmentation=segmentation)])
+    (root/'annotations'/'instances_train.json').write_text(json.dumps(d))
+    return root
+
+def files_under(p): return sorted(str(o.relative_to(p)) for o in Path(p).rglob('*') if o.is_file())
+
+# 1. Paths read from annotations and split files stay inside SRC; outputs inside DEST
+def test_voc_split_entry_cannot_write_outside(tmp_path, capsys, monkeypatch):
+    voc = make_voc_like(tmp_path/'w'/'x'/'voc', n=4)
+    (tmp_path/'victim').mkdir(); (tmp_path/'victim'/'p.png').write_text('keep me')
+    split = voc/'ImageSets'/'Segmentation'/'val.txt'
+    split.write_text(split.read_text() + '../../../../victim/p\n')
+    before = files_under(tmp_path/'victim')
+    code,_,err = run_cli(['convert', 'voc', voc, tmp_path/'w'/'x'/'dest'], capsys, monkeypatch)
+    assert code == 1 and "'../../../../victim/p' is not a plain image name; refused" in err, err
+    assert files_under(tmp_path/'victim') == before and (tmp_path/'victim'/'p.png').read_text() == 'keep me'
+
+@pytest.mark.parametrize('fmt', ['labelme', 'coco', 'cvat'])
+@pytest.mark.parametrize('outside', ['../secret.png', 'ABS'])
+def test_annotation_image_outside_src_is_refused(fmt, outside, tmp_path, capsys, monkeypatch):
+    Image.fromarray(np.full((20, 30, 3), 7, np.uint8)).save(tmp_path/'secret.png')
+    name = str(tmp_path/'secret.png') if outside == 'ABS' else outside
+    src = tmp_path/'src'
+    if fmt == 'labelme': labelme_json(src, h=20, w=30, image_path=name)
+    if fmt == 'coco': coco_folder(src, [[1, 1, 8, 1, 8, 8]], file_name=name)
+    if fmt == 'cvat':
+        src.mkdir()
+        (src/'annotations.xml').write_text(f'<annotations><meta><task><labels><label><name>car</name></label></labels></task></meta>'
+                                           f'<image id="0" name="{name}" width="30" height="20"><box label="car" xtl="1" ytl="1" xbr="5" ybr="5" z_order="0"/></image></annotations>')
+    code,_,err = run_cli(['convert', fmt, src, tmp_path/'dest'], capsys, monkeypatch)
+    assert code == 1 and 'leads outside' in err and 'Traceback' not in err, err
+    assert not (tmp_path/'dest'/'images').exists() or files_under(tmp_path/'dest'/'images') == []
+
+# 2. predict: --out apart from the inputs; no file of the user's replaced
+@pytest.mark.parametrize('where', ['same', 'inside', 'empty'])
+def test_predict_out_must_be_apart(where, model, data, tmp_path, capsys, monkeypatch):
+    shutil.copytree(data/'images', tmp_path/'in')
+    before = {o.name: o.read_bytes() for o in (tmp_path/'in').iterdir()}
+    out = dict(same=tmp_path/'in', inside=tmp_path/'in'/'pred', empty='')[where]
+    monkeypatch.chdir(tmp_path/'in')
+    code,_,err = run_cli(['predict', model, tmp_path/'in', '--out', out], capsys, monkeypatch)
+    assert code == 1 and ('must be apart from the input' in err or '--out is empty' in err), err
+    assert {o.name: o.read_bytes() for o in (tmp_path/'in').iterdir()} == before  # nothing added, nothing replaced
+
+def test_predict_keeps_user_files(model, data, tmp_path, capsys, monkeypatch):
+    (tmp_path/'out').mkdir(); (tmp_path/'out'/f'{frame(data).stem}_overlay.jpg').write_text("the user's")
+    code,_,err = run_cli(['predict', model, frame(data), '--out', tmp_path/'out'], capsys, monkeypatch)
+    assert code == 1 and "holds 1 file(s) segcourse did not write" in err and '_overlay.jpg' in err, err
+    assert (tmp_path/'out'/f'{frame(data).stem}_overlay.jpg').read_text() == "the user's"
+    code,out,err = run_cli(['predict', model, frame(data), '--out', tmp_path/'out', '--overwrite'], capsys, monkeypatch)
+    assert code == 0 and '1 image(s) segmented' in out, err
+    code,out,err = run_cli(['predict', model, frame(data), '--out', tmp_path/'out'], capsys, monkeypatch)
+    assert code == 0, err  # its own outputs: replaced on a second run
+
+# 3. no write through a symlink already in --out
+def test_predict_does_not_follow_symlinks_in_out(model, data, tmp_path, capsys, monkeypatch):
+    (tmp_path/'elsewhere.txt').write_text('keep me'); (tmp_path/'out').mkdir()
+    for suffix in ('.png', '_probs.npy'): (tmp_path/'out'/f'{frame(data).stem}{suffix}').symlink_to(tmp_path/'elsewhere.txt')
+    code,_,err = run_cli(['predict', model, frame(data), '--out', tmp_path/'out', '--probs'], capsys, monkeypatch)
+    assert code == 1 and 'segcourse did not write' in err, err
+    code,_,err = run_cli(['predict', model, frame(data), '--out', tmp_path/'out', '--probs', '--overwrite'], capsys, monkeypatch)
+    assert code == 1 and 'is a symlink' in err, err  # even with --overwrite, no write through the link
+    assert (tmp_path/'elsewhere.txt').read_text() == 'keep me'
+
+# 4. convert into a DEST with files it did not write; a changed annotation is converted again
+def test_convert_keeps_user_files_and_reconverts_changes(tmp_path, capsys, monkeypatch):
+    src = make_labelme_like(tmp_path/'src', n=2, size=(32, 32))
+    (tmp_path/'dest'/'images').mkdir(parents=True)
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(tmp_path/'dest'/'images'/'frame_000.png')
+    user = (tmp_path/'dest'/'images'/'frame_000.png').read_bytes()
+    code,_,err = run_cli(['convert', 'labelme', src, tmp_path/'dest'], capsys, monkeypatch)
+    assert code == 1 and 'holds 1 file(s) segcourse did not write (images/frame_000.png)' in err, err
+    assert (tmp_path/'dest'/'images'/'frame_000.png').read_bytes() == user and not (tmp_path/'dest'/'labels').exists()
+    code,_,err = run_cli(['convert', 'labelme', src, tmp_path/'dest', '--overwrite'], capsys, monkeypatch)
+    assert code == 0, err
+    js = json.loads((src/'frame_001.json').read_text())
+    js['shapes'] = [dict(label='car', points=[[0, 0], [31, 31]], shape_type='rectangle', group_id=None, flags={})]
+    (src/'frame_001.json').write_text(json.dumps(js))
+    code,_,err = run_cli(['convert', 'labelme', src, tmp_path/'dest'], capsys, monkeypatch)
+    assert code == 0, err
+    codes = read_codes(tmp_path/'dest'/'codes.txt')
+    assert (np.array(Image.open(tmp_path/'dest'/'labels'/'frame_001.png')) == codes.index('car')).all()  # not the stale mask
+
+# 5. geometry checked before rasterising: a clear error, in a process with a memory limit so that a regression cannot take the machine
+CONVERT_LIMITED = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (6 * 2**30, 6 * 2**30))
+from segcourse.cli import main
+sys.argv = ['segcourse', 'convert'] + sys.argv[1:]
+main()
+"""
+
+@pytest.mark.parametrize('seg', [[[1, 1, 1e30, 1, 8, 8]], [[1, 1, float('nan'), 1, 8, 8]], [[1, 1, 8, 1]],
+                                 dict(size=[20, 30], counts='0000ZZZZ'), dict(size=[20, 30], counts='\x7f\x7f'),
+                                 dict(size=[20, 30], counts=[10, 9999999999]), dict(size=[2000000, 30], counts=[5])])
+def test_coco_bad_geometry_is_a_clear_error_in_a_limited_process(seg, tmp_path):
+    src = coco_folder(tmp_path/'coco', seg)
+    r = subprocess.run([sys.executable, '-c', CONVERT_LIMITED, 'coco', src, tmp_path/'dest'], capture_output=True, text=True, timeout=TIMEOUT)
+    assert r.returncode == 1 and 'annotation id 7' in r.stderr and 'Traceback' not in r.stderr, (r.returncode, r.stderr[-800:])
+
+@pytest.mark.parametrize('fmt,shape,msg', [
+    ('labelme', ('car', 'polygon', [[1, 1], [float('nan'), 5], [20, 20]]), 'is not a finite number'),
+    ('labelme', ('car', 'circle', [[10, 10], [10, 1e9]]), 'lies far outside'),
+    ('labelme', ('car', 'rectangle', [[1, 1], [1e30, 5]]), 'lies far outside'),
+    ('cvat', '<polygon label="car" points="1,1;nan,5;20,20" z_order="0"/>', 'is not a finite number'),
+    ('cvat', '<ellipse label="car" cx="5" cy="5" rx="1e9" ry="3" z_order="0"/>', 'lies far outside'),
+    ('supervisely', dict(classTitle='car', geometryType='polygon', points=dict(exterior=[[1, 1], [1e30, 2], [5, 9]], interior=[])), 'lies far outside'),
+    ('supervisely', dict(classTitle='car', geometryType='rectangle', points=dict(exterior=[[1, 1], [float('inf'), 2]], interior=[])), 'is not a finite number'),
+])
+def test_bad_geometry_names_file_and_shape(fmt, shape, msg, tmp_path, capsys, monkeypatch):
+    src = tmp_path/'src'
+    if fmt == 'labelme': labelme_json(src, shapes=[shape])
+    if fmt == 'cvat':
+        src.mkdir(); Image.fromarray(np.zeros((24, 32, 3), np.uint8)).save(src/'a.png')
+        (src/'annotations.xml').write_text(f'<annotations><image id="0" name="a.png" width="32" height="24">{shape}</image></annotations>')
+    if fmt == 'supervisely':
+        for o in ('ds/img', 'ds/ann'): (src/o).mkdir(parents=True)
+        Image.fromarray(np.zeros((24, 32, 3), np.uint8)).save(src/'ds/img/a.png')
+        (src/'ds/ann/a.png.json').write_text(json.dumps(dict(size=dict(height=24, width=32), objects=[shape])))
+    code,_,err = run_cli(['convert', fmt, src, tmp_path/'dest'], capsys, monkeypatch)
+    assert code == 1 and msg in err and 'Traceback' not in err, err
+
+# 6. bounded work: tiles, big images, bombs inside annotations
+def test_tiles_are_bounded(model, tmp_path, capsys, monkeypatch):
+    Image.fromarray(np.zeros((1000, 1000, 3), np.uint8)).save(tmp_path/'big.png')
+    code,_,err = run_cli(['predict', model, tmp_path/'big.png', '--out', tmp_path/'out', '--tile', 64, '--overlap', 0.99, '--native'], capsys, monkeypatch)
+    assert code == 1 and '877,969 tiles of 64x64' in err and 'MAX_TILES' in err, err
+
+def test_big_png_is_refused(model, tmp_path, capsys, monkeypatch):
+    for native in ([], ['--native']):
+        code,_,err = run_cli(['predict', model, bomb_png(tmp_path/'big.png', side=12000), '--out', tmp_path/'out'] + native, capsys, monkeypatch)
+        assert code == 1 and 'big.png: refused as a possible decompression bomb (12000x12000' in err, err
+
+def test_bombs_inside_annotations(tmp_path, capsys, monkeypatch):
+    bomb = bomb_png(tmp_path/'bomb.png', side=12000).read_bytes()
+    labelme_json(tmp_path/'lm', image_data=base64.b64encode(bomb).decode(), image=False, h=12000, w=12000)
+    code,_,err = run_cli(['convert', 'labelme', tmp_path/'lm', tmp_path/'d1'], capsys, monkeypatch)
+    assert code == 1 and 'refused as a possible decompression bomb' in err and 'Traceback' not in err, err
+    sy = tmp_path/'sly'
+    for o in ('ds/img', 'ds/ann'): (sy/o).mkdir(parents=True)
+    Image.fromarray(np.zeros((24, 32, 3), np.uint8)).save(sy/'ds/img/a.png')
+    obj = dict(classTitle='car', geometryType='bitmap', bitmap=dict(origin=[0, 0], data=base64.b64encode(zlib.compress(bomb)).decode()))
+    (sy/'ds/ann/a.png.json').write_text(json.dumps(dict(size=dict(height=24, width=32), objects=[obj])))
+    code,_,err = run_cli(['convert', 'supervisely', sy, tmp_path/'d2'], capsys, monkeypatch)
+    assert code == 1 and 'refused as a possible decompression bomb' in err and 'Traceback' not in err, err
+
+# 7. tampered model folders: validated before anything is built; local only unless asked
+@pytest.mark.parametrize('change,msg', [
+    (dict(n_out=10**9), 'n_out must be a whole number from 1 to 256'), (dict(n_out='x'), 'n_out must be'),
+    (dict(arch_kwargs={'channels': 10**6}), 'arch_kwargs must be'), (dict(train_scale=[0, 0]), 'train_scale must be'),
+    (dict(std=[0, 0, 0]), 'std must be'), (dict(mean=[float('nan'), 0, 0]), 'mean must be'), (dict(img_size=[10**6, 10**6]), 'img_size must be'),
+    (dict(codes=5), 'codes must be'), (dict(n_in=0), 'n_in must be'), (dict(surprise=1), "unknown key(s) ['surprise']"),
+    (dict(backbone_source='torchvision', backbone='list_models'), 'backbone must be a torchvision model name'),
+    (dict(ignore_index=-3), 'ignore_index must be'), (dict(arch=['unet']), 'arch must be one of'),
+])
+def test_tampered_model_config(change, msg, model, data, tmp_path, capsys, monkeypatch):
+    shutil.copytree(model, tmp_path/'m')
+    cfg = json.loads((tmp_path/'m'/'config.json').read_text()) | change
+    (tmp_path/'m'/'config.json').write_text(json.dumps(cfg))
+    code,_,err = run_cli(['predict', tmp_path/'m', frame(data), '--out', tmp_path/'out'], capsys, monkeypatch)
+    assert code == 1 and msg in err and 'Traceback' not in err, err
+    assert not (tmp_path/'out').exists()
+
+def test_nan_weights_refused(model, data, tmp_path, capsys, monkeypatch):
+    import safetensors.torch
+    shutil.copytree(model, tmp_path/'m')
+    sd = safetensors.torch.load_file(tmp_path/'m'/'model.safetensors')
+    k = next(k for k,v in sd.items() if v.is_floating_point()); sd[k] = sd[k] * float('nan')
+    safetensors.torch.save_file(sd, tmp_path/'m'/'model.safetensors')
+    code,_,err = run_cli(['predict', tmp_path/'m', frame(data), '--out', tmp_path/'out'], capsys, monkeypatch)
+    assert code == 1 and 'hold NaN or infinite values' in err, err
+
+def test_missing_model_folder_is_local(tmp_path, monkeypatch):
+    import segcourse.export as ex
+    def no_download(*a, **k): raise AssertionError("tried the Hugging Face Hub")
+    monkeypatch.setattr(ex, 'hf_hub_download', no_download); monkeypatch.setattr(ex.SegModel, 'from_pretrained', no_download)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModelFileError, match=r"models/typo: model folder not found \(for a model on the Hugging Face Hub, give hf://"):
+        load_model_folder('models/typo')
+
+# 8. the default loss on an all-void batch
+def test_all_void_batch_costs_nothing():
+    x,void = torch.randn(2, 4, 6, 6, requires_grad=True),torch.full((2, 6, 6), 255)
+    for name in SEG_LOSSES:
+        l = seg_loss(name, 4, 255)(x, void)
+        assert l.item() == 0 and torch.isfinite(l), name
+
+# 9. permissions and odd outputs: a listed failure or a clear error, never a traceback
+def test_predict_output_clash_and_unwritable(model, data, tmp_path, capsys, monkeypatch):
+    (tmp_path/'out'/f'{frame(data).stem}.png').mkdir(parents=True)  # a folder where a mask would go
+    code,_,err = run_cli(['predict', model, frame(data), '--out', tmp_path/'out'], capsys, monkeypatch)
+    assert code == 1 and 'segcourse did not write' in err and 'Traceback' not in err, err
+    real = os.replace
+    def read_only(a, b): raise PermissionError(13, 'Permission denied', str(b)) if str(b).endswith('.png') else real(a, b)
+    monkeypatch.setattr(os, 'replace', read_only)  # as a read-only file or folder would (the tests may run as root)
+    code,_,err = run_cli(['predict', model, frame(data, 1), '--out', tmp_path/'out2'], capsys, monkeypatch)
+    assert code == 1 and 'Permission denied' in err and 'Traceback' not in err, err
+
+def test_convert_dest_is_a_file_and_too_many_classes(tmp_path, capsys, monkeypatch):
+    src = make_labelme_like(tmp_path/'src', n=1, size=(32, 32))
+    (tmp_path/'dest').write_text('x')
+    code,_,err = run_cli(['convert', 'labelme', src, tmp_path/'dest'], capsys, monkeypatch)
+    assert code == 1 and 'cannot write the converted dataset there' in err, err
+    (tmp_path/'classes.txt').write_text('\n'.join(['sky', 'road', 'tree', 'car', 'pole'] + [f'c{i}' for i in range(295)]))
+    code,_,err = run_cli(['convert', 'labelme', src, tmp_path/'d2', '--classes', tmp_path/'classes.txt'], capsys, monkeypatch)
+    assert code == 1 and '301 classes; a converted dataset holds at most 256' in err, err
+
+def test_unreadable_config_is_clear(model, tmp_path, monkeypatch):
+    shutil.copytree(model, tmp_path/'m')
+    real = Path.read_text
+    def denied(self, *a, **k):
+        if self.name == 'config.json': raise PermissionError(13, 'Permission denied')
+        return real(self, *a, **k)
+    monkeypatch.setattr(Path, 'read_text', denied)
+    with pytest.raises(ModelFileError, match='config.json: cannot be read'): load_model_folder(tmp_path/'m')
+
+# 10. masks, codes and split arguments
+def test_mask_rule(tmp_path):
+    Image.fromarray(np.array([[0, 1], [1, 0]], bool)).save(tmp_path/'bits.png')
+    assert np.array(MaskReader(2, ignore_index=255)(tmp_path/'bits.png')).tolist() == [[0, 1], [1, 0]]  # not 255 (void)
+    Image.fromarray(np.array([[0, -255], [1, 2]], np.int32)).save(tmp_path/'neg.tif')
+    with pytest.raises(MaskError, match='neg.tif: int32 mask with value -255'): read_mask(tmp_path/'neg.tif')
+    Image.fromarray(np.array([[0, 2.7], [1, 2]], np.float32)).save(tmp_path/'f.tif')
+    with pytest.raises(MaskError, match='f.tif: float32 mask with value 2.7'): read_mask(tmp_path/'f.tif')
+
+def test_codes_bom_and_split_arguments(data, tmp_path):
+    (tmp_path/'codes.txt').write_bytes('\ufeffbg\ncar\n'.encode())
+    assert read_codes(tmp_path/'codes.txt') == ['bg', 'car']
+    for bad in (-0.2, 0, 1, 1.5): pytest.raises(ValueError, seg_splitter, valid_pct=bad)
+    with pytest.raises(ValueError, match='bs \\(batch size\\) must be a whole number'): camvid_tiny_dls(data, bs=0, num_workers=0)
+    with pytest.raises(ValueError, match='size must be None, or a size in pixels'): camvid_tiny_dls(data, size=0, num_workers=0)
+
+def test_predict_too_many_classes(data, tmp_path):
+    from types import SimpleNamespace
+    from fastai.vision.all import Pipeline
+    learn = SimpleNamespace(model=torch.nn.Conv2d(3, 300, 1), dls=SimpleNamespace(after_batch=Pipeline([])))
+    with pytest.raises(ValueError, match='the model has 300 classes; a mask PNG holds at most 256'):
+        predict_files(learn, [frame(data)], tmp_path/'out', show_progress=False, size=None)
