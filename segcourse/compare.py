@@ -6,11 +6,12 @@ Docs: https://segcourse.github.io/segcourse/compare.html.md"""
 
 # %% ../nbs/13_compare.ipynb #d533d65d
 from __future__ import annotations
-import time, warnings
+import contextlib, time, warnings
 import pandas as pd
 from fastai.vision.all import *
 from fastprogress.fastprogress import progress_bar
 from .archs import *
+from .learner import seg_learner
 
 # %% auto #0
 __all__ = ['BatchTimer', 'inference_speed', 'compare_archs']
@@ -52,17 +53,32 @@ def inference_speed(model:nn.Module, # Model to time
 # %% ../nbs/13_compare.ipynb #9dada33a
 from fastprogress.fastprogress import master_bar
 
-def compare_archs(learners:dict, # Name -> `Learner` (e.g. `seg_learner(dls, arch=name, ...)` for each name)
+def compare_archs(learners:dict|DataLoaders, # Name -> `Learner`; or any segmentation `DataLoaders`, to train a `seg_learner` for each of `archs`
                   epochs:int=1, # Epochs of `fit_one_cycle`, the same for every learner
                   lr:float=1e-3, # Maximum learning rate, the same for every learner
                   show:bool=False, # Show fastai's progress bars and per-epoch table
                   bar:bool=True, # Otherwise, one progress bar over the learners with the time left
+                  archs:list|None=None, # With `DataLoaders`: the architectures to train; default `COURSE_ARCHS`
+                  backbone:str|Callable='resnet18', # With `DataLoaders`: the backbone of every model
+                  seed:int|None=42, # With `DataLoaders`: set before each model is built, so that every model starts alike
+                  **kwargs # With `DataLoaders`: passed to `seg_learner` (`pretrained`, `loss_func`, ...)
                  )->pd.DataFrame:
     "Train every learner with the same budget; one row per learner with accuracy, size and speed"
-    rows,items = [],list(learners.items())
+    if isinstance(learners, DataLoaders):
+        dls,names = learners,list(ifnone(archs, COURSE_ARCHS))
+        unknown = [n for n in names if n not in ARCHS]
+        if unknown: raise ValueError(f"unknown architecture(s) {unknown}: choose from {sorted(ARCHS)}")
+        def make(n):
+            if seed is not None: set_seed(seed)
+            return seg_learner(dls, backbone, arch=n, **kwargs)
+        items = [(n, partial(make, n)) for n in names]
+    else:
+        if archs is not None or kwargs: raise ValueError("`archs` and `seg_learner` options go with DataLoaders; these learners are already built")
+        items = [(n, (lambda l=l: l)) for n,l in learners.items()]
+    rows = []
     mb = master_bar(items) if bar and not show else None
-    for name,learn in ifnone(mb, items):
-        timer = BatchTimer()
+    for name,get in ifnone(mb, items):
+        learn,timer = get(),BatchTimer()
         with (contextlib.nullcontext() if show else learn.no_bar()), (contextlib.nullcontext() if show else learn.no_logging()):
             learn.fit_one_cycle(epochs, lr, cbs=timer)
         vals = dict(zip(learn.recorder.metric_names[1:-1], learn.recorder.values[-1]))
@@ -71,4 +87,5 @@ def compare_archs(learners:dict, # Name -> `Learner` (e.g. `seg_learner(dls, arc
                          mean_acc=vals.get('mean_acc'), params_M=count_params(learn.model) / 1e6,
                          train_img_s=timer.images_per_second, infer_img_s=inference_speed(learn.model, xb)))
         if mb is not None: mb.write(f"{name}: mIoU {ifnone(rows[-1]['miou'], float('nan')):.3f}")
+        del learn
     return pd.DataFrame(rows).set_index('arch')
