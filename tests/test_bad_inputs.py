@@ -358,6 +358,8 @@ def test_predict_output_clash_and_unwritable(model, data, tmp_path, capsys, monk
 
 def test_convert_dest_is_a_file_and_too_many_classes(tmp_path, capsys, monkeypatch):
     src = make_labelme_like(tmp_path/'src', n=1, size=(32, 32))
+    code,_,err = run_cli(['convert', 'labelme', src, src/'converted'], capsys, monkeypatch)
+    assert code == 1 and 'must be apart from the input' in err and not (src/'converted').exists(), err
     (tmp_path/'dest').write_text('x')
     code,_,err = run_cli(['convert', 'labelme', src, tmp_path/'dest'], capsys, monkeypatch)
     assert code == 1 and 'cannot write the converted dataset there' in err, err
