@@ -340,7 +340,10 @@ def _labelme_image(fn, a):
     "The image file next to the JSON, else the image stored in `imageData` as (bytes, suffix)"
     img = fn.parent/a.get('imagePath', '')
     if a.get('imagePath') and img.is_file(): return img
-    if a.get('imageData'): return (base64.b64decode(a['imageData']), Path(a.get('imagePath') or 'x.png').suffix.lower() or '.png')
+    if a.get('imageData'):
+        try: data = base64.b64decode(a['imageData'])
+        except (ValueError, TypeError) as e: raise MaskError(f"{fn}: imageData is not a base64-encoded image ({e})") from None
+        return (data, Path(a.get('imagePath') or 'x.png').suffix.lower() or '.png')
     return img if a.get('imagePath') else fn.with_suffix('.png')
 
 def read_labelme(src, # A folder of LabelMe JSON files (searched recursively), or one file
@@ -433,7 +436,8 @@ def read_cvat(src, # A CVAT for images 1.1 export folder (`annotations.xml`, `im
         except (TypeError, ValueError): raise MaskError(f"{fn}: <image name='{im.get('name')}'> has no whole-number width and height") from None
         for e in im:
             if e.tag in _CVAT_SKIPPED: skipped[e.tag] = skipped.get(e.tag, 0) + 1
-        shapes = sorted((e for e in im if e.tag in _CVAT_AREAS), key=lambda e: int(e.get('z_order', 0)))  # stable: file order within a z_order
+        try: shapes = sorted((e for e in im if e.tag in _CVAT_AREAS), key=lambda e: int(e.get('z_order', 0)))  # stable: file order within a z_order
+        except ValueError as err: raise MaskError(f"{fn}: <image name='{name}'>: a z_order is not a whole number ({err})") from None
         img = next((o for o in (fn.parent/'images'/name, fn.parent/name) if o.exists()), fn.parent/'images'/name)
         items.append(LabelItem(img, Path(name).stem, partial(_cvat_paint, [(index[e.get('label')], e) for e in shapes], h, w, fn),
                                size=(w, h), split=im.get('subset') or None, source=fn))
@@ -542,6 +546,7 @@ def convert(format:str, # One of `CONVERTERS`: voc, cityscapes, coco, labelme, c
     except (KeyError, TypeError, AttributeError, IndexError) as e:
         raise MaskError(f"{src}: not a {format} export as segcourse reads it (a field is missing or of the wrong type: {type(e).__name__}: {e})") from None
     if not items: raise MaskError(f"{src}: no images to convert")
+    if not all(isinstance(o, str) for o in classes_): raise MaskError(f"{src}: class names must be text, not {[o for o in classes_ if not isinstance(o, str)][:5]}")
     _check_items(items, _src_root(src))
     codes = list(classes_) + (['void'] if void else [])
     if len(codes) > MAX_CODES or len(classes_) > 255 and void:

@@ -136,7 +136,9 @@ class SegModel(nn.Module, InferenceInfo, PyTorchModelHubMixin, library_name='seg
         fn = (Path(model_id)/SAFETENSORS_SINGLE_FILE if Path(model_id).is_dir() else
               hf_hub_download(model_id, SAFETENSORS_SINGLE_FILE, revision=revision, cache_dir=cache_dir,
                               force_download=force_download, local_files_only=local_files_only, token=token))
-        model = cls(**model_kwargs)
+        try: model = cls(**model_kwargs)
+        except ModelFileError: raise
+        except Exception as e: raise ModelFileError(f"{model_id}: the network its config.json describes cannot be built ({type(e).__name__}: {str(e)[:300]})") from None
         try: safetensors.torch.load_model(model, str(fn), strict=True)
         except Exception as e:
             raise ModelFileError(f"{fn}: does not hold the weights of the model its config.json describes ({type(e).__name__}: {str(e)[:300]})") from None

@@ -312,6 +312,7 @@ def test_bombs_inside_annotations(tmp_path, capsys, monkeypatch):
     (dict(codes=5), 'codes must be'), (dict(n_in=0), 'n_in must be'), (dict(surprise=1), "unknown key(s) ['surprise']"),
     (dict(backbone_source='torchvision', backbone='list_models'), 'backbone must be a torchvision model name'),
     (dict(ignore_index=-3), 'ignore_index must be'), (dict(arch=['unet']), 'arch must be one of'),
+    (dict(backbone='nonexistent_net'), 'the network its config.json describes cannot be built'),
 ])
 def test_tampered_model_config(change, msg, model, data, tmp_path, capsys, monkeypatch):
     shutil.copytree(model, tmp_path/'m')
@@ -358,6 +359,8 @@ def test_predict_output_clash_and_unwritable(model, data, tmp_path, capsys, monk
 
 def test_convert_dest_is_a_file_and_too_many_classes(tmp_path, capsys, monkeypatch):
     src = make_labelme_like(tmp_path/'src', n=1, size=(32, 32))
+    code,_,err = run_cli(['convert', 'labelme', src, src/'converted'], capsys, monkeypatch)
+    assert code == 1 and 'must be apart from the input' in err and not (src/'converted').exists(), err
     (tmp_path/'dest').write_text('x')
     code,_,err = run_cli(['convert', 'labelme', src, tmp_path/'dest'], capsys, monkeypatch)
     assert code == 1 and 'cannot write the converted dataset there' in err, err
