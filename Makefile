@@ -52,6 +52,6 @@ export: $(STAMP)
 	$(BIN)/python tools/readme.py
 
 ## Build the wheel, check it holds every package file and asset, install it into a fresh venv (dependencies from
-## .venv, segcourse only from the wheel) and run tutorial 10 there, outside the checkout.
+## .venv, segcourse only from the wheel) and run tutorial 01 there, outside the checkout.
 wheel-check: $(STAMP)
 	$(BIN)/python tools/wheel_check.py
