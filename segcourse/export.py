@@ -6,13 +6,13 @@ Docs: https://segcourse.github.io/segcourse/export.html.md"""
 
 # %% ../nbs/14_export.ipynb #e0a1b2c5
 from __future__ import annotations
-import json, math, inspect, warnings
+import json, math, inspect, shutil, tempfile, warnings
 from types import SimpleNamespace
 import torchvision
 from huggingface_hub import PyTorchModelHubMixin, hf_hub_download
 from huggingface_hub.constants import CONFIG_NAME, SAFETENSORS_SINGLE_FILE
 from fastai.vision.all import *
-from .core import check_pixels
+from .core import check_pixels, OutputFolder
 from . import __version__
 from .encoders import can_reach, hf_offline
 from .archs import ARCHS, create_seg_model
@@ -161,14 +161,20 @@ def as_seg_model(model, # A `seg_learner`, a `SegModel`, or a model folder
     return m.eval()
 
 def save_model_folder(learn, # A `seg_learner` (or a `SegModel`)
-               folder, # The folder to write (created; files in it are replaced)
+               folder, # The folder to write (created); files of yours in it are kept unless `overwrite`
                push_to_hub:bool=False, # Also upload the folder to the Hugging Face Hub
                repo_id:str|None=None, # Hub repository (`user/name`); defaults to the folder's name
+               overwrite:bool=False, # Replace files in `folder` that segcourse did not write there
                **kwargs # Passed to `save_pretrained` (`model_card_kwargs`, and `push_to_hub`'s `private`, `token`, ...)
               )->Path: # `folder`
     "Write `config.json` + `model.safetensors` (+ a model card), the Hugging Face Hub layout that `load_model_folder` reads"
     m = as_seg_model(learn)
-    m.save_pretrained(folder, config=m.config, push_to_hub=push_to_hub, repo_id=repo_id, **kwargs)
+    out = OutputFolder(folder, overwrite, 'the model')  # a symlinked folder, or files of yours in the way: refused
+    with tempfile.TemporaryDirectory(dir=out.root, prefix='.model_') as tmp:
+        m.save_pretrained(tmp, config=m.config, push_to_hub=push_to_hub, repo_id=ifnone(repo_id, out.root.resolve().name), **kwargs)
+        files = sorted(p.relative_to(tmp) for p in Path(tmp).rglob('*') if p.is_file())
+        out.check(files)
+        for f in files: out.write(f, lambda t, f=f: shutil.copyfile(Path(tmp)/f, t))
     return Path(folder)
 
 def _read_config(fn:Path)->dict:
@@ -178,6 +184,14 @@ def _read_config(fn:Path)->dict:
     if not isinstance(cfg, dict) or 'arch' not in cfg: raise ModelFileError(f"{fn}: not a segcourse model config (no 'arch')")
     if isinstance(cfg['arch'], str) and cfg['arch'] not in ARCHS: raise ModelFileError(f"{fn}: unknown architecture '{cfg['arch']}'; this segcourse knows {sorted(ARCHS)}")
     return check_config(cfg, fn)
+
+def _holds_dynamic_unet(fn)->bool:
+    "Whether a weights file holds fastai's DynamicUnet, the network that `'unet'` named before the lean U-Net became the default"
+    try:
+        from safetensors import safe_open
+        with safe_open(str(fn), 'pt') as f: keys = list(f.keys())
+    except Exception: return False  # not readable: loading it says why
+    return any(k.startswith('model.layers.') for k in keys) and not any(k.startswith('model.encoder.') for k in keys)
 
 HUB_PREFIX = 'hf://'  # `hf://user/name`: a model on the Hugging Face Hub, asked for explicitly
 
@@ -196,6 +210,9 @@ def load_model_folder(folder, # A folder written by `save_model_folder`; or, fro
         for f in (CONFIG_NAME, SAFETENSORS_SINGLE_FILE):
             if not (p/f).is_file(): raise ModelFileError(f"{p}: no {f} in this folder; a model folder written by `save_model_folder` has {CONFIG_NAME} and {SAFETENSORS_SINGLE_FILE}")
         cfg = _read_config(p/CONFIG_NAME)
+        if cfg['arch'] == 'unet' and _holds_dynamic_unet(p/SAFETENSORS_SINGLE_FILE):
+            warnings.warn(f"{p}: saved when 'unet' was fastai's DynamicUnet; loaded as arch='dynamic_unet' (edit its config.json to keep this quiet)")
+            cfg = {**cfg, 'arch': 'dynamic_unet'}
         return SegModel._from_pretrained(model_id=str(p), revision=None, cache_dir=None, force_download=False, local_files_only=True,
                                          token=None, map_location=device, **{**cfg, **kwargs})
     if s.count('/') != 1 or s.startswith(('.', '/')): raise ModelFileError(f"{s}: not a Hugging Face Hub repository id (user/name)")

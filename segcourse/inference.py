@@ -15,9 +15,9 @@ from .core import *
 from .data import image_files
 
 # %% auto #0
-__all__ = ['MAX_TILES', 'MAX_CLASSES', 'load_seg_model', 'OnnxModule', 'OnnxSegModel', 'load_onnx_model', 'check_predict_args',
-           'inference_size', 'prob_bands', 'predict_probs', 'class_palette', 'save_mask', 'overlay', 'predict_files',
-           'segcourse_predict']
+__all__ = ['MAX_TILE_WORK', 'MAX_TILES', 'MAX_CLASSES', 'load_seg_model', 'OnnxModule', 'OnnxSegModel', 'load_onnx_model',
+           'check_predict_args', 'inference_size', 'prob_bands', 'predict_probs', 'class_palette', 'save_mask',
+           'overlay', 'predict_files', 'segcourse_predict']
 
 # %% ../nbs/15_inference.ipynb #44708b00
 from .export import STRIDE_MULTIPLE, InferenceInfo, ModelFileError, load_model_folder, check_config
@@ -126,6 +126,7 @@ def _window(h:int, w:int, device)->Tensor:
     wx = 1 - (torch.arange(w, device=device) + 0.5 - w/2).abs() / (w/2)
     return (wy[:,None] * wx[None]).clamp_min(1e-3)
 
+MAX_TILE_WORK = 64  # The pixels all tiles of an image feed the model, at most this many times the image's own
 MAX_TILES = 10_000  # Tiles one image may be cut into: 1000x1000 in 64-pixel tiles overlapping by 0.99 would be 877,969
 
 def _tile_starts(size:int, tile:int, stride:int)->list:
@@ -147,7 +148,7 @@ def check_predict_args(tile:int|tuple|None=None, # See `prob_bands`
                       )->None:
     "Refuse settings that would divide by zero, never finish or give NaN, with a message that says what is allowed"
     if not 0 <= overlap < 1: raise ValueError(f"overlap must be in [0, 1) (the fraction of a tile shared with its neighbour), not {overlap}")
-    if bs < 1: raise ValueError(f"bs (tiles per forward pass) must be 1 or more, not {bs}")
+    if not isinstance(bs, int) or isinstance(bs, bool) or bs < 1: raise ValueError(f"bs (tiles per forward pass) must be a whole number, 1 or more, not {bs}")
     if tile is not None and not _is_hw(tile): raise ValueError(f"tile must be a size in pixels, 1 or more, not {tile}")
     if not (isinstance(size, str) and size == 'train' or size is None or _is_hw(size)): raise ValueError(f"size must be 'train', None or (h, w), not {size}")
     if _is_hw(size): check_pixels(size[1], size[0], f"size {tuple(size)}")
@@ -195,6 +196,10 @@ def _tile_bands(model, img:np.ndarray, learn, device, tile, overlap:float, tta:b
     th,tw = tuplify(tile, match=(0, 0))
     th,tw = min(th, H), min(tw, W)
     ys,xs = _tile_starts(H, th, max(1, int(th*(1-overlap)))), _tile_starts(W, tw, max(1, int(tw*(1-overlap))))
+    work = len(ys)*len(xs) * -(-th//mult)*mult * -(-tw//mult)*mult  # each tile is padded to a multiple of `mult`
+    if work > MAX_TILE_WORK*H*W and len(ys)*len(xs) <= MAX_TILES:
+        raise ValueError(f"{len(ys)*len(xs):,} tiles of {th}x{tw} with overlap {overlap} for an image of {H}x{W} would feed the model "
+                         f"{work/(H*W):,.0f} times the image's pixels, more than MAX_TILE_WORK = {MAX_TILE_WORK}: use a bigger tile or a smaller overlap")
     if len(ys)*len(xs) > MAX_TILES:
         raise ValueError(f"{len(ys)*len(xs):,} tiles of {th}x{tw} with overlap {overlap} for an image of {H}x{W}, more than "
                          f"MAX_TILES = {MAX_TILES:,}: use a bigger tile or a smaller overlap")

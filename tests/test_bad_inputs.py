@@ -50,7 +50,7 @@ def bomb_png(fn, side=40000):
     (['--overlap', '1.5'], 'overlap must be in [0, 1)'),
     (['--overlap', '-0.1'], 'overlap must be in [0, 1)'),
     (['--overlap', 'nan'], 'overlap must be in [0, 1)'),
-    (['--bs', '0'], 'bs (tiles per forward pass) must be 1 or more'),
+    (['--bs', '0'], 'bs (tiles per forward pass) must be a whole number, 1 or more'),
     (['--tile', '0'], 'tile must be a size in pixels'),
     (['--tile', '-5'], 'tile must be a size in pixels'),
 ])
