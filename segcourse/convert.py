@@ -332,8 +332,9 @@ def _paint(shapes, h, w, source, shape_mask):
     return out
 
 def _load_json(fn):
+    if not Path(fn).is_file(): raise MaskError(f"{fn}: not a regular file (a device, a folder or a broken link)")
     try: return json.loads(Path(fn).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise MaskError(f"{fn}: not a readable JSON file ({e})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e: raise MaskError(f"{fn}: not a readable JSON file ({type(e).__name__}: {str(e)[:200]})") from None
 
 # %% ../nbs/03_convert.ipynb #22acd75a
 def _labelme_image(fn, a):
@@ -449,7 +450,8 @@ def supervisely_bitmap(data:str, # A bitmap object's `bitmap.data`
                       )->np.ndarray: # (ph, pw) bool, placed at the object's `bitmap.origin`
     "Decode a Supervisely bitmap: base64 of zlib of a PNG; alpha > 0 (or value > 0 without alpha) is the mask"
     z = zlib.decompressobj()
-    png = z.decompress(base64.b64decode(data), 4*core.MAX_PIXELS)
+    try: png = z.decompress(base64.b64decode(data), 4*core.MAX_PIXELS)
+    except zlib.error as e: raise ValueError(f"the bitmap is not zlib-compressed data ({e})") from None
     if z.unconsumed_tail: raise ValueError(f"the bitmap unpacks to more than {4*core.MAX_PIXELS:,} bytes: refused as a possible decompression bomb")
     im = _small_image(png, 'the bitmap')
     if im.mode in ('RGBA', 'LA', 'PA') or 'transparency' in im.info: return np.array(im.convert('RGBA'))[..., 3] > 0

@@ -172,6 +172,7 @@ def inference_size(learn:Learner, # A segmentation learner (or a loaded model)
     if ts is None: return tuple(hw), None  # a learner that does not say how it was trained: the image's own size
     if scale is None: return ts, None
     h,w = max(1, round(hw[0]*scale[0])), max(1, round(hw[1]*scale[1]))
+    check_pixels(w, h, f"an image of {hw[0]}x{hw[1]} at the model's training scale {tuple(scale)}")
     return (h, w), (ts if h > 2*ts[0] or w > 2*ts[1] else None)
 
 def _resize_image(img:np.ndarray, hw)->np.ndarray:
