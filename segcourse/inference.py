@@ -15,9 +15,9 @@ from .core import *
 from .data import image_files
 
 # %% auto #0
-__all__ = ['MAX_TILE_WORK', 'MAX_TILES', 'MAX_CLASSES', 'load_seg_model', 'OnnxModule', 'OnnxSegModel', 'load_onnx_model',
-           'check_predict_args', 'inference_size', 'prob_bands', 'predict_probs', 'class_palette', 'save_mask',
-           'overlay', 'predict_files', 'segcourse_predict']
+__all__ = ['MAX_TILE_WORK', 'MAX_TILES', 'load_seg_model', 'OnnxModule', 'OnnxSegModel', 'load_onnx_model', 'check_predict_args',
+           'inference_size', 'prob_bands', 'predict_probs', 'class_palette', 'save_mask', 'overlay', 'predict_files',
+           'segcourse_predict']
 
 # %% ../nbs/15_inference.ipynb #44708b00
 from .export import STRIDE_MULTIPLE, InferenceInfo, ModelFileError, load_model_folder, check_config
@@ -344,7 +344,7 @@ def predict_masks(self:Learner, files, # Image files (or folders)
     return res
 
 # %% ../nbs/15_inference.ipynb #608f5c27
-MAX_CLASSES = 256  # A palette PNG mask holds class indices 0..255
+from .export import MAX_CLASSES  # a palette PNG mask holds class indices 0..255
 
 def _outputs(rel:Path, save_probs:bool)->list:
     "The files `predict_files` writes for one input, relative to `out`: mask, overlay, and probabilities if asked"
