@@ -399,3 +399,43 @@ def test_predict_too_many_classes(data, tmp_path):
     learn = SimpleNamespace(model=torch.nn.Conv2d(3, 300, 1), dls=SimpleNamespace(after_batch=Pipeline([])))
     with pytest.raises(ValueError, match='the model has 300 classes; a mask PNG holds at most 256'):
         predict_files(learn, [frame(data)], tmp_path/'out', show_progress=False, size=None)
+
+
+# The audit after issue 24's fixes (tests/README.md): what it found, each now a clear error
+def test_tiny_tiles_with_huge_overlap_are_refused_at_once(model, data, tmp_path, capsys, monkeypatch):
+    code,_,err = run_cli(['predict', model, frame(data), '--out', tmp_path/'out', '--tile', 1, '--overlap', 0.99], capsys, monkeypatch)
+    assert code == 1 and 'MAX_TILE_WORK' in err and 'Traceback' not in err, err
+
+def test_save_model_folder_keeps_user_files_and_links(learn, tmp_path):
+    from segcourse.export import save_model_folder
+    from segcourse.core import PathError
+    (tmp_path/'mine').mkdir(); (tmp_path/'mine'/'config.json').write_text('{"mine": 1}')
+    with pytest.raises(PathError, match='did not write'): save_model_folder(learn, tmp_path/'mine')
+    assert (tmp_path/'mine'/'config.json').read_text() == '{"mine": 1}'
+    (tmp_path/'outside').mkdir(); (tmp_path/'link').symlink_to(tmp_path/'outside')
+    with pytest.raises(PathError, match='is a symlink'): save_model_folder(learn, tmp_path/'link')
+    assert files_under(tmp_path/'outside') == []
+
+def test_annotation_files_that_are_not_files_or_too_deep(tmp_path, capsys, monkeypatch):
+    sy = tmp_path/'sly'
+    for o in ('ds/img', 'ds/ann'): (sy/o).mkdir(parents=True)
+    Image.fromarray(np.zeros((24, 32, 3), np.uint8)).save(sy/'ds/img/a.png')
+    (sy/'ds/ann/a.png.json').symlink_to('/dev/zero')
+    code,_,err = run_cli(['convert', 'supervisely', sy, tmp_path/'d1'], capsys, monkeypatch)
+    assert code == 1 and 'not a regular file' in err and 'Traceback' not in err, err
+    (sy/'ds/ann/a.png.json').unlink()
+    obj = dict(classTitle='car', geometryType='bitmap', bitmap=dict(origin=[0, 0], data=base64.b64encode(b'not zlib').decode()))
+    (sy/'ds/ann/a.png.json').write_text(json.dumps(dict(size=dict(height=24, width=32), objects=[obj])))
+    code,_,err = run_cli(['convert', 'supervisely', sy, tmp_path/'d2'], capsys, monkeypatch)
+    assert code == 1 and 'not zlib-compressed data' in err and 'Traceback' not in err, err
+    root = coco_folder(tmp_path/'coco', [[1, 1, 8, 1, 8, 8]])
+    (root/'annotations'/'instances_train.json').write_text('[' * 100_000 + ']' * 100_000)
+    code,_,err = run_cli(['convert', 'coco', root, tmp_path/'d3'], capsys, monkeypatch)
+    assert code == 1 and 'not a readable JSON file' in err and 'Traceback' not in err, err
+
+def test_huge_train_scale_is_a_listed_failure(model, data, tmp_path, capsys, monkeypatch):
+    shutil.copytree(model, tmp_path/'m')
+    cfg = json.loads((tmp_path/'m'/'config.json').read_text()) | dict(train_scale=[1000, 1000])
+    (tmp_path/'m'/'config.json').write_text(json.dumps(cfg))
+    code,_,err = run_cli(['predict', tmp_path/'m', frame(data), '--out', tmp_path/'out'], capsys, monkeypatch)
+    assert code == 1 and 'at the model\'s training scale' in err and 'Traceback' not in err, err
