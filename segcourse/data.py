@@ -21,10 +21,10 @@ __all__ = ['CAMVID_CODES', 'STREET_ROLES', 'CAMVID_ROLES', 'CAMVID11_CODES', 'CA
            'MaskFinder', 'PairCache', 'ImageReader', 'MaskReader', 'SegMaskBlock', 'NameSplitter', 'FolderSplitter',
            'camvid_group', 'RegexGroup', 'group_key', 'GroupSplitter', 'SplitLeakWarning', 'shared_groups',
            'warn_split_leak', 'seg_splitter', 'check_pairs', 'read_codes', 'seg_datablock', 'files_dls', 'folder_dls',
-           'street_scene', 'camvid_scene', 'write_folder', 'write_generated', 'make_camvid_tiny', 'camvid_tiny_path',
-           'camvid_tiny_dls', 'camvid_layout', 'make_camvid', 'check_camvid', 'download_camvid', 'camvid_path',
-           'camvid_dls', 'voc_palette', 'LabelIdReader', 'make_voc_like', 'make_cityscapes_like', 'voc_split',
-           'voc_dls', 'cityscapes_label_file', 'cityscapes_images', 'cityscapes_dls']
+           'street_scene', 'camvid_scene', 'write_folder', 'write_generated', 'make_camvid_tiny', 'real_or_generated',
+           'camvid_tiny_path', 'camvid_tiny_dls', 'camvid_layout', 'make_camvid', 'check_camvid', 'download_camvid',
+           'camvid_path', 'camvid_dls', 'voc_palette', 'LabelIdReader', 'make_voc_like', 'make_cityscapes_like',
+           'voc_split', 'voc_dls', 'cityscapes_label_file', 'cityscapes_images', 'cityscapes_dls']
 
 # %% ../nbs/01_data.ipynb #dd59824f
 def read_mask(fn, # Mask file
@@ -569,18 +569,27 @@ def make_camvid_tiny(dest, # Folder to write the dataset to
     return write_generated(dest, stamp, write)
 
 # %% ../nbs/01_data.ipynb #5bbadbb6
+def real_or_generated(name:str, # The dataset, as the warning names it
+                      download:Callable, # Returns the real dataset's folder; raises `URLError` or `OSError` when it cannot
+                      generate:Callable, # Writes the generated copy into the folder it is given and returns it
+                      dest:Path, # Where the generated copy goes
+                      layout:str, # The layout the generated copy has, for the warning
+                     )->Path:
+    "The real dataset from `download`, else (`SEGCOURSE_OFFLINE`, or the download failed) a generated copy at `dest`, loudly"
+    reason = 'SEGCOURSE_OFFLINE is set'
+    if not is_offline():
+        try: return download()
+        except (URLError, OSError) as e: reason = f"download failed: {e}"
+    loud_warning(f"OFFLINE: could not get the real {name} ({reason}).\n"
+                 f"Using GENERATED street scenes in {layout} at {dest}.\n"
+                 f"Figures measured on it are not {name} figures.")
+    return generate(dest)
+
 def camvid_tiny_path(generated_dest=None, # Where to write the generated copy; defaults to fastai's data folder
                     )->Path:
     "Path of CamVid_TINY: the real one via `untar_data`, else (loudly) a generated copy in the same format"
-    reason = 'SEGCOURSE_OFFLINE is set'
-    if not is_offline():
-        try: return untar_data(URLs.CAMVID_TINY)
-        except (URLError, OSError, socket.error) as e: reason = f"download failed: {e}"
-    dest = Path(ifnone(generated_dest, fastai_cfg().path('data')/'camvid_tiny_generated'))
-    loud_warning(f"OFFLINE: could not get the real CamVid_TINY ({reason}).\n"
-                 f"Using GENERATED street scenes in the CamVid_TINY format at {dest}.\n"
-                 "Figures measured on it are not CamVid figures.")
-    return make_camvid_tiny(dest)
+    return real_or_generated('CamVid_TINY', lambda: untar_data(URLs.CAMVID_TINY), make_camvid_tiny,
+                             Path(ifnone(generated_dest, fastai_cfg().path('data')/'camvid_tiny_generated')), 'the CamVid_TINY format')
 
 # %% ../nbs/01_data.ipynb #878fecea
 @delegates(folder_dls, but='images,masks,codes,mask_suffix,void')
@@ -708,15 +717,8 @@ def camvid_path(path:str|Path|None=None, # A CamVid folder; `None`: `$SEGCOURSE_
     if path is not None:
         camvid_layout(path)
         return Path(path)
-    reason = 'SEGCOURSE_OFFLINE is set'
-    if not is_offline():
-        try: return download_camvid()
-        except (URLError, OSError) as e: reason = f"download failed: {e}"
-    dest = Path(ifnone(generated_dest, fastai_cfg().path('data')/'camvid_generated'))
-    loud_warning(f"OFFLINE: could not get the real CamVid ({reason}).\n"
-                 f"Using GENERATED street scenes in the layout of SegNet's CamVid at {dest}.\n"
-                 "Figures measured on it are not CamVid figures. Set SEGCOURSE_CAMVID to a CamVid folder to use real frames.")
-    return make_camvid(dest)
+    return real_or_generated('CamVid', download_camvid, make_camvid, Path(ifnone(generated_dest, fastai_cfg().path('data')/'camvid_generated')),
+                             "the layout of SegNet's CamVid (set SEGCOURSE_CAMVID to a CamVid folder to use real frames)")
 
 # %% ../nbs/01_data.ipynb #b4ef4909
 @delegates(files_dls, but='files,get_mask,codes,reader,splitter,ignore_index')
