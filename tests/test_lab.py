@@ -88,6 +88,6 @@ def test_tutorial_runs_in_lab(lab, tmp_path):
         code = [c for c in cells if c['cell_type'] == 'code']
         assert len(code) == 3 and all(c['execution_count'] for c in code), [c.get('execution_count') for c in code]
         printed = ''.join(''.join(o.get('text', '')) for o in code[-1]['outputs'] if o['output_type'] == 'stream')
-        assert 'training and' in printed and 'validation frames' in printed, printed
+        assert 'for training from drives' in printed and 'for validation from drive' in printed, printed
     finally:
         b.close()
