@@ -20,6 +20,9 @@ predictions: each validation file goes through `learn.dls.test_dl` (the same res
   recipe_pre      seg_recipe(dls, 'tf_efficientnet_lite0') + fine_tune(epochs-1, freeze_epochs=1), with `seg_learner`'s
                   default U-Net ('unet'); `--set arch=dynamic_unet` trains fastai's DynamicUnet instead (every recipe run
                   recorded before `arch` was a key trained DynamicUnet, and the table says so)
+  tutorial        what tutorial 01 runs: `camvid_dls`' batches (cache, aug_transforms(max_rotate=5, max_warp=0)),
+                  `seg_learner(dls, 'tf_efficientnet_lite0')` with its defaults (cross-entropy, channels-last) and
+                  `fine_tune(epochs-1)`: the size x epochs -> mIoU and minutes table of `11_recipe` is made of these runs
 
 --set KEY=VALUE changes one ingredient of the recipe (both recipe set-ups), to measure what it brings, e.g.
   --set loss=ce   --set weight_power=0   --set lr=3e-3   --set zoom=1.1   --set lighting=0.2   --set rotate=0
@@ -92,7 +95,13 @@ def recipe_pre(root, size, bs, epochs, codes, **rcp):
     ft_lr,lr_mult = rcp.get('ft_lr', RECIPE['ft_lr']),rcp.get('lr_mult', RECIPE['lr_mult'])
     return learn, lambda: learn.fine_tune(epochs-1, base_lr=ft_lr, freeze_epochs=1, lr_mult=lr_mult)
 
-SETUPS = dict(plain=plain, recipe=recipe, plain_pre=plain_pre, recipe_pre=recipe_pre)
+def tutorial(root, size, bs, epochs, codes, **_):
+    from segcourse.learner import seg_learner
+    dls = camvid11_dls(root, void=VOID, size=size, bs=bs, num_workers=0, cache=True, batch_tfms=aug_transforms(max_rotate=5., max_warp=0.))
+    learn = seg_learner(dls, PRETRAINED)
+    return learn, lambda: learn.fine_tune(epochs-1)
+
+SETUPS = dict(plain=plain, recipe=recipe, plain_pre=plain_pre, recipe_pre=recipe_pre, tutorial=tutorial)
 
 def score_full_res(learn:Learner, files, n_classes:int, ignore_index:int)->Tensor:
     "Confusion matrix of the predict path: test_dl at the training size, probabilities upsampled to each file's size"
@@ -117,7 +126,8 @@ def run(setup:str, seed:int, root:Path, size, bs:int, epochs:int, codes, rcp:dic
     iou = t.set_index('class')['iou'].drop('mean').to_dict()
     return dict(setup=setup, seed=seed, miou=float(np.mean(list(iou.values()))), iou=iou, minutes=secs/60,
                 size=list(size), bs=bs, epochs=epochs, recipe=rcp if 'recipe' in setup else None,
-                n_train=len(learn.dls.train_ds), n_valid=len(valid), torch=torch.__version__, fastai=fastai.__version__)
+                n_train=len(learn.dls.train_ds), n_valid=len(valid), torch=torch.__version__, fastai=fastai.__version__,
+                threads=torch.get_num_threads())
 
 def _changes(r:dict)->dict:
     "What a run changed in the recipe (a key a run did not record had its default)"
@@ -126,9 +136,10 @@ def _changes(r:dict)->dict:
 def table(out:Path)->pd.DataFrame:
     "Mean and spread (sample std) over seeds of every set-up (and recipe variant) in `out`"
     rows = [json.loads(l) for l in out.read_text().splitlines() if l.strip()]
-    df = pd.DataFrame([dict(setup=r['setup'] + (' ' + json.dumps(_changes(r)) if _changes(r) else ''), seed=r['seed'], miou=100*r['miou'],
+    df = pd.DataFrame([dict(setup=r['setup'] + (' ' + json.dumps(_changes(r)) if _changes(r) else ''), size='x'.join(map(str, r['size'])),
+                            epochs=r['epochs'], seed=r['seed'], miou=100*r['miou'],
                             rare=100*np.mean([r['iou'][c] for c in RARE]), minutes=r['minutes']) for r in rows])
-    g = df.sort_values('seed', kind='stable').groupby('setup')  # `per seed` in the order of `seeds`
+    g = df.sort_values('seed', kind='stable').groupby(['setup', 'size', 'epochs'], sort=False)  # `per seed` in the order of `seeds`
     return pd.DataFrame({'mIoU mean': g.miou.mean(), 'std': g.miou.std(), 'seeds': g.seed.apply(lambda s: ' '.join(map(str, s))),
                          'per seed': g.miou.apply(lambda s: ' '.join(f'{v:.1f}' for v in s)), 'rare': g.rare.mean(),
                          'min/run': g.minutes.mean()}).round(2)

@@ -158,7 +158,7 @@ def as_seg_model(model, # A `seg_learner`, a `SegModel`, or a model folder
     except TypeError as e: raise ModelFileError(f"the learner's config is not plain JSON ({e}): pass `arch_kwargs` of numbers, strings and lists") from None
     m = SegModel(**cfg)
     m.model.load_state_dict(get_model(model.model).state_dict())
-    return m.eval()
+    return _channels_last(m.eval())
 
 def save_model_folder(learn, # A `seg_learner` (or a `SegModel`)
                folder, # The folder to write (created); files of yours in it are kept unless `overwrite`
@@ -195,11 +195,16 @@ def _holds_dynamic_unet(fn)->bool:
 
 HUB_PREFIX = 'hf://'  # `hf://user/name`: a model on the Hugging Face Hub, asked for explicitly
 
+def _channels_last(m:SegModel)->SegModel:
+    "The network in the memory layout `seg_learner` trains it in on the CPU and CUDA: faster, and the same kernels as the learner's"
+    if next(m.parameters()).device.type in ('cpu', 'cuda'): m.model.to(memory_format=torch.channels_last)
+    return m
+
 def load_model_folder(folder, # A folder written by `save_model_folder`; or, from the Hugging Face Hub, `hf://user/name` (or `user/name` with `hub=True`)
                device='cpu', # Where to put the weights
                hub:bool=False, # `folder` is a Hub repository id: download it (a local folder of that name is never replaced by a download otherwise)
                **kwargs # Passed to `SegModel.from_pretrained` (`revision`, `token`, `local_files_only`, ...)
-              )->SegModel: # In eval mode, on `device`
+              )->SegModel: # In eval mode, on `device`, channels-last on the CPU and CUDA (as `seg_learner` trains it)
     "Load a model folder: the network rebuilt from `config.json`, its weights read from `model.safetensors`; nothing is unpickled. Local unless asked"
     s = str(folder)
     if s.startswith(HUB_PREFIX): s,hub = s[len(HUB_PREFIX):],True
@@ -213,13 +218,13 @@ def load_model_folder(folder, # A folder written by `save_model_folder`; or, fro
         if cfg['arch'] == 'unet' and _holds_dynamic_unet(p/SAFETENSORS_SINGLE_FILE):
             warnings.warn(f"{p}: saved when 'unet' was fastai's DynamicUnet; loaded as arch='dynamic_unet' (edit its config.json to keep this quiet)")
             cfg = {**cfg, 'arch': 'dynamic_unet'}
-        return SegModel._from_pretrained(model_id=str(p), revision=None, cache_dir=None, force_download=False, local_files_only=True,
-                                         token=None, map_location=device, **{**cfg, **kwargs})
+        return _channels_last(SegModel._from_pretrained(model_id=str(p), revision=None, cache_dir=None, force_download=False, local_files_only=True,
+                                                         token=None, map_location=device, **{**cfg, **kwargs}))
     if s.count('/') != 1 or s.startswith(('.', '/')): raise ModelFileError(f"{s}: not a Hugging Face Hub repository id (user/name)")
     try:
         with hf_offline(not can_reach('huggingface.co')):
             cfg = _read_config(Path(hf_hub_download(s, CONFIG_NAME, **{k:v for k,v in kwargs.items() if k in ('revision', 'token', 'cache_dir', 'local_files_only')})))
-            return SegModel.from_pretrained(s, map_location=device, **kwargs)
+            return _channels_last(SegModel.from_pretrained(s, map_location=device, **kwargs))
     except ModelFileError: raise
     except Exception as e: raise ModelFileError(f"{s}: not loadable from the Hugging Face Hub ({type(e).__name__}: {str(e)[:200]})") from None
 

@@ -165,7 +165,7 @@ def seg_learner(dls:DataLoaders, # Segmentation DataLoaders (e.g. from `camvid_t
                 per_class:bool=False, # Add a per-class IoU column for every class
                 normalize:bool=True, # Normalise inputs with the encoder's statistics
                 mixed_precision:bool|str='auto', # 'auto' (on when on CUDA), True, False, 'fp16' or 'bf16'
-                channels_last:bool|str='auto', # Channels-last memory format: 'auto' (on when on CUDA), True or False
+                channels_last:bool|str='auto', # Channels-last memory format: 'auto' (on when on CUDA or the CPU), True or False
                 n_in:int=3, # Input channels
                 arch_kwargs:dict|None=None, # Passed to the architecture's constructor
                 **kwargs # Passed to fastai's `Learner` (`opt_func`, `lr`, `cbs`, `path`, `wd`, ...)
@@ -189,6 +189,6 @@ def seg_learner(dls:DataLoaders, # Segmentation DataLoaders (e.g. from `camvid_t
     store_attr('arch,backbone,pretrained,n_out', self=learn)
     learn.train_size,learn.train_scale = train_view(dls, img_size)  # kept by `learn.export()`: inference repeats it
     learn.seg_config = seg_config(dls, arch, backbone, n_out, img_size, n_in, arch_kwargs, learn.train_scale)
-    if channels_last == 'auto': channels_last = default_device().type == 'cuda'
-    if channels_last: learn.add_cb(ChannelsLast())
+    if channels_last == 'auto': channels_last = default_device().type in ('cuda', 'cpu')  # faster on both (`07_archs`); not MPS
+    if channels_last: learn.add_cb(ChannelsLast()).model.to(memory_format=torch.channels_last)  # now too, not only when fitting: predictions before `fit` run the same kernels as after
     return _add_mixed_precision(learn, mixed_precision)
