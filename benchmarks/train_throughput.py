@@ -7,15 +7,18 @@ plain fastai `unet_learner` defaults. Both sides run in this process on the same
 Printed: img/s of each side and the ratio. On CPU the target is seg_learner within 5% of the plain loop (the
 framework's overhead is small); on a GPU, at least 2x plain fastai's fp32 defaults for a ResNet34 U-Net at 360x480.
 
-    python benchmarks/train_throughput.py --archs              # every course architecture, CPU fp32, 96x128 and 192x256
+    python benchmarks/train_throughput.py --archs              # every course architecture, CPU fp32 channels-last, 96x128 and 192x256
     python benchmarks/train_throughput.py --archs --gpu        # the same table on a GPU in bf16, channels-last
 
 `--archs` times unfrozen training steps (forward, loss, backward, AdamW step; the same batch, loss and optimiser for
 every model) of every course architecture on the ImageNet Lite0 encoder (`tf_efficientnet_lite0`; 'naive' and
 'unet_plain' build their own layers), fastai's DynamicUnet ('dynamic_unet') and segmentation_models_pytorch's Unet
 and FPN on the same timm encoder as references, at two sizes, in rounds (every model once per round, the best round
-kept), and prints img/s and the ratio to seg_learner's default ('unet'). `--out` writes the table as JSON lines
-(07_archs prints the committed copy, benchmarks/results/train_throughput_cpu.jsonl)."""
+kept), and prints img/s and the ratio to seg_learner's default ('unet'). Every model runs in the memory layout
+`seg_learner` trains it in (channels-last, on the CPU as on a GPU); the rows marked '(contiguous)' are fastai's
+DynamicUnet and smp's Unet in PyTorch's default layout, as `unet_learner` and smp train them on a CPU: the 'before'
+of the default's speed-up. `--out` writes the table as JSON lines (07_archs prints the committed copy,
+benchmarks/results/train_throughput_cpu.jsonl)."""
 import time, json, warnings
 from fastcore.script import call_parse
 from fastai.vision.all import *
@@ -111,6 +114,8 @@ def _arch_models()->dict:
     for k in ('Unet', 'FPN'): fs[f'smp.{k}'] = lambda n, sz, k=k: getattr(smp, k)(f'tu-{ENCODER}', encoder_weights=None, classes=n)
     return fs
 
+CONTIGUOUS = ('dynamic_unet', 'smp.Unet')  # also timed in PyTorch's default layout, as fastai's `unet_learner` and smp train on a CPU
+
 def train_steps(model, xb, yb, steps:int, amp_dtype=None)->float:
     "Images per second of the fastest of `steps` unfrozen training steps (forward, loss, backward, AdamW step) on one batch"
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
@@ -129,17 +134,17 @@ def archs_table(sizes=((96, 128), (192, 256)), bs:int=8, steps:int=2, rounds:int
     dev = torch.device('cuda' if gpu else 'cpu')
     amp = torch.bfloat16 if gpu else None
     fs = {k:v for k,v in _arch_models().items() if archs is None or k in archs}
+    fs.update({f'{k} (contiguous)': fs[k] for k in CONTIGUOUS if k in fs})
     rows = []
     for sz in sizes:
         torch.manual_seed(0)
         xb,yb = torch.randn(bs, 3, *sz, device=dev),torch.randint(0, n_out, (bs, *sz), device=dev)
-        if gpu: xb = xb.contiguous(memory_format=torch.channels_last)
         ms = {}
         for k,f in fs.items():
             with warnings.catch_warnings():
                 warnings.simplefilter('ignore')
                 m = f(n_out, sz).to(dev).train()
-            ms[k] = m.to(memory_format=torch.channels_last) if gpu else m
+            ms[k] = m if k.endswith('(contiguous)') else m.to(memory_format=torch.channels_last)
             train_steps(ms[k], xb, yb, 1, amp)  # warm-up: allocations, autotuning
         best = {k: 0. for k in ms}
         for _ in range(rounds):  # every model once per round, so that a machine getting slower or faster affects all alike
@@ -173,7 +178,7 @@ def main(data:str=None, # camvid11-layout folder (train/ and val/ with images/ a
         torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', torch.get_num_threads())))
         if gpu and not torch.cuda.is_available(): raise SystemExit("--gpu: no CUDA device here")
         df = archs_table(bs=bs, steps=steps, rounds=rounds, gpu=gpu)
-        dev = f"{torch.cuda.get_device_name()}, bf16 channels-last" if gpu else f"CPU, fp32, {torch.get_num_threads()} thread(s)"
+        dev = f"{torch.cuda.get_device_name()}, bf16 channels-last" if gpu else f"CPU, fp32 channels-last, {torch.get_num_threads()} thread(s)"
         print(f"unfrozen training steps, {ENCODER} encoder, bs {bs}, {dev}, torch {torch.__version__}; best of {rounds} rounds of {steps} steps")
         print_archs_table(df)
         if out:

@@ -12,7 +12,11 @@ from .losses import *
 from .learner import seg_learner
 
 # %% auto #0
-__all__ = ['recipe_tfms', 'recipe_loss', 'seg_recipe']
+__all__ = ['CPU_RECIPE', 'GPU_RECIPE', 'recipe_tfms', 'recipe_loss', 'seg_recipe']
+
+# %% ../nbs/11_recipe.ipynb #recipe-schedules
+CPU_RECIPE = dict(size=(192, 256), bs=8, epochs=5)  # `fine_tune(epochs)` at `size`: measured above, tutorial 01's run
+GPU_RECIPE = dict(size=(360, 480), bs=16, epochs=30)  # The full frames; not measured (no GPU where this was built)
 
 # %% ../nbs/11_recipe.ipynb #5ae5587d
 @delegates(aug_transforms, but='max_rotate,max_warp,max_zoom,max_lighting')
