@@ -6,10 +6,10 @@ Docs: https://segcourse.github.io/segcourse/compare.html.md"""
 
 # %% ../nbs/13_compare.ipynb #d533d65d
 from __future__ import annotations
-import contextlib, time, warnings
+import contextlib, time
 import pandas as pd
 from fastai.vision.all import *
-from fastprogress.fastprogress import progress_bar
+from fastprogress.fastprogress import master_bar
 from .archs import *
 from .learner import seg_learner
 
@@ -51,8 +51,6 @@ def inference_speed(model:nn.Module, # Model to time
     return n * len(xb) / (time.perf_counter() - start)
 
 # %% ../nbs/13_compare.ipynb #9dada33a
-from fastprogress.fastprogress import master_bar
-
 def compare_archs(learners:dict|DataLoaders, # Name -> `Learner`; or any segmentation `DataLoaders`, to train a `seg_learner` for each of `archs`
                   epochs:int=1, # Epochs of `fit_one_cycle`, the same for every learner
                   lr:float=1e-3, # Maximum learning rate, the same for every learner

@@ -15,19 +15,6 @@ from fastprogress.fastprogress import progress_bar
 __all__ = ['SEG_LOSSES', 'SegLoss', 'SegDiceLoss', 'JaccardLoss', 'SegFocalLoss', 'TverskyLoss', 'LovaszSoftmaxLoss',
            'OhemCELoss', 'CombinedLoss', 'median_frequency_weights', 'SegCELoss', 'seg_loss']
 
-# %% ../nbs/05_losses.ipynb #5b71fae6
-class SegLoss:
-    "Base of the segmentation losses: `activation` and `decodes` for a multi-class (softmax) or binary (one channel, sigmoid) output"
-    y_int = True  # targets are class indices: MixUp and CutMix must not blend them
-    axis,thresh = 1,0.5
-    def activation(self, x:Tensor)->Tensor:
-        "Class probabilities: softmax over `axis`, or sigmoid when the output has one channel"
-        return torch.sigmoid(x) if x.shape[self.axis] == 1 else F.softmax(x, dim=self.axis)
-
-    def decodes(self, x:Tensor)->Tensor:
-        "Mask of class indices from *activated* output (what `get_preds` passes): argmax, or `thresh` on the one channel"
-        return (x > self.thresh).squeeze(self.axis).long() if x.shape[self.axis] == 1 else x.argmax(dim=self.axis)
-
 # %% ../nbs/05_losses.ipynb #58ab5fb5
 def _plain(x:Tensor)->Tensor:
     "`x` as a plain `torch.Tensor`: fastai's `TensorImage`/`TensorMask` subclasses refuse to mix in some torch functions"
@@ -40,7 +27,8 @@ def _logits(pred:Tensor, axis:int)->Tensor:
 
 def _target(targ, n:int, c:int, ignore_index):
     "(N, P) class indices with ignored pixels set to 0, and the (N, P) mask of pixels that count"
-    t = _plain(targ).reshape(n, -1).long()
+    t = _plain(targ).long()
+    t = t.reshape(n, math.prod(t.shape[1:]))  # not (n, -1): an empty batch has no -1
     valid = t != ignore_index if ignore_index is not None else torch.ones_like(t, dtype=torch.bool)
     t = torch.where(valid, t, 0)
     hi = max(c, 2)  # one output channel is binary: classes 0 and 1
@@ -63,20 +51,47 @@ def _check_weight(weight):
     "Class weights must be non-negative: a weighted mean with negative weights is not a mean"
     if weight is not None and (torch.as_tensor(weight) < 0).any(): raise ValueError(f"class weights must be >= 0, got {weight}")
 
+# %% ../nbs/05_losses.ipynb #5b71fae6
+class SegLoss:
+    "Base of the segmentation losses: reads logits and target once, checks `reduction`, and gives `activation` and `decodes`"
+    y_int = True  # targets are class indices: MixUp and CutMix must not blend them
+    axis,thresh,ignore_index,reduction = 1,0.5,None,'mean'
+    reductions = ('mean', 'none')  # the values `reduction` may take
+    binary_as_two = False  # read one output channel as two classes, softmax([0, x]): sigmoid(x) = softmax([0, x])[1]
+    def _loss(self, pred:Tensor, t:Tensor, valid:Tensor)->Tensor: raise NotImplementedError
+    def _check_reduction(self):
+        names = [f"'{o}'" for o in self.reductions]
+        if self.reduction not in self.reductions:
+            raise ValueError(f"reduction must be {', '.join(names[:-1])} or {names[-1]}, got '{self.reduction}'")
+
+    def __call__(self, pred:Tensor, # (N, C, ...) logits; C=1 means binary (sigmoid)
+                 targ:Tensor, # (N, ...) class indices, 0/1 when binary
+                )->Tensor: # A scalar; with `reduction='none'`, one loss per image (N,), or per pixel (N, ...)
+        "`_loss` of (N, C, P) float logits, (N, P) targets with ignored pixels set to 0, and the (N, P) mask of pixels that count"
+        self._check_reduction()
+        pred = _logits(pred, self.axis)
+        if self.binary_as_two and pred.shape[1] == 1: pred = torch.cat([torch.zeros_like(pred), pred], 1)
+        n,c,sz = *pred.shape[:2], pred.shape[2:]
+        t,valid = _target(targ, n, c, self.ignore_index)
+        out = self._loss(pred.reshape(n, c, math.prod(sz)), t, valid)
+        return out.reshape(n, *sz) if out.ndim == 2 else out  # a per-pixel loss in the target's shape
+
+    def activation(self, x:Tensor)->Tensor:
+        "Class probabilities: softmax over `axis`, or sigmoid when the output has one channel"
+        return torch.sigmoid(x) if x.shape[self.axis] == 1 else F.softmax(x, dim=self.axis)
+
+    def decodes(self, x:Tensor)->Tensor:
+        "Mask of class indices from *activated* output (what `get_preds` passes): argmax, or `thresh` on the one channel"
+        return (x > self.thresh).squeeze(self.axis).long() if x.shape[self.axis] == 1 else x.argmax(dim=self.axis)
+
 # %% ../nbs/05_losses.ipynb #9e7482dd
 class _OverlapLoss(SegLoss):
     "Shared body of `SegDiceLoss` and `JaccardLoss`: soft overlap per class, averaged over the classes that count"
     square_in_union = False
     def _score(self, inter, psum, tsum): raise NotImplementedError
 
-    def __call__(self, pred:Tensor, # (N, C, ...) logits; C=1 means binary (sigmoid)
-                 targ:Tensor, # (N, ...) class indices, 0/1 when binary
-                )->Tensor: # A scalar, or (N,) per-image losses when `reduction='none'`
-        if self.reduction not in ('mean', 'none'): raise ValueError(f"reduction must be 'mean' or 'none', got '{self.reduction}'")
-        pred = _logits(pred, self.axis)
-        n,c = pred.shape[:2]
-        t,valid = _target(targ, n, c, self.ignore_index)
-        pred,v = pred.reshape(n, c, -1), valid.unsqueeze(1)
+    def _loss(self, pred, t, valid):
+        c,v = pred.shape[1],valid.unsqueeze(1)
         p = (torch.sigmoid(pred) if c == 1 else F.softmax(pred, 1)) * v
         oh = (t.unsqueeze(1) if c == 1 else F.one_hot(t, c).movedim(-1, 1)) * v
         oh = oh.to(p.dtype)
@@ -147,22 +162,15 @@ class SegFocalLoss(SegLoss):
         _check_weight(weight)
         store_attr()
     __repr__ = basic_repr('gamma,weight,reduction,ignore_index')
+    reductions,binary_as_two = ('mean', 'sum', 'none'),True
 
-    def __call__(self, pred:Tensor, # (N, C, ...) logits; C=1 means binary (sigmoid)
-                 targ:Tensor, # (N, ...) class indices, 0/1 when binary
-                )->Tensor:
-        if self.reduction not in ('mean', 'sum', 'none'): raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got '{self.reduction}'")
-        pred = _logits(pred, self.axis)
-        if pred.shape[1] == 1: pred = torch.cat([torch.zeros_like(pred), pred], 1)  # sigmoid(x) = softmax([0, x])[1]
-        n,c,sz = *pred.shape[:2], pred.shape[2:]
-        t,valid = _target(targ, n, c, self.ignore_index)
-        logp = F.log_softmax(pred.reshape(n, c, -1), 1).gather(1, t.unsqueeze(1)).squeeze(1)  # log p_t, (N, P)
+    def _loss(self, pred, t, valid):
+        logp = F.log_softmax(pred, 1).gather(1, t.unsqueeze(1)).squeeze(1)  # log p_t, (N, P)
         w = valid.to(logp.dtype)
-        if self.weight is not None: w = w * _class_weights(self.weight, c, logp)[t]
+        if self.weight is not None: w = w * _class_weights(self.weight, pred.shape[1], logp)[t]
         loss = -(1 - logp.exp()).pow(self.gamma) * logp * w
-        if self.reduction == 'none': return loss.reshape(n, *sz)
-        if self.reduction == 'sum': return loss.sum()
-        return loss.sum() / w.sum().clamp_min(1e-12)
+        if self.reduction == 'none': return loss
+        return loss.sum() if self.reduction == 'sum' else loss.sum() / w.sum().clamp_min(1e-12)
 
 # %% ../nbs/05_losses.ipynb #e239cf73
 class TverskyLoss(_OverlapLoss):
@@ -211,6 +219,7 @@ class LovaszSoftmaxLoss(SegLoss):
         _check_weight(weight)
         store_attr()
     __repr__ = basic_repr('classes,per_image,reduction,ignore_index,weight')
+    binary_as_two = True
 
     def _flat(self, p:Tensor, t:Tensor)->tuple:
         "(loss, total class weight) of (C, P) probabilities and (P,) targets"
@@ -222,21 +231,15 @@ class LovaszSoftmaxLoss(SegLoss):
         if self.weight is not None: w = w * _class_weights(self.weight, c, loss)
         return (loss*w).sum() / w.sum().clamp_min(1e-12), w.sum()
 
-    def __call__(self, pred:Tensor, # (N, C, ...) logits; C=1 means binary (sigmoid)
-                 targ:Tensor, # (N, ...) class indices, 0/1 when binary
-                )->Tensor:
-        if self.reduction not in ('mean', 'none'): raise ValueError(f"reduction must be 'mean' or 'none', got '{self.reduction}'")
-        pred = _logits(pred, self.axis)
-        if pred.shape[1] == 1: pred = torch.cat([torch.zeros_like(pred), pred], 1)  # sigmoid(x) = softmax([0, x])[1]
-        n,c = pred.shape[:2]
-        t,valid = _target(targ, n, c, self.ignore_index)
-        p = F.softmax(pred.reshape(n, c, -1), 1)
+    def _loss(self, pred, t, valid):
+        p = F.softmax(pred, 1)
         if not (self.per_image or self.reduction == 'none'):
-            v = valid.reshape(-1)
-            return self._flat(p.movedim(1, 0).reshape(c, -1)[:, v], t.reshape(-1)[v])[0]
-        per = [self._flat(p[i][:, valid[i]], t[i][valid[i]]) for i in range(n)]
-        losses,has = torch.stack([o[0] for o in per]),torch.stack([o[1] for o in per]) > 0
+            v = valid.flatten()
+            return self._flat(p.movedim(1, 0).flatten(1)[:, v], t.flatten()[v])[0]
+        per = [self._flat(p[i][:, valid[i]], t[i][valid[i]]) for i in range(len(p))]
+        losses,ws = (torch.stack(o) for o in zip(*per)) if per else (p.sum((1, 2)),)*2  # an empty batch: no image, no loss
         if self.reduction == 'none': return losses
+        has = ws > 0
         return (losses*has).sum() / has.sum().clamp_min(1)
 
 # %% ../nbs/05_losses.ipynb #6f152e85
@@ -254,16 +257,10 @@ class OhemCELoss(SegLoss):
         _check_weight(weight)
         store_attr()
     __repr__ = basic_repr('thresh,min_kept,weight,reduction,ignore_index')
+    binary_as_two = True
 
-    def __call__(self, pred:Tensor, # (N, C, ...) logits; C=1 means binary (sigmoid)
-                 targ:Tensor, # (N, ...) class indices, 0/1 when binary
-                )->Tensor:
-        if self.reduction not in ('mean', 'none'): raise ValueError(f"reduction must be 'mean' or 'none', got '{self.reduction}'")
-        pred = _logits(pred, self.axis)
-        if pred.shape[1] == 1: pred = torch.cat([torch.zeros_like(pred), pred], 1)
-        n,c = pred.shape[:2]
-        t,valid = _target(targ, n, c, self.ignore_index)
-        ce = -F.log_softmax(pred.reshape(n, c, -1), 1).gather(1, t.unsqueeze(1)).squeeze(1)  # (N, P)
+    def _loss(self, pred, t, valid):
+        ce = -F.log_softmax(pred, 1).gather(1, t.unsqueeze(1)).squeeze(1)  # (N, P)
         n_valid = int(valid.sum())
         k = min(n_valid, int(self.min_kept * n_valid) if self.min_kept < 1 else int(self.min_kept))
         with torch.no_grad():
@@ -272,14 +269,13 @@ class OhemCELoss(SegLoss):
                 kth = ce.detach().masked_fill(~valid, -1.).flatten().topk(k).values[-1]
                 hard = valid & (ce >= kth)
         w = hard.to(ce.dtype)
-        if self.weight is not None: w = w * _class_weights(self.weight, c, ce)[t]
+        if self.weight is not None: w = w * _class_weights(self.weight, pred.shape[1], ce)[t]
         if self.reduction == 'none': return (ce*w).sum(1) / w.sum(1).clamp_min(1e-12)
         return (ce*w).sum() / w.sum().clamp_min(1e-12)
 
 # %% ../nbs/05_losses.ipynb #b93f63de
-class CombinedLoss(Module):
+class CombinedLoss(SegLoss):
     "A weighted sum of losses, e.g. cross-entropy + Dice; `activation` and `decodes` come from the first"
-    y_int = True
     def __init__(self, *losses, # Loss functions, each called as `loss(pred, targ)`
                  weights:list|None=None, # One weight per loss; defaults to 1 each
                 ):
@@ -295,23 +291,17 @@ class CombinedLoss(Module):
     @reduction.setter
     def reduction(self, v:str):
         "'mean', or 'none' for one loss per image (each term averaged over each image's pixels), as `get_preds(with_loss=True)` sets it"
-        if v not in ('mean', 'none'): raise ValueError(f"reduction must be 'mean' or 'none', got '{v}'")
         for l in self.losses:
             if hasattr(l, 'reduction'): l.reduction = v
         self._reduction = v
 
-    def forward(self, pred:Tensor, targ:Tensor)->Tensor:
+    def __call__(self, pred:Tensor, targ:Tensor)->Tensor:
+        self._check_reduction()
         outs = [l(pred, targ) for l in self.losses]
         if self.reduction == 'none':
             n = pred.shape[0]
             outs = [o.reshape(n, -1).mean(1) if o.ndim else o.expand(n) for o in outs]
         return sum(w*o for w,o in zip(self.weights, outs))
-
-    def to(self, *args, **kwargs):
-        "Move the terms that hold tensors (cross-entropy's `weight`) as well"
-        for l in self.losses:
-            if hasattr(l, 'to'): l.to(*args, **kwargs)
-        return super().to(*args, **kwargs)
 
     def activation(self, x:Tensor)->Tensor: return getcallable(self.losses[0], 'activation')(x)
     def decodes(self, x:Tensor)->Tensor: return getcallable(self.losses[0], 'decodes')(x)
@@ -354,6 +344,7 @@ def median_frequency_weights(dls:DataLoaders, # Segmentation DataLoaders; the tr
 class SegCELoss(CrossEntropyLossFlat):
     "fastai's `CrossEntropyLossFlat`, except that a batch in which every pixel is ignored costs 0 with no gradient (PyTorch's mean over no pixel is NaN)"
     def __call__(self, inp, targ, **kwargs):
+        if self.func.weight is not None: self.func.to(inp.device)  # class weights follow the logits, in a `CombinedLoss` too
         if self.reduction == 'mean' and not (_plain(targ) != self.func.ignore_index).any(): return _plain(inp).sum() * 0
         return super().__call__(inp, targ, **kwargs)
 

@@ -1,7 +1,8 @@
 "Every registered architecture: odd input sizes, one training step, the splitter, export/load round trip, backbones."
-import warnings
+import hashlib, json, warnings
+from pathlib import Path
 import pytest
-import torch
+import torch, torchvision
 from fastai.vision.all import Callback, Learner, load_learner, norm_types, resnet34, vgg11_bn
 from segcourse.archs import count_params
 from segcourse.data import make_camvid_tiny, camvid_tiny_dls
@@ -107,3 +108,16 @@ def test_sizes_are_sensible():
     "Parameter counts near the references (resnet18 backbones, 12 classes)"
     n = {a: count_params(create_seg_model(a, 'resnet18', n_out=12, pretrained=False)[0]) / 1e6 for a in ('fcn8s', 'deeplabv3plus')}
     assert 11 < n['fcn8s'] < 13 and 15 < n['deeplabv3plus'] < 18
+
+KEYS = json.loads((Path(__file__).parent/'arch_keys.json').read_text())  # recorded before encoders read timm's feature_info
+
+def _digest(sd): return hashlib.sha256('\n'.join(f"{k} {tuple(v.shape)}" for k,v in sorted(sd.items())).encode()).hexdigest()[:16]
+
+@pytest.mark.parametrize('name', sorted(KEYS))
+def test_state_dict_keys_are_unchanged(name):
+    "Every architecture on a timm, a torchvision and the offline Lite0 encoder keeps the state_dict keys and shapes of the model folders saved before"
+    arch,bb = name.split('/')
+    backbone = {'timm': 'resnet18', 'torchvision': torchvision.models.resnet18, 'lite0': 'tf_efficientnet_lite0'}[bb]
+    torch.manual_seed(0)
+    sd = create_seg_model(arch, backbone, n_out=3, img_size=(64, 96), pretrained=False)[0].state_dict()
+    assert [len(sd), _digest(sd)] == KEYS[name], f"{name}: the state_dict keys changed, so saved model folders would not load"
