@@ -6,10 +6,9 @@ Docs: https://segcourse.github.io/segcourse/compare.html.md"""
 
 # %% ../nbs/13_compare.ipynb #d533d65d
 from __future__ import annotations
-import contextlib, time, warnings
+import contextlib, time
 import pandas as pd
 from fastai.vision.all import *
-from fastprogress.fastprogress import progress_bar
 from .archs import *
 from .learner import seg_learner
 
