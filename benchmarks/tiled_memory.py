@@ -7,7 +7,7 @@ the summed window weights, C*H*W*4 + H*W*4 bytes (that is also what `predict_pro
 
 Each measure runs in a fresh process and reports the growth of its peak resident memory (ru_maxrss) over what it
 held before predicting (model and image loaded). The model is one 1x1 convolution to C classes: memory, not
-accuracy, is measured; the tiles are 256x256 at the training scale (`train_size=(256, 256)`, scale 1), which a
+accuracy, is measured; the tiles are 256x256 at the training scale (`img_size=(256, 256)`, scale 1), which a
 frame more than twice that size gets automatically.
 
 usage: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/tiled_memory.py [--size 6000] [--classes 32] [--ref-size 2000]
@@ -19,17 +19,16 @@ def peak_mib(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 def child(path:str, size:int, classes:int):
     "Run one measure in this process; print JSON"
-    from types import SimpleNamespace
     import numpy as np, torch
     from torch import nn
+    from segcourse.learner import SegModel
     from segcourse.inference import predict_probs, _predict_mask
     torch.manual_seed(0)
-    learn = SimpleNamespace(model=nn.Conv2d(3, classes, 1), dls=SimpleNamespace(after_batch=SimpleNamespace(fs=[])),
-                            train_size=(256, 256), train_scale=(1., 1.))
+    model = SegModel('naive', n_out=classes, img_size=(256, 256), train_scale=(1., 1.), net=nn.Conv2d(3, classes, 1))
     img = np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8)
     before = peak_mib()
-    if path == 'bands': out = _predict_mask(learn, img)
-    else: out = predict_probs(learn, img).argmax(0)
+    if path == 'bands': out = _predict_mask(model, img)
+    else: out = predict_probs(model, img).argmax(0)
     print(json.dumps(dict(path=path, size=size, classes=classes, grew_mib=peak_mib() - before, shape=list(out.shape))))
 
 def measure(path, size, classes):

@@ -30,7 +30,7 @@ def save_predictions(learn:Learner, # A trained segmentation learner
     n = min(n, len(xb))
     with torch.no_grad(): pred = learn.model.eval()(xb[:n]).argmax(1).cpu()
     imgs = dl.decode((xb[:n], yb[:n]))[0].cpu()
-    codes = getattr(learn.dls, 'codes', None)
+    codes = learn.model.config['codes']
     vmax = len(codes)-1 if codes else int(max(yb.max(), pred.max()))
     fig,axs = plt.subplots(n, 3, figsize=(9, 2.4*n), squeeze=False)
     for i in range(n):

@@ -13,9 +13,9 @@ from PIL import Image, UnidentifiedImageError
 from fastai.vision.all import *
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'HIGH_BIT_MODES', 'ImageError', 'MaskError', 'pack_rgb', 'colours_to_index', 'check_pixels',
-           'open_image', 'rgb_array', 'read_image', 'OfflineFallbackWarning', 'is_offline', 'loud_warning',
-           'tmp_prefix', 'remove_stale_tmp', 'PathError', 'inside', 'check_apart', 'OutputFolder']
+__all__ = ['MAX_PIXELS', 'HIGH_BIT_MODES', 'ImageError', 'MaskError', 'dls_classes', 'pack_rgb', 'colours_to_index',
+           'check_pixels', 'open_image', 'rgb_array', 'read_image', 'OfflineFallbackWarning', 'is_offline',
+           'loud_warning', 'tmp_prefix', 'remove_stale_tmp', 'PathError', 'inside', 'check_apart', 'OutputFolder']
 
 # %% ../nbs/00_core.ipynb #7dbd549b
 class ImageError(ValueError):
@@ -24,6 +24,12 @@ class ImageError(ValueError):
 # %% ../nbs/00_core.ipynb #fce8de3c
 class MaskError(ImageError):
     "A mask that cannot be used (unreadable, the wrong kind, values that are not classes); the message names the file"
+
+# %% ../nbs/00_core.ipynb #153be556
+def dls_classes(dls, # Segmentation DataLoaders
+               )->tuple: # (class names or None, ignored mask value or None)
+    "The class names of `dls` (`dls.codes`, else the mask block's vocab) and the mask value that counts nowhere (`dls.ignore_index`)"
+    return getattr(dls, 'codes', None) or getattr(getattr(dls, 'vocab', None), 'items', None), getattr(dls, 'ignore_index', None)
 
 # %% ../nbs/00_core.ipynb #c53a5a0e
 def pack_rgb(rgb:np.ndarray # (..., 3) uint8 colours

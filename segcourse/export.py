@@ -6,161 +6,26 @@ Docs: https://segcourse.github.io/segcourse/export.html.md"""
 
 # %% ../nbs/14_export.ipynb #e0a1b2c5
 from __future__ import annotations
-import json, math, inspect, shutil, tempfile, warnings
-from types import SimpleNamespace
-import torchvision
-from huggingface_hub import PyTorchModelHubMixin, hf_hub_download
+import json, shutil, tempfile, warnings
+from huggingface_hub import hf_hub_download
 from huggingface_hub.constants import CONFIG_NAME, SAFETENSORS_SINGLE_FILE
 from fastai.vision.all import *
-from .core import check_pixels, OutputFolder
-from . import __version__
+from .core import OutputFolder
 from .encoders import can_reach, hf_offline
-from .archs import ARCHS, create_seg_model
+from .archs import ARCHS
+from .learner import SegModel, ModelFileError, check_config
 
 # %% auto #0
-__all__ = ['MAX_CLASSES', 'MAX_WIDTH', 'MAX_CHANNELS', 'HUB_PREFIX', 'STRIDE_MULTIPLE', 'ONNX_UNSUPPORTED', 'ModelFileError',
-           'check_config', 'InferenceInfo', 'SegModel', 'as_seg_model', 'save_model_folder', 'load_model_folder',
-           'export_onnx', 'onnx_config']
-
-# %% ../nbs/14_export.ipynb #e0a1b2c8
-class ModelFileError(ValueError):
-    "A model folder or file that cannot be loaded; the message names it and says why"
-
-MAX_CLASSES,MAX_WIDTH,MAX_CHANNELS = 256,2048,16  # Limits of a model config: masks are 8-bit; widths; input channels
-
-def _is_int(o, lo:int, hi:int)->bool: return isinstance(o, int) and not isinstance(o, bool) and lo <= o <= hi
-def _is_nums(o, n:int, positive:bool=False)->bool:
-    return (isinstance(o, (list, tuple)) and len(o) == n and all(isinstance(v, (int, float)) and not isinstance(v, bool)
-            and math.isfinite(v) and (v > 0 or not positive) for v in o))
-
-def _small_json(o, depth:int=0)->bool:
-    "JSON of numbers (whole ones up to `MAX_WIDTH`, all finite), short strings and short lists, nested at most 3 deep"
-    if isinstance(o, bool) or o is None: return True
-    if isinstance(o, int): return -MAX_WIDTH <= o <= MAX_WIDTH
-    if isinstance(o, float): return math.isfinite(o)
-    if isinstance(o, str): return len(o) <= 100
-    if isinstance(o, (list, tuple)): return depth < 3 and len(o) <= 16 and all(_small_json(v, depth+1) for v in o)
-    if isinstance(o, dict): return depth < 3 and len(o) <= 32 and all(isinstance(k, str) and _small_json(v, depth+1) for k,v in o.items())
-    return False
-
-def check_config(cfg:dict, # A model config (`seg_config`, `config.json`, an ONNX file's `segcourse_config`)
-                 source, # The file it came from, named in the error
-                )->dict: # `cfg`
-    "Refuse, before anything is built, a config whose values are of the wrong type, not finite, or past the limits"
-    if not isinstance(cfg, dict): raise ModelFileError(f"{source}: not a segcourse model config (a JSON object with 'arch')")
-    known = set(inspect.signature(SegModel.__init__).parameters) - {'self'}
-    problems = [f"unknown key(s) {sorted(set(cfg) - known)}"] if set(cfg) - known else []
-    g = cfg.get
-    n_in,n_out = g('n_in', 3),g('n_out', 2)
-    sizes = {1, n_in if _is_int(n_in, 1, MAX_CHANNELS) else 1}  # mean and std: one number, or one per channel
-    checks = [
-        (isinstance(g('arch'), str) and g('arch') in ARCHS, f"arch must be one of {sorted(ARCHS)}"),
-        (g('backbone') is None or isinstance(g('backbone'), str) and len(g('backbone')) <= 100, "backbone must be a timm or torchvision name"),
-        (g('backbone_source', 'name') in ('name', 'torchvision', None), "backbone_source must be 'name' or 'torchvision'"),
-        (g('backbone_source') != 'torchvision' or g('backbone') in torchvision.models.list_models(), "backbone must be a torchvision model name"),
-        (g('arch_kwargs') is None or isinstance(g('arch_kwargs'), dict) and _small_json(g('arch_kwargs')),
-         f"arch_kwargs must be an object of numbers (whole ones at most {MAX_WIDTH}), short strings and lists"),
-        (_is_int(n_in, 1, MAX_CHANNELS), f"n_in must be a whole number from 1 to {MAX_CHANNELS}"),
-        (_is_int(n_out, 1, MAX_CLASSES), f"n_out must be a whole number from 1 to {MAX_CLASSES}"),
-        (g('codes') is None or isinstance(g('codes'), (list, tuple)) and all(isinstance(o, str) for o in g('codes')) and len(g('codes')) <= MAX_CLASSES,
-         f"codes must be a list of class names, at most {MAX_CLASSES}"),
-        (g('ignore_index') is None or _is_int(g('ignore_index'), 0, 255), "ignore_index must be null or a whole number from 0 to 255"),
-        (g('mean') is None or any(_is_nums(g('mean'), n) for n in sizes), "mean must be null or n_in finite numbers"),
-        (g('std') is None and g('mean') is None or any(_is_nums(g('std'), n, positive=True) for n in sizes),
-         "std must be n_in finite numbers above 0 (null only with mean null)"),
-        (isinstance(g('img_size', [128, 128]), (list, tuple)) and len(g('img_size', [128, 128])) == 2 and all(_is_int(o, 1, 2**16) for o in g('img_size', [128, 128])),
-         "img_size must be [height, width] in pixels"),
-        (g('train_scale') is None or _is_nums(g('train_scale'), 2, positive=True) and all(1e-3 <= o <= 1e3 for o in g('train_scale')),
-         "train_scale must be null or [sy, sx], each from 0.001 to 1000"),
-    ]
-    problems += [msg for ok,msg in checks if not ok]
-    if not problems and g('img_size') is not None:
-        try: check_pixels(g('img_size')[1], g('img_size')[0], 'img_size')
-        except ValueError as e: problems.append(str(e))
-    if problems: raise ModelFileError(f"{source}: " + '; '.join(problems))
-    return cfg
-
-class InferenceInfo:
-    "What inference reads from a model's `config`: class names, training size, and a `dls` whose `after_batch` normalises as in training"
-    @property
-    def codes(self)->list|None: return self.config.get('codes')
-    @property
-    def img_size(self)->tuple: return tuple(self.config['img_size'])
-    @property
-    def train_size(self)->tuple: return self.img_size  # what `predict_probs` resizes to, as for a `seg_learner`
-    @property
-    def train_scale(self)->tuple|None: return None if self.config.get('train_scale') is None else tuple(self.config['train_scale'])
-    @property
-    def dls(self):
-        "The parts of a `Learner`'s DataLoaders inference uses (`after_batch` with its `Normalize`, `codes`)"
-        c = self.config
-        norm = [Normalize.from_stats(c['mean'], c['std'], cuda=False)] if c.get('mean') is not None else []
-        return SimpleNamespace(after_batch=Pipeline(norm), codes=self.codes, vocab=self.codes, ignore_index=c.get('ignore_index'))
-
-class SegModel(nn.Module, InferenceInfo, PyTorchModelHubMixin, library_name='segcourse', tags=['semantic-segmentation', 'fastai'],
-               repo_url='https://github.com/segcourse/segcourse', docs_url='https://segcourse.github.io/segcourse/export.html'):
-    "A segmentation network rebuilt from a `seg_config` (`.model`), with what inference needs to read its outputs"
-    def __init__(self, arch:str='unet', # A name in `ARCHS`
-                 backbone:str|None='resnet34', # A timm or torchvision name
-                 backbone_source:str|None='name', # 'torchvision' for a torchvision constructor, 'name' for a name `create_encoder` resolves
-                 arch_kwargs:dict|None=None, # The architecture's options, as given to `seg_learner`
-                 n_in:int=3, # Input channels
-                 n_out:int=2, # Output channels: the number of classes
-                 codes:list|None=None, # Class names
-                 ignore_index:int|None=None, # The label that counts nowhere
-                 mean:list|None=None, # Normalisation mean per channel (None: the model takes 0..1 pixels)
-                 std:list|None=None, # Normalisation standard deviation per channel
-                 img_size:list=(128, 128), # Training size (h, w)
-                 train_scale:list|None=None, # (sy, sx) from a training file to the model's input (`train_view`)
-                 segcourse_version:str=__version__, # segcourse version that wrote the config
-                ):
-        super().__init__()
-        if arch not in ARCHS: raise ModelFileError(f"unknown architecture '{arch}'; this segcourse knows {sorted(ARCHS)}")
-        check_config({k:v for k,v in locals().items() if k not in ('self', '__class__')}, 'the model config')
-        if backbone is None and ARCHS[arch]['uses_encoder']:
-            raise ModelFileError("the backbone was a custom callable, which cannot be found again by name: use a timm or torchvision name")
-        self.config = dict(arch=arch, backbone=backbone, backbone_source=backbone_source, arch_kwargs=dict(ifnone(arch_kwargs, {})),
-                           n_in=n_in, n_out=n_out, codes=codes, ignore_index=ignore_index, mean=mean, std=std,
-                           img_size=list(img_size), train_scale=None if train_scale is None else list(train_scale),
-                           segcourse_version=segcourse_version)
-        bb = getattr(torchvision.models, backbone) if backbone_source == 'torchvision' else backbone
-        self.model,_,_ = create_seg_model(arch, bb, n_out, tuple(img_size), pretrained=False, n_in=n_in, **self.config['arch_kwargs'])
-
-    def forward(self, x): return self.model(x)
-
-    @classmethod
-    def _from_pretrained(cls, *, model_id:str, revision, cache_dir, force_download:bool, local_files_only:bool, token,
-                         map_location='cpu', **model_kwargs):
-        "Rebuild from the config, then load `model.safetensors` strictly (every tensor, of the right shape, and no other)"
-        import safetensors.torch
-        fn = (Path(model_id)/SAFETENSORS_SINGLE_FILE if Path(model_id).is_dir() else
-              hf_hub_download(model_id, SAFETENSORS_SINGLE_FILE, revision=revision, cache_dir=cache_dir,
-                              force_download=force_download, local_files_only=local_files_only, token=token))
-        try: model = cls(**model_kwargs)
-        except ModelFileError: raise
-        except Exception as e: raise ModelFileError(f"{model_id}: the network its config.json describes cannot be built ({type(e).__name__}: {str(e)[:300]})") from None
-        try: safetensors.torch.load_model(model, str(fn), strict=True)
-        except Exception as e:
-            raise ModelFileError(f"{fn}: does not hold the weights of the model its config.json describes ({type(e).__name__}: {str(e)[:300]})") from None
-        bad = [k for k,v in model.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()]
-        if bad: raise ModelFileError(f"{fn}: {len(bad)} weight tensor(s) hold NaN or infinite values (e.g. {bad[0]}): the model would predict nonsense")
-        return model.to(map_location).eval()
+__all__ = ['HUB_PREFIX', 'STRIDE_MULTIPLE', 'ONNX_UNSUPPORTED', 'save_model_folder', 'load_model_folder', 'export_onnx',
+           'onnx_config']
 
 # %% ../nbs/14_export.ipynb #e0a1b2ca
-def as_seg_model(model, # A `seg_learner`, a `SegModel`, or a model folder
-                )->SegModel:
-    "A `SegModel` on the CPU, in eval mode: rebuilt from a learner's `seg_config` with its weights, or loaded"
-    if isinstance(model, SegModel): return model
-    if isinstance(model, (str, Path)): return load_model_folder(model)
-    cfg = getattr(model, 'seg_config', None)
-    if cfg is None: raise ModelFileError(f"a {type(model).__name__} without `seg_config`: only learners made by `seg_learner` can be saved as a model folder")
-    try: json.dumps(cfg)
-    except TypeError as e: raise ModelFileError(f"the learner's config is not plain JSON ({e}): pass `arch_kwargs` of numbers, strings and lists") from None
-    m = SegModel(**cfg)
-    m.model.load_state_dict(get_model(model.model).state_dict())
-    return _channels_last(m.eval())
+def _model_of(o)->nn.Module:
+    "The model of `o`: a learner's `model`, a model folder loaded, or `o` itself (a `SegModel`)"
+    if isinstance(o, (str, Path)): return load_model_folder(o)
+    return get_model(o.model) if isinstance(o, Learner) else o
 
-def save_model_folder(learn, # A `seg_learner` (or a `SegModel`)
+def save_model_folder(model, # A `SegModel`, or a `seg_learner` (its model is saved)
                folder, # The folder to write (created); files of yours in it are kept unless `overwrite`
                push_to_hub:bool=False, # Also upload the folder to the Hugging Face Hub
                repo_id:str|None=None, # Hub repository (`user/name`); defaults to the folder's name
@@ -168,10 +33,12 @@ def save_model_folder(learn, # A `seg_learner` (or a `SegModel`)
                **kwargs # Passed to `save_pretrained` (`model_card_kwargs`, and `push_to_hub`'s `private`, `token`, ...)
               )->Path: # `folder`
     "Write `config.json` + `model.safetensors` (+ a model card), the Hugging Face Hub layout that `load_model_folder` reads"
-    m = as_seg_model(learn)
+    m = _model_of(model)
+    if not isinstance(m, SegModel): raise ModelFileError(f"a {type(m).__name__}: only a `SegModel` (the model of a `seg_learner`) can be saved as a model folder")
+    check_config(m.config, 'the model config')
     out = OutputFolder(folder, overwrite, 'the model')  # a symlinked folder, or files of yours in the way: refused
     with tempfile.TemporaryDirectory(dir=out.root, prefix='.model_') as tmp:
-        m.save_pretrained(tmp, config=m.config, push_to_hub=push_to_hub, repo_id=ifnone(repo_id, out.root.resolve().name), **kwargs)
+        m.save_pretrained(tmp, push_to_hub=push_to_hub, repo_id=ifnone(repo_id, out.root.resolve().name), **kwargs)
         files = sorted(p.relative_to(tmp) for p in Path(tmp).rglob('*') if p.is_file())
         out.check(files)
         for f in files: out.write(f, lambda t, f=f: shutil.copyfile(Path(tmp)/f, t))
@@ -195,11 +62,6 @@ def _holds_dynamic_unet(fn)->bool:
 
 HUB_PREFIX = 'hf://'  # `hf://user/name`: a model on the Hugging Face Hub, asked for explicitly
 
-def _channels_last(m:SegModel)->SegModel:
-    "The network in the memory layout `seg_learner` trains it in on the CPU and CUDA: faster, and the same kernels as the learner's"
-    if next(m.parameters()).device.type in ('cpu', 'cuda'): m.model.to(memory_format=torch.channels_last)
-    return m
-
 def load_model_folder(folder, # A folder written by `save_model_folder`; or, from the Hugging Face Hub, `hf://user/name` (or `user/name` with `hub=True`)
                device='cpu', # Where to put the weights
                hub:bool=False, # `folder` is a Hub repository id: download it (a local folder of that name is never replaced by a download otherwise)
@@ -218,13 +80,13 @@ def load_model_folder(folder, # A folder written by `save_model_folder`; or, fro
         if cfg['arch'] == 'unet' and _holds_dynamic_unet(p/SAFETENSORS_SINGLE_FILE):
             warnings.warn(f"{p}: saved when 'unet' was fastai's DynamicUnet; loaded as arch='dynamic_unet' (edit its config.json to keep this quiet)")
             cfg = {**cfg, 'arch': 'dynamic_unet'}
-        return _channels_last(SegModel._from_pretrained(model_id=str(p), revision=None, cache_dir=None, force_download=False, local_files_only=True,
-                                                         token=None, map_location=device, **{**cfg, **kwargs}))
+        return SegModel._from_pretrained(model_id=str(p), revision=None, cache_dir=None, force_download=False, local_files_only=True,
+                                         token=None, map_location=device, **{**cfg, **kwargs})
     if s.count('/') != 1 or s.startswith(('.', '/')): raise ModelFileError(f"{s}: not a Hugging Face Hub repository id (user/name)")
     try:
         with hf_offline(not can_reach('huggingface.co')):
             cfg = _read_config(Path(hf_hub_download(s, CONFIG_NAME, **{k:v for k,v in kwargs.items() if k in ('revision', 'token', 'cache_dir', 'local_files_only')})))
-            return _channels_last(SegModel.from_pretrained(s, map_location=device, **kwargs))
+            return SegModel.from_pretrained(s, map_location=device, **kwargs)
     except ModelFileError: raise
     except Exception as e: raise ModelFileError(f"{s}: not loadable from the Hugging Face Hub ({type(e).__name__}: {str(e)[:200]})") from None
 
@@ -244,11 +106,11 @@ def export_onnx(model, # A `seg_learner`, a `SegModel` or a model folder
     "Export to ONNX with dynamic batch, height and width; the model's config is in the metadata property `segcourse_config`"
     import onnx
     if opset < 17: raise ValueError(f"opset {opset}: use 17 or more")
-    m = as_seg_model(model).cpu().float().eval()
+    m = deepcopy(_model_of(model)).cpu().float().eval()  # a copy: the learner's model stays where and as it is
     arch = m.config['arch']
     if arch in ONNX_UNSUPPORTED: raise ModelFileError(f"architecture '{arch}' does not export to ONNX: {ONNX_UNSUPPORTED[arch]}")
     fn = Path(fn); fn.parent.mkdir(parents=True, exist_ok=True)
-    h,w = [-(-s // STRIDE_MULTIPLE) * STRIDE_MULTIPLE for s in m.img_size]
+    h,w = [-(-s // STRIDE_MULTIPLE) * STRIDE_MULTIPLE for s in m.config['img_size']]
     axes = {0: 'batch', 2: 'height', 3: 'width'}
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # the TorchScript exporter's deprecation notice and tracer warnings on shape checks
@@ -261,7 +123,7 @@ def export_onnx(model, # A `seg_learner`, a `SegModel` or a model folder
 
 def onnx_config(fn, # An ONNX file written by `export_onnx`
                )->dict:
-    "The `seg_config` stored in an ONNX file by `export_onnx`"
+    "The model's `config` stored in an ONNX file by `export_onnx`"
     import onnx
     props = {p.key: p.value for p in onnx.load(str(fn), load_external_data=False).metadata_props}
     if 'segcourse_config' not in props: raise ModelFileError(f"{fn}: an ONNX file without `segcourse_config` metadata: not written by `export_onnx`")

@@ -6,7 +6,7 @@ Docs: https://segcourse.github.io/segcourse/inference.html.md"""
 
 # %% ../nbs/15_inference.ipynb #ea9ca329
 from __future__ import annotations
-import os, sys, pickle, tempfile, warnings
+import os, sys, time, warnings
 from PIL import Image
 from fastcore.script import call_parse
 from fastai.vision.all import *
@@ -15,19 +15,20 @@ from .core import *
 from .data import image_files
 
 # %% auto #0
-__all__ = ['MAX_TILE_WORK', 'MAX_TILES', 'load_seg_model', 'OnnxModule', 'OnnxSegModel', 'load_onnx_model', 'check_predict_args',
+__all__ = ['MAX_TILE_WORK', 'MAX_TILES', 'load_seg_model', 'OnnxSegModel', 'load_onnx_model', 'check_predict_args',
            'inference_size', 'prob_bands', 'predict_probs', 'class_palette', 'save_mask', 'overlay', 'predict_files',
            'segcourse_predict']
 
 # %% ../nbs/15_inference.ipynb #44708b00
-from .export import STRIDE_MULTIPLE, InferenceInfo, ModelFileError, load_model_folder, check_config
+from .learner import SegModel, MAX_CLASSES
+from .export import STRIDE_MULTIPLE, ModelFileError, load_model_folder, onnx_config, _model_of
 
 def _looks_pickled(fn:Path)->bool:
     "A `learn.export()`/`torch.save` file: a zip archive or a raw pickle"
     with open(fn, 'rb') as f: head = f.read(2)
     return fn.suffix in ('.pkl', '.pth', '.pt') or head == b'PK' or head[:1] == b'\x80'
 
-def _load_pickle(fn:Path, cpu:bool)->Learner:
+def _load_pickle(fn:Path, cpu:bool)->SegModel:
     warn(f"{fn}: unpickling a `learn.export()` file, which can run any code it holds: you said you trust it (trust_pickle)")
     try:
         with warnings.catch_warnings():
@@ -35,15 +36,15 @@ def _load_pickle(fn:Path, cpu:bool)->Learner:
             learn = load_learner(fn, cpu=cpu)
     except Exception as e:
         raise ModelFileError(f"{fn}: not a segcourse model (a file written by `learn.export()`): {type(e).__name__}: {e}") from None
-    if not isinstance(learn, Learner) or not hasattr(learn.dls, 'after_batch'):
-        raise ModelFileError(f"{fn}: holds a {type(learn).__name__}, not a segmentation Learner")
-    return learn
+    m = get_model(learn.model) if isinstance(learn, Learner) else None
+    if not isinstance(m, SegModel): raise ModelFileError(f"{fn}: holds a {type(learn).__name__}, not a Learner made by `seg_learner` (whose model is a `SegModel`)")
+    return m
 
 def load_seg_model(fn, # A model folder (`save_model_folder`), an .onnx file (`export_onnx`), or, trusted, a `learn.export()` pickle
                    cpu:bool=True, # Load on the CPU (False: the default device, e.g. CUDA); ONNX models run on the CPU
                    trust_pickle:bool=False, # Allow unpickling a `learn.export()` file: it can run any code it holds
                    onnx:bool=False, # `fn` is an ONNX file, run with onnxruntime
-                  ):
+                  )->nn.Module: # A `SegModel`, or an `OnnxSegModel`
     "Load a segmentation model for inference, with a clear error when `fn` is not one; pickles only when trusted"
     fn = Path(fn)
     if not fn.exists(): raise ModelFileError(f"{fn}: model file not found")
@@ -53,13 +54,13 @@ def load_seg_model(fn, # A model folder (`save_model_folder`), an .onnx file (`e
     if _looks_pickled(fn):
         raise ModelFileError(f"{fn}: is a pickle (`learn.export()`), and loading a pickle can run any code it holds. Load it only if "
                          "you trust who made it, with `trust_pickle=True` (`--trust-pickle`); better, save models as folders with "
-                         "`segcourse.export.save_model`.")
+                         "`segcourse.export.save_model_folder`.")
     raise ModelFileError(f"{fn}: not a segcourse model: give a model folder written by `save_model_folder` (config.json + model.safetensors), "
                      "an .onnx file from `export_onnx`, or, trusted, a `learn.export()` pickle")
 
 # %% ../nbs/15_inference.ipynb #c3d4e5f2
-class OnnxModule(nn.Module):
-    "An onnxruntime session called like the PyTorch network: (N, C, H, W) normalised float batch -> logits"
+class OnnxSegModel(nn.Module):
+    "An .onnx file from `export_onnx` run by onnxruntime, called like a `SegModel`: normalised (N, C, H, W) batch -> logits; `config` from the file"
     def __init__(self, fn, # An .onnx file from `export_onnx`
                  **kwargs # Passed to `onnxruntime.InferenceSession` (`providers`, `sess_options`)
                 ):
@@ -67,6 +68,7 @@ class OnnxModule(nn.Module):
         import onnxruntime as ort
         kwargs.setdefault('providers', ['CPUExecutionProvider'])
         self.sess = ort.InferenceSession(str(fn), **kwargs)
+        self.config = onnx_config(fn)
         self.anchor = nn.Parameter(torch.empty(0), requires_grad=False)  # tells callers which device to put inputs on: the CPU
 
     def forward(self, x:Tensor, # (N, C, H, W) normalised float batch, H and W multiples of `STRIDE_MULTIPLE`
@@ -77,39 +79,22 @@ class OnnxModule(nn.Module):
                                               "pad the batch first (`predict_probs` does)")
         return torch.from_numpy(self.sess.run(None, {'image': x.detach().cpu().float().numpy()})[0]).to(x.device)
 
-class OnnxSegModel(InferenceInfo):
-    "An ONNX segmentation model and its config: `.model`, `.codes`, `.img_size`, `.dls.after_batch`"
-    def __init__(self, model:OnnxModule, # The network
-                 config:dict, # The `seg_config` that `export_onnx` stored in the file
-                ): store_attr()
-
 def load_onnx_model(fn, # An .onnx file written by `export_onnx`
                     **kwargs # Passed to `onnxruntime.InferenceSession`
                    )->OnnxSegModel: # Ready for `predict_probs` and `predict_files`
     "An .onnx file ready for `predict_probs`/`predict_files`, run by onnxruntime on the CPU"
     fn = Path(fn)
     if not fn.is_file(): raise ModelFileError(f"{fn}: ONNX file not found")
-    try: model = OnnxModule(fn, **kwargs)
-    except ImportError: raise ModelFileError(f"{fn}: running ONNX models needs onnxruntime: pip install 'segcourse[onnx]'") from None
+    try: return OnnxSegModel(fn, **kwargs)
+    except ModelFileError: raise
+    except ImportError: raise ModelFileError(f"{fn}: running ONNX models needs onnxruntime and onnx: pip install 'segcourse[onnx]'") from None
     except Exception as e: raise ModelFileError(f"{fn}: not a readable ONNX model ({type(e).__name__}: {str(e)[:200]})") from None
-    meta = model.sess.get_modelmeta().custom_metadata_map
-    if 'segcourse_config' not in meta: raise ModelFileError(f"{fn}: an ONNX file without `segcourse_config` metadata: not written by `export_onnx`")
-    try: cfg = json.loads(meta['segcourse_config'])
-    except json.JSONDecodeError as e: raise ModelFileError(f"{fn}: its `segcourse_config` metadata is not valid JSON ({e})") from None
-    return OnnxSegModel(model, check_config(cfg, fn))
 
 # %% ../nbs/15_inference.ipynb #e0865410
-def _normalize_stats(learn):
-    "(mean, std) of the learner's `Normalize` transform, or None"
-    for t in learn.dls.after_batch.fs:
-        if isinstance(t, Normalize): return t.mean.flatten().cpu(), t.std.flatten().cpu()
-    return None
-
-def _to_batch(imgs, learn, device)->Tensor:
-    "Images (H, W, 3) uint8 of one size -> normalised (N, 3, H, W) float tensor"
+def _to_batch(imgs, cfg:dict, device)->Tensor:
+    "Images (H, W, 3) uint8 of one size -> (N, 3, H, W) float tensor, normalised with the model config's `mean` and `std`"
     x = torch.from_numpy(np.stack([np.asarray(o, dtype=np.uint8) for o in imgs])).permute(0,3,1,2).float().div_(255)
-    stats = _normalize_stats(learn)
-    if stats is not None: x = (x - stats[0][None,:,None,None]) / stats[1][None,:,None,None]
+    if cfg['mean'] is not None: x = (x - tensor(cfg['mean'])[None,:,None,None]) / tensor(cfg['std'])[None,:,None,None]
     return x.to(device)
 
 def _pad_to(x:Tensor, mult:int)->tuple:
@@ -154,22 +139,15 @@ def check_predict_args(tile:int|tuple|None=None, # See `prob_bands`
     if _is_hw(size): check_pixels(size[1], size[0], f"size {tuple(size)}")
 
 # %% ../nbs/15_inference.ipynb #97cc40e1
-def _train_view(learn)->tuple:
-    "((h, w), (sy, sx) or None) as `seg_learner` recorded them; else the size of the DataLoaders' `Resize`; else (None, None)"
-    if getattr(learn, 'train_size', None) is not None: return tuple(learn.train_size), getattr(learn, 'train_scale', None)
-    tfms = getattr(getattr(learn.dls, 'train', None), 'after_item', None)
-    rs = first(tfms.fs.filter(risinstance(Resize))) if tfms is not None else None
-    return (tuple(int(o) for o in rs.size[::-1]), None) if rs is not None else (None, None)
-
-def inference_size(learn:Learner, # A segmentation learner (or a loaded model)
+def inference_size(model, # A model with a `config` (`SegModel`, `OnnxSegModel`), or a `seg_learner`
                    hw:tuple, # The (h, w) of an image
                    size:str|tuple|None='train', # 'train': at the training scale; None: the image's own size; (h, w): that size
                   )->tuple: # ((h, w) the model sees the image at, tile (h, w) for the sliding window or None)
     "The size at which `predict_probs` runs the model on an image of size `hw`, and the tiles it cuts when it is much bigger than the training size"
     if size is None: return tuple(hw), None
     if size != 'train': return tuplify(size, match=(0, 0)), None
-    ts,scale = _train_view(learn)
-    if ts is None: return tuple(hw), None  # a learner that does not say how it was trained: the image's own size
+    cfg = _model_of(model).config
+    ts,scale = tuple(cfg['img_size']),cfg['train_scale']
     if scale is None: return ts, None
     h,w = max(1, round(hw[0]*scale[0])), max(1, round(hw[1]*scale[1]))
     check_pixels(w, h, f"an image of {hw[0]}x{hw[1]} at the model's training scale {tuple(scale)}")
@@ -188,11 +166,11 @@ def _forward(model, x:Tensor, tta:bool, mult:int)->Tensor:
     if tta: p = (p + model(xp.flip(-1)).float().softmax(1).flip(-1)) / 2
     return p[..., :h, :w]
 
-def _tile_bands(model, img:np.ndarray, learn, device, tile, overlap:float, tta:bool, bs:int, mult:int):
+def _tile_bands(model, img:np.ndarray, device, tile, overlap:float, tta:bool, bs:int, mult:int):
     "Probabilities (C, rows, W) of `img` in finished row bands, top to bottom; the window holds one row of tiles"
     H,W = img.shape[:2]
     if tile is None:
-        yield _forward(model, _to_batch([img], learn, device), tta, mult)[0]
+        yield _forward(model, _to_batch([img], model.config, device), tta, mult)[0]
         return
     th,tw = tuplify(tile, match=(0, 0))
     th,tw = min(th, H), min(tw, W)
@@ -207,7 +185,7 @@ def _tile_bands(model, img:np.ndarray, learn, device, tile, overlap:float, tta:b
     win,out,wsum = _window(th, tw, device),None,None
     for i,y in enumerate(ys):  # the band held starts at row `y`
         for j in range(0, len(xs), bs):
-            p = _forward(model, _to_batch([img[y:y+th, x0:x0+tw] for x0 in xs[j:j+bs]], learn, device), tta, mult)
+            p = _forward(model, _to_batch([img[y:y+th, x0:x0+tw] for x0 in xs[j:j+bs]], model.config, device), tta, mult)
             if out is None: out,wsum = p.new_zeros(p.shape[1], th, W),p.new_zeros(th, W)
             if out.shape[1] < th: out,wsum = torch.cat([out, out.new_zeros(out.shape[0], th-out.shape[1], W)], 1),torch.cat([wsum, wsum.new_zeros(th-wsum.shape[0], W)])
             for x0,pi in zip(xs[j:j+bs], p):
@@ -237,7 +215,7 @@ def _resize_bands(bands, in_hw, out_hw, rows:int=64):
         drop = min(int(i0[y]) - off, buf.shape[1]) if y < H else 0  # rows no output row needs any more
         buf,off = buf[:, drop:],off + drop
 
-def prob_bands(learn:Learner, # A segmentation learner
+def prob_bands(model, # A `SegModel` (`load_seg_model`), an `OnnxSegModel`, or a `seg_learner`
                img:np.ndarray, # (H, W, 3) uint8 image
                tile:int|tuple|None=None, # Tile size (int or (h, w)) for the sliding window; None: the whole image, or automatic tiles (see `inference_size`)
                overlap:float=0.25, # Fraction of a tile shared with its neighbour
@@ -248,16 +226,16 @@ def prob_bands(learn:Learner, # A segmentation learner
               ): # Yields (n_classes, rows, W) float probabilities, top to bottom, on the model's device
     "The class probabilities of `img` at its own size, as bands of rows, computed in memory bounded by a band"
     check_predict_args(tile, overlap, bs, size)
-    model = learn.model.eval()
+    model = _model_of(model).eval()  # a learner fresh from training is in train mode: BatchNorm refuses a batch of one 1x1 map
     device = next(model.parameters()).device
-    hw,auto_tile = inference_size(learn, img.shape[:2], size)
-    bands = _tile_bands(model, _resize_image(img, hw), learn, device, ifnone(tile, auto_tile), overlap, tta, bs, stride_multiple)
+    hw,auto_tile = inference_size(model, img.shape[:2], size)
+    bands = _tile_bands(model, _resize_image(img, hw), device, ifnone(tile, auto_tile), overlap, tta, bs, stride_multiple)
     yield from _resize_bands(bands, hw, img.shape[:2])
 
 @delegates(prob_bands)
-def predict_probs(learn:Learner, img:np.ndarray, **kwargs)->Tensor: # (n_classes, H, W) float probabilities, on the CPU
+def predict_probs(model, img:np.ndarray, **kwargs)->Tensor: # (n_classes, H, W) float probabilities, on the CPU
     "Class probabilities for one image at its own size: at the training scale, whole or by overlapping tiles blended with a window"
-    return torch.cat([b.cpu() for b in prob_bands(learn, img, **kwargs)], 1)
+    return torch.cat([b.cpu() for b in prob_bands(model, img, **kwargs)], 1)
 
 # %% ../nbs/15_inference.ipynb #aa50fb31
 def class_palette(n:int, # Number of classes
@@ -310,10 +288,10 @@ def _check_outputs(jobs):
         if k in first_of: raise ValueError(f"{first_of[k]} and {f} would both be written as {rel}.png: rename one, or segment them into different --out folders")
         first_of[k] = f
 
-def _predict_mask(learn, img:np.ndarray, probs_fn=None, **kwargs)->np.ndarray:
+def _predict_mask(model, img:np.ndarray, probs_fn=None, **kwargs)->np.ndarray:
     "Mask (H, W) uint8 of `img`, band by band; with `probs_fn` the probabilities go to that `.npy` (float16) as they come"
     mask,y,probs = np.empty(img.shape[:2], np.uint8),0,None
-    for b in prob_bands(learn, img, **kwargs):
+    for b in prob_bands(model, img, **kwargs):
         b = b.cpu()
         mask[y:y+b.shape[1]] = b.argmax(0).numpy()
         if probs_fn is not None:
@@ -324,7 +302,7 @@ def _predict_mask(learn, img:np.ndarray, probs_fn=None, **kwargs)->np.ndarray:
     return mask
 
 @patch
-def predict_masks(self:Learner, files, # Image files (or folders)
+def predict_masks(self:Learner|SegModel|OnnxSegModel, files, # Image files (or folders)
                   tile:int|tuple|None=None, # Tile size for the sliding window (see `prob_bands`)
                   overlap:float=0.25, # Fraction of a tile shared with its neighbour
                   tta:bool=False, # Average with the horizontally flipped prediction
@@ -344,14 +322,12 @@ def predict_masks(self:Learner, files, # Image files (or folders)
     return res
 
 # %% ../nbs/15_inference.ipynb #608f5c27
-from .export import MAX_CLASSES  # a palette PNG mask holds class indices 0..255
-
 def _outputs(rel:Path, save_probs:bool)->list:
     "The files `predict_files` writes for one input, relative to `out`: mask, overlay, and probabilities if asked"
     return [rel.with_name(f'{rel.name}{o}') for o in ('.png', '_overlay.jpg') + (('_probs.npy',) if save_probs else ())]
 
-@delegates(prob_bands, but=['learn', 'img'])
-def predict_files(learn:Learner, # A segmentation learner, or a model from `load_seg_model`
+@delegates(prob_bands, but=['model', 'img'])
+def predict_files(model, # A model from `load_seg_model`, or a `seg_learner`
                   inputs, # Image files or folders (a folder's images keep their sub-folders in `out`)
                   out, # The output folder: apart from the inputs (not one of them, inside one, or holding one)
                   save_probs:bool=False, # Also write `<stem>_probs.npy` (float16)
@@ -365,14 +341,14 @@ def predict_files(learn:Learner, # A segmentation learner, or a model from `load
     _check_outputs(jobs)
     outs = OutputFolder(out, overwrite, 'the predictions')
     outs.check([o for _,rel in jobs for o in _outputs(rel, save_probs)])
-    model = learn.model.eval()  # a learner fresh from training is in train mode: BatchNorm refuses a batch of one 1x1 map
-    with torch.no_grad(): n_out = model(torch.zeros(1, 3, 64, 64, device=next(model.parameters()).device)).shape[1]
+    model = _model_of(model)
+    n_out = model.config['n_out']  # a palette PNG mask holds class indices 0..255
     if n_out > MAX_CLASSES: raise ValueError(f"the model has {n_out} classes; a mask PNG holds at most {MAX_CLASSES}")
     pal = class_palette(n_out)
     for f,rel in progress_bar(jobs, display=show_progress, leave=False):
         try:
             img,mask = read_image(f),{}
-            def predict(probs_fn=None): mask['m'] = _predict_mask(learn, img, probs_fn, **kwargs)
+            def predict(probs_fn=None): mask['m'] = _predict_mask(model, img, probs_fn, **kwargs)
             fm,fo,*fp = _outputs(rel, save_probs)
             if fp: outs.write(fp[0], predict)
             else: predict()
@@ -389,18 +365,18 @@ from .data import read_mask
 
 @patch(cls_method=True)
 @delegates(Learner.predict_masks, but='files,with_probs')
-def from_files(cls:SegReport, learn:Learner, # A segmentation learner, or a model from `load_seg_model`
+def from_files(cls:SegReport, model, # A model from `load_seg_model`, or a `seg_learner`
                files:list, # Image files
                get_mask:Callable, # Image file -> its mask file (index or palette PNG), e.g. a `MaskFinder`
-               codes:list|None=None, # Class names; defaults to the learner's
-               ignore_index:int|None=None, # Mask value that counts nowhere; defaults to the learner's
+               codes:list|None=None, # Class names; defaults to the model's
+               ignore_index:int|None=None, # Mask value that counts nowhere; defaults to the model's
                **kwargs)->SegReport:
     "A `SegReport` of the prediction path: each file segmented by `predict_masks` (its defaults unless given), scored at full resolution"
-    codes = ifnone(codes, getattr(learn.dls, 'codes', None))
-    ignore_index = ifnone(ignore_index, getattr(learn.dls, 'ignore_index', None))
-    n = len(codes) if codes is not None else learn.n_out
+    model = _model_of(model)
+    codes,ignore_index = ifnone(codes, model.config['codes']),ifnone(ignore_index, model.config['ignore_index'])
+    n = len(codes) if codes is not None else model.config['n_out']
     start = time.perf_counter()
-    preds = Learner.predict_masks(learn, files, **kwargs)
+    preds = model.predict_masks(files, **kwargs)
     seconds = time.perf_counter() - start
     cms = torch.stack([confusion_matrix(torch.from_numpy(p), torch.from_numpy(read_mask(get_mask(f))), n, ignore_index)
                        for f,p in zip(files, preds)])
@@ -429,9 +405,9 @@ def segcourse_predict(model:str, # Model folder (`save_model_folder`), .onnx fil
     kw = dict(tile=tile, overlap=overlap, tta=tta, bs=bs, size=None if native else 'train')
     try: check_predict_args(**kw); check_apart(out, inputs)
     except ValueError as e: sys.exit(f"error: {e}")
-    try: learn = load_seg_model(model, cpu=cpu or not torch.cuda.is_available(), trust_pickle=trust_pickle, onnx=onnx)
+    try: m = load_seg_model(model, cpu=cpu or not torch.cuda.is_available(), trust_pickle=trust_pickle, onnx=onnx)
     except (ImageError, ModelFileError) as e: sys.exit(f"error: {e}")
-    try: fails = predict_files(learn, inputs, out, save_probs=probs, overwrite=overwrite, **kw)
+    try: fails = predict_files(m, inputs, out, save_probs=probs, overwrite=overwrite, **kw)
     except ValueError as e: sys.exit(f"error: {e}")
     jobs,_ = _expand_inputs(inputs)
     print(f"{len(jobs) - sum(1 for f,_ in fails if not Path(f).is_dir())} image(s) segmented into {out}")

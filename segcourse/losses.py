@@ -10,6 +10,7 @@ import math
 from itertools import islice
 from fastai.vision.all import *
 from fastprogress.fastprogress import progress_bar
+from .core import dls_classes
 
 # %% auto #0
 __all__ = ['SEG_LOSSES', 'SegLoss', 'SegDiceLoss', 'JaccardLoss', 'SegFocalLoss', 'TverskyLoss', 'LovaszSoftmaxLoss',
@@ -316,10 +317,10 @@ def median_frequency_weights(dls:DataLoaders, # Segmentation DataLoaders; the tr
                             )->Tensor: # (n_classes,) float weights, 0 for classes that never appear
     "Per-class weights `median(freq)/freq` (median frequency balancing) from the training masks"
     if n_classes is None:
-        codes = getattr(dls, 'codes', None)
+        codes = dls_classes(dls)[0]
         if codes is None: raise ValueError("the DataLoaders have no `codes`: pass n_classes=")
         n_classes = len(codes)
-    ignore_index = ifnone(ignore_index, getattr(dls, 'ignore_index', None))
+    ignore_index = ifnone(ignore_index, dls_classes(dls)[1])
     dl = dls.train.new(shuffle=False, drop_last=False)
     n_b = len(dl) if n_batches is None else min(n_batches, len(dl))
     counts,totals = torch.zeros(n_classes, dtype=torch.float64),torch.zeros(n_classes, dtype=torch.float64)

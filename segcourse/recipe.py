@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastai.vision.all import *
 from .data import *
 from .losses import *
+from .core import dls_classes
 from .learner import seg_learner
 
 # %% auto #0
@@ -35,11 +36,11 @@ def recipe_loss(dls:DataLoaders, # Segmentation DataLoaders with `codes` (and `i
                 show_progress:bool=True, # Show the pass over the training masks that counts the classes
                ):
     "The recipe's loss: `loss` with median-frequency class weights raised to `weight_power`, `dls.ignore_index` ignored"
-    codes = getattr(dls, 'codes', None)
+    codes,ignore_index = dls_classes(dls)
     if codes is None: raise ValueError("the DataLoaders have no `codes`: make them with `folder_dls` or `camvid_tiny_dls`")
     w = (median_frequency_weights(dls, n_batches=n_batches, show_progress=show_progress) ** weight_power
          if weight_power else None)
-    return seg_loss(loss, len(codes), dls.ignore_index, weight=w)
+    return seg_loss(loss, len(codes), ignore_index, weight=w)
 
 # %% ../nbs/11_recipe.ipynb #a50ff1bd
 @delegates(seg_learner, but='loss_func,lr')

@@ -161,18 +161,18 @@ class SegReport:
         self.codes = [str(i) for i in range(len(cm))] if codes is None else list(codes)
 
     @classmethod
-    def from_learner(cls, learn:Learner, # A trained segmentation Learner
+    def from_learner(cls, learn:Learner, # A trained `seg_learner` (its `model`'s config names the classes)
                      dl:DataLoader|None=None, # DataLoader to report on; defaults to `learn.dls.valid`
-                     codes:list|None=None, # Class names; defaults to `dls.codes` or the mask codes
-                     ignore_index:int|None=None, # Class that counts nowhere; defaults to `dls.ignore_index`
+                     codes:list|None=None, # Class names; defaults to the model's
+                     ignore_index:int|None=None, # Class that counts nowhere; defaults to the model's
                      k:int=8, # Number of worst images to keep for `show_worst`
                      predict_void:bool=True, # False: the ignored class's output never wins the argmax
                     ):
         "Report on `dl` in one validation pass: confusion matrix, per-image IoU, worst images"
         dl = ifnone(dl, learn.dls.valid)
-        codes = ifnone(codes, getattr(learn.dls, 'codes', None) or getattr(getattr(learn.dls, 'vocab', None), 'items', None))
-        ignore_index = ifnone(ignore_index, getattr(learn.dls, 'ignore_index', None))
-        n = len(codes) if codes is not None else getattr(learn, 'n_out', None) or get_c(learn.dls)
+        cfg = get_model(learn.model).config
+        codes,ignore_index = ifnone(codes, cfg['codes']),ifnone(ignore_index, cfg['ignore_index'])
+        n = len(codes) if codes is not None else cfg['n_out']
         cb = ReportCallback(n, ignore_index, k, predict_void)
         start = time.perf_counter()
         learn.validate(dl=dl, cbs=cb)
@@ -354,10 +354,9 @@ def show_predictions(self:Learner, max_n:int=4, # Number of images, from the sta
     with torch.no_grad(): p = self.model.eval()(x).argmax(1)
     self.model.train(training)
     imgs = TensorBase(dl.decode((x, y))[0]).as_subclass(Tensor).cpu()
-    codes = getattr(self.dls, 'codes', None)
-    n = len(codes) if codes is not None else getattr(self, 'n_out', None) or get_c(self.dls)
+    cfg = get_model(self.model).config
     y,p = (TensorBase(o).as_subclass(Tensor).cpu() for o in (y, p))
-    return show_seg_grid(imgs, y, p, n, getattr(self.dls, 'ignore_index', None), figsize=figsize, cmap=cmap)
+    return show_seg_grid(imgs, y, p, cfg['n_out'], cfg['ignore_index'], figsize=figsize, cmap=cmap)
 
 # %% ../nbs/12_report.ipynb #c0a1e020
 def _rgb01(colours)->list:

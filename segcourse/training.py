@@ -8,8 +8,8 @@ Docs: https://segcourse.github.io/segcourse/training.html.md"""
 from __future__ import annotations
 import hashlib, json, os, random
 from fastai.vision.all import *
-from fastai.learner import SkipToEpoch
 from .core import *
+from .learner import SegModel
 
 # %% auto #0
 __all__ = ['run_identity', 'short_hash', 'CheckpointMismatchError', 'ResumableCheckpoint']
@@ -58,13 +58,14 @@ def _data_identity(dls)->dict:
         if items is not None: res[f'{split}_items'] = hashlib.sha1('\n'.join(sorted(_item_names(items))).encode()).hexdigest()[:12]
     return res
 
-def run_identity(learn:Learner, # A learner, from `seg_learner` or any other
+def run_identity(model:nn.Module, # A `SegModel` (`learn.model` of a `seg_learner`), or any other network
+                 dls:DataLoaders, # The training data
                 )->dict: # architecture, backbone, classes, inputs, and the data's items
     "What makes two training runs the same experiment: architecture, backbone, classes and data"
-    cfg = getattr(learn, 'seg_config', None)
-    if cfg: model = {k: cfg.get(k) for k in ('arch', 'backbone', 'backbone_source', 'arch_kwargs', 'n_in', 'n_out', 'codes')}
-    else: model = dict(model=type(get_model(learn.model)).__name__, n_params=sum(p.numel() for p in learn.model.parameters()))
-    return dict(**model, data=_data_identity(learn.dls))
+    m = get_model(model)
+    if isinstance(m, SegModel): ident = {k: m.config[k] for k in ('arch', 'backbone', 'backbone_source', 'arch_kwargs', 'n_in', 'n_out', 'codes')}
+    else: ident = dict(model=type(m).__name__, n_params=sum(p.numel() for p in m.parameters()))
+    return dict(**ident, data=_data_identity(dls))
 
 def short_hash(o, # Anything `json.dumps` can write; other objects count as their `str`
               )->str:
@@ -100,7 +101,7 @@ class ResumableCheckpoint(Callback):
 
     def before_fit(self):
         self.fit_idx += 1
-        self.skip_to,self.identity = 0,run_identity(self.learn)
+        self.skip_to,self.identity = 0,run_identity(self.model, self.dls)
         self.ckpt_name = ifnone(self.given_name, f'checkpoint-{short_hash(self.identity)}')
         if not rank_distrib(): remove_stale_tmp(self.fname)
         if not self.fname.exists(): return
@@ -132,4 +133,4 @@ class ResumableCheckpoint(Callback):
         self.history = self.history[:self.fit_idx] + [[]] * (self.fit_idx - len(self.history)) + [values]
         _save_torch(_plain(dict(model=get_model(self.model).state_dict(), opt=self.opt.state_dict() if self.opt else None,
                                 fit_idx=self.fit_idx, epoch=self.epoch, n_epoch=self.n_epoch, rng=_rng_states(self.dls),
-                                history=self.history, identity=self.identity, config=getattr(self.learn, 'seg_config', None))), self.fname)
+                                history=self.history, identity=self.identity, config=getattr(get_model(self.model), 'config', None))), self.fname)

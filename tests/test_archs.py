@@ -51,7 +51,8 @@ def test_one_training_step_lowers_the_loss(dls, arch):
 def test_splitter_freezes_the_encoder(dls, arch):
     learn = learner(dls, arch)
     learn.freeze()
-    enc = learn.model[0] if arch == 'dynamic_unet' else learn.model.encoder
+    net = learn.model.model  # the network inside the `SegModel`
+    enc = net[0] if arch == 'dynamic_unet' else net.encoder
     enc_ids = {id(p) for p in enc.parameters()}
     frozen = [p.requires_grad for m in enc.modules() if not isinstance(m, norm_types) for p in m.parameters(recurse=False)]
     assert frozen and not any(frozen), f"{arch}: encoder weights still train when frozen"

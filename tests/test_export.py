@@ -110,5 +110,32 @@ def test_planted_pickle_runs_nothing_by_default(trained, tmp_path):
 def test_saved_config_is_the_learners(trained):
     learn, tmp, _ = trained
     cfg = json.loads((tmp/'model'/'config.json').read_text())
-    assert cfg == learn.seg_config
+    assert cfg == learn.model.config
     assert cfg['img_size'] == [64, 96] and cfg['n_out'] == len(cfg['codes']) == 32
+
+
+def test_folder_of_the_release_before_segmodel_loads_and_predicts(tmp_path):
+    "A folder as segcourse 0.1.0 wrote it (before `learn.model` was a `SegModel`): its config keys, tensors under `model.`"
+    from safetensors.torch import save_file
+    from torchvision.models import resnet18
+    from segcourse.archs import create_seg_model
+    from segcourse.export import load_model_folder
+    from segcourse.inference import predict_probs, predict_files
+    from PIL import Image
+    torch.manual_seed(0)
+    net = create_seg_model('naive', resnet18, 3, (32, 48), pretrained=False)[0].eval()
+    (tmp_path/'m').mkdir()
+    save_file({f'model.{k}': v.contiguous() for k, v in net.state_dict().items()}, str(tmp_path/'m'/'model.safetensors'))
+    (tmp_path/'m'/'config.json').write_text(json.dumps({"arch": "naive", "arch_kwargs": {}, "backbone": "resnet18", "backbone_source": "torchvision",
+        "codes": ["a", "b", "void"], "ignore_index": 2, "img_size": [32, 48], "mean": [0.5, 0.5, 0.5], "n_in": 3, "n_out": 3,
+        "segcourse_version": "0.1.0", "std": [0.25, 0.25, 0.25], "train_scale": [0.5, 0.5]}, indent=2, sort_keys=True))
+    m = load_model_folder(tmp_path/'m')
+    assert m.config['codes'] == ['a', 'b', 'void'] and m.config['train_scale'] == [0.5, 0.5]
+    img = np.random.default_rng(0).integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    x = (torch.from_numpy(img).permute(2, 0, 1)[None].float().div(255) - 0.5) / 0.25  # the config's mean and std
+    with torch.no_grad(): ref = net(x).softmax(1)[0]
+    assert torch.allclose(predict_probs(m, img, size=None), ref, atol=1e-5)  # at the image's own size: the same network and weights
+    assert predict_probs(m, img).shape == (3, 64, 96)  # at the training scale (32x48) and back
+    Image.fromarray(img).save(tmp_path/'frame.png')
+    assert predict_files(m, [tmp_path/'frame.png'], tmp_path/'out', show_progress=False) == []
+    assert np.array(Image.open(tmp_path/'out'/'frame.png')).max() <= 2

@@ -42,11 +42,11 @@ def test_unet_learns_generated_scenes(camvid):
 def test_backbone_trains_one_epoch(camvid, backbone):
     "Two timm and two torchvision backbones each train one epoch, and the encoder's weights change"
     learn = seg_learner(_dls(camvid), backbone, pretrained=False)
-    w0 = [p.detach().clone() for p in learn.model.encoder.parameters()][:3]
+    w0 = [p.detach().clone() for p in learn.model.model.encoder.parameters()][:3]
     learn.fit(1, 1e-3)
     train_loss, valid_loss = learn.recorder.values[-1][:2]
     assert np.isfinite(train_loss) and np.isfinite(valid_loss)
-    assert any(not torch.equal(a, b) for a, b in zip(w0, learn.model.encoder.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(w0, learn.model.model.encoder.parameters()))
 
 
 def test_export_predicts_the_same_in_a_fresh_process(camvid, tmp_path):
