@@ -2,7 +2,7 @@
 
 Three ways, measured in the same run on one pinned core:
   lut:       segcourse.a2d2.a2d2_label_to_index (pack RGB into 24 bits, one lookup in a 16M-entry table)
-  search:    segcourse.data.colours_to_index (pack RGB, np.searchsorted in the 55 sorted colours)
+  search:    segcourse.core.colours_to_index (pack RGB, np.searchsorted in the 55 sorted colours)
   loop:      the common per-colour loop, out[np.all(label == colour, -1)] = i
 
 usage: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/a2d2_label_conversion.py [--repeats 20]

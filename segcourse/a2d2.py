@@ -6,17 +6,11 @@ Docs: https://segcourse.github.io/segcourse/a2d2.html.md"""
 
 # %% ../nbs/02_a2d2.ipynb #8c4c2868
 from __future__ import annotations
-import os, re, sys, json, shutil, difflib, tempfile, warnings
-from contextlib import contextmanager
-from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from datetime import datetime, timedelta
+import re, json, difflib
 from functools import lru_cache
 from importlib import resources
 import numpy as np
-from PIL import Image
 from fastai.vision.all import *
-from fastprogress.fastprogress import progress_bar
 from .core import *
 
 # %% auto #0

@@ -6,23 +6,17 @@ Docs: https://segcourse.github.io/segcourse/a2d2_data.html.md"""
 
 # %% ../nbs/02b_a2d2_data.ipynb #7f9d783c
 from __future__ import annotations
-import os, re, sys, json, shutil, difflib, tempfile, warnings
+import os, sys, json, warnings
 from contextlib import contextmanager
-from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from functools import lru_cache
-import numpy as np
-from PIL import Image
 from fastai.vision.all import *
-from fastprogress.fastprogress import progress_bar
 from .core import *
 from .data import *
 from .a2d2 import *
 
 # %% auto #0
 __all__ = ['A2D2_CACHE_MANIFEST', 'MissingLabelWarning', 'a2d2_label_file', 'a2d2_scene', 'a2d2_files', 'read_a2d2_manifest',
-           'preprocess_a2d2', 'a2d2_splitter', 'A2D2MaskReader', 'a2d2_dls', 'a2d2_colourise', 'a2d2_legend',
-           'show_a2d2_batch', 'show_a2d2_results']
+           'preprocess_a2d2', 'a2d2_splitter', 'A2D2MaskReader', 'a2d2_dls', 'a2d2_colourise', 'a2d2_cmap']
 
 # %% ../nbs/02b_a2d2_data.ipynb #a11b1d08
 class MissingLabelWarning(UserWarning):
@@ -90,11 +84,11 @@ def _cache_lock(cache:Path):
 
 def _write_json(fn:Path, o):
     "Write `o` to `fn` whole or not at all"
-    with atomic_save(fn, mode='w', prefix=tmp_prefix(fn)) as f: json.dump(o, f, indent=1)
+    atomic_write(fn, lambda tmp: tmp.write_text(json.dumps(o, indent=1)))
 
 def _save_png(im:Image.Image, fn:Path, **kwargs):
     "Save through a temporary file and rename: a file at `fn` is always whole"
-    with atomic_save(fn, prefix=tmp_prefix(fn)) as f: im.save(f, format='PNG', **kwargs)
+    atomic_write(fn, lambda tmp: im.save(tmp, format='PNG', **kwargs))
 
 def _norm_size(size):
     "(h, w) as a list, or a float scale"
@@ -142,7 +136,6 @@ def _read_log(fn:Path)->list:
         except json.JSONDecodeError: pass
     return out
 
-# %% ../nbs/02b_a2d2_data.ipynb #aa7dc563
 def read_a2d2_manifest(cache, # A folder made by `preprocess_a2d2`
                        complete:bool=True, # Require a finished run
                       )->dict:
@@ -157,7 +150,6 @@ def read_a2d2_manifest(cache, # A folder made by `preprocess_a2d2`
         raise ValueError(f"{fn}: the cache is incomplete (its preprocessing run was interrupted); run preprocess_a2d2 with the same arguments to finish it")
     return man
 
-# %% ../nbs/02b_a2d2_data.ipynb #1e5a633a
 def preprocess_a2d2(root, # A2D2's `camera_lidar_semantic` folder (or one laid out like it)
                     dest, # Folder of the cache: new, empty, or a cache made with the same class table and size
                     size=(512, 512), # (h, w) of the cached frames, or a float scale of each frame's size
@@ -231,11 +223,8 @@ def a2d2_splitter(split='scene', # 'scene', 'random', or a list of validation sc
                   seed:int=42, # With 'scene' or 'random': the seed of the random draw
                  )->Callable: # items -> (training indices, validation indices)
     "A splitter for A2D2 frames: whole drive scenes apart (`'scene'`), frames at random (`'random'`, leaks), or named scenes"
-    if isinstance(split, str):
-        if split == 'scene': return GroupSplitter(group=a2d2_scene, valid_pct=valid_pct, seed=seed)
-        if split == 'random': return RandomSplitter(valid_pct, seed=seed)
-        raise ValueError(f"split must be 'scene', 'random' or a list of scene names, not {split!r}")
-    return GroupSplitter(split, group=a2d2_scene)
+    if isinstance(split, str) and split not in ('scene', 'random'): raise ValueError(f"split must be 'scene', 'random' or a list of scene names, not {split!r}")
+    return seg_splitter(valid_pct, seed, valid_groups=None if split == 'random' else 'random' if split == 'scene' else split, group=a2d2_scene)
 
 # %% ../nbs/02b_a2d2_data.ipynb #3ce97109
 class A2D2MaskReader:
@@ -258,7 +247,7 @@ class A2D2MaskReader:
 @delegates(DataLoaders.from_dblock, but='device')  # fastai leaves `device` unannotated; it still passes through
 def a2d2_dls(path, # A cache made by `preprocess_a2d2`, or A2D2's `camera_lidar_semantic` folder
              classes:A2D2Classes|str|dict='merged', # An `A2D2Classes`, or its `groups`: 'original', 'merged' or a dict class -> A2D2 names
-             size:int|tuple|float|None=None, # (h, w) of the batches. Of a download: the cache's size (default (512, 512)); of a cache: a further resize
+             size:int|tuple|float|None=None, # `Resize(size)` of every frame, as in every segcourse dataset; of a download, a float is the cache's scale instead
              bs:int=8, # Batch size
              split:str|list='scene', # 'scene' (whole drives apart), 'random' (leaks near-duplicate frames, and warns), or validation scene names
              valid_pct:float=0.2, # See `a2d2_splitter`
@@ -271,11 +260,13 @@ def a2d2_dls(path, # A cache made by `preprocess_a2d2`, or A2D2's `camera_lidar_
     "`DataLoaders` of A2D2 frames and class-index masks, from a preprocessed cache or a download"
     path = Path(path)
     if not (path/A2D2_CACHE_MANIFEST).exists() and cache is not False:
-        sz = _norm_size(ifnone(size, (512, 512)))
-        name = f"{path.name}_x{sz}" if isinstance(sz, float) else f"{path.name}_{sz[0]}x{sz[1]}"
-        cache = Path(ifnone(cache, fastai_cfg().path('data')/'a2d2_cache'/name))
-        print(f"Caching {path} at size {sz} in {cache}")
-        path,size = preprocess_a2d2(path, cache, sz, classes if isinstance(classes, A2D2Classes) else None),None
+        w,h = open_image(a2d2_files(path)[0]).size
+        size = ifnone(size, (512, 512))
+        scale = size if isinstance(size, float) else max(o/f for o,f in zip(_norm_size(size), (h, w)))  # the frames' shape, covering `size`
+        cache = Path(ifnone(cache, fastai_cfg().path('data')/'a2d2_cache'/f"{path.name}_x{scale:.4g}"))
+        print(f"Caching {path} at scale {scale:.4g} in {cache}")
+        path = preprocess_a2d2(path, cache, scale, classes if isinstance(classes, A2D2Classes) else None)
+        if isinstance(size, float): size = None
     if (path/A2D2_CACHE_MANIFEST).exists():
         man = read_a2d2_manifest(path)
         table,items,colour = man['class_table'],L(path/f['image'] for f in man['frames']),False
@@ -285,10 +276,8 @@ def a2d2_dls(path, # A cache made by `preprocess_a2d2`, or A2D2's `camera_lidar_
         items,colour = a2d2_files(path),True
     if not isinstance(classes, A2D2Classes): classes = A2D2Classes(table, groups=classes)
     if classes.table != table: raise ValueError(f"{path}: made with a class table that differs from `classes.table`; build `classes` from {path}'s table")
-    mask = TransformBlock(type_tfms=A2D2MaskReader(classes, colour), item_tfms=AddMaskCodes(codes=classes.codes), batch_tfms=IntToFloatTensor)
-    dblock = DataBlock(blocks=(ImageBlock, mask), get_items=noop, get_y=a2d2_label_file, splitter=a2d2_splitter(split, valid_pct, seed),
-                       item_tfms=ifnone(item_tfms, [Resize(size, method='squish')] if size is not None else None),
-                       batch_tfms=ifnone(batch_tfms, aug_transforms()))
+    dblock = seg_datablock(classes.codes, a2d2_label_file, splitter=a2d2_splitter(split, valid_pct, seed), item_tfms=item_tfms,
+                           batch_tfms=batch_tfms, size=size, get_items=noop, reader=A2D2MaskReader(classes, colour))
     dls = dblock.dataloaders(items, bs=bs, **kwargs)
     warn_split_leak(dls.train_ds.items, dls.valid_ds.items, a2d2_scene)
     dls.codes,dls.ignore_index,dls.a2d2_classes = classes.codes,classes.ignore_index,classes
@@ -299,62 +288,9 @@ def a2d2_colourise(mask, # (H, W) class indices
                    classes:A2D2Classes, # The classes the indices refer to
                   )->np.ndarray: # (H, W, 3) uint8
     "Draw a class-index mask in A2D2 colours; the ignore index is black"
-    pal = np.zeros((256, 3), np.uint8)
-    pal[:classes.n_classes] = classes.code_colours
-    return pal[np.asarray(mask, dtype=np.uint8)]
+    return seg_palette(classes.n_classes, classes.code_colours, classes.ignore_index, (0, 0, 0))[np.asarray(mask, dtype=np.uint8)]
 
-def a2d2_legend(fig:plt.Figure, # The figure to put the legend under
-                classes:A2D2Classes, # The classes the masks' indices refer to
-                present:list|None=None, # Class indices to list (default: all); the ignore index adds 'ignore'
-                ncol:int=6, # Classes per row of the legend
-                fontsize:int=8, # The labels' font size
-               )->None:
-    "A legend under `fig` with one colour patch per class"
-    import matplotlib.patches as mpatches
-    present = sorted(set(range(classes.n_classes)) if present is None else {int(o) for o in present})
-    hs = [mpatches.Patch(color=classes.code_colours[i]/255 if i < classes.n_classes else 'black',
-                         label=classes.codes[i] if i < classes.n_classes else 'ignore') for i in present]
-    fig.legend(handles=hs, loc='lower center', ncol=min(ncol, len(hs)), fontsize=fontsize, frameon=False)
-
-def _show_rows(rows, titles, classes, figsize):
-    "Plot rows of (image, mask, mask...) with A2D2 colours and one legend"
-    fig,axs = plt.subplots(len(rows), len(titles), figsize=ifnone(figsize, (3*len(titles), 2.2*len(rows)+0.8)), squeeze=False)
-    present = set()
-    for r,row in enumerate(rows):
-        for c,a in enumerate(row):
-            if c: present |= set(np.unique(a).tolist())
-            axs[r, c].imshow(a if c == 0 else a2d2_colourise(a, classes)); axs[r, c].axis('off')
-            if r == 0: axs[r, c].set_title(titles[c], fontsize=9)
-    ncol = 2*len(titles)
-    a2d2_legend(fig, classes, present, ncol=ncol)
-    fig.tight_layout(rect=(0, (0.1 + 0.2*-(-len(present)//ncol))/fig.get_size_inches()[1], 1, 1))  # room for the legend's rows
-    return fig
-
-def _spread_batch(dl, n):
-    "A batch of `n` items spread evenly over `dl`'s dataset (so over its scenes), not its first `n`"
-    idxs = np.linspace(0, len(dl.dataset)-1, min(n, len(dl.dataset))).round().astype(int)
-    return to_device(dl.after_batch(dl.do_batch([dl.do_item(int(i)) for i in idxs])), dl.device)
-
-def _images(dls, xb): return [o.permute(1, 2, 0).clamp(0, 255).byte().cpu().numpy() for o in dls.decode((xb,))[0]]
-
-def show_a2d2_batch(dls, # From `a2d2_dls`
-                    max_n:int=4, # Frames to show
-                    figsize:tuple|None=None, # Default: 3 inches per column, 2.2 per frame
-                    ds_idx:int=0, # 0: a training batch, 1: a validation batch
-                   )->plt.Figure:
-    "Show frames and masks of one batch in A2D2 colours, with a legend"
-    xb,yb = _spread_batch(dls[ds_idx], max_n)
-    return _show_rows([(i, m.cpu().numpy()) for i,m in zip(_images(dls, xb), yb)], ['frame', 'label'], dls.a2d2_classes, figsize)
-
-def show_a2d2_results(learn, # A `Learner` on DataLoaders from `a2d2_dls`
-                      max_n:int=3, # Frames to show
-                      figsize:tuple|None=None, # Default: 3 inches per column, 2.2 per frame
-                      ds_idx:int=1, # 1: validation frames, 0: training frames
-                     )->plt.Figure:
-    "Show frames, labels and the model's predictions in A2D2 colours, with a legend"
-    xb,yb = _spread_batch(learn.dls[ds_idx], max_n)
-    learn.model.eval()
-    with torch.no_grad(): pred = learn.model(xb).argmax(1)
-    ims = _images(learn.dls, xb)
-    return _show_rows([(i, m.cpu().numpy(), p.cpu().numpy()) for i,m,p in zip(ims, yb, pred)], ['frame', 'label', 'prediction'],
-                      learn.dls.a2d2_classes, figsize)
+def a2d2_cmap(classes:A2D2Classes, # The classes the masks' indices refer to
+             )->dict: # `cmap`, `vmin`, `vmax` for fastai's `show_batch` and `show_results`
+    "A2D2's colours for fastai's figures: `dls.show_batch(**a2d2_cmap(dls.a2d2_classes))`"
+    return seg_cmap(classes.n_classes, colours=classes.code_colours, ignore_index=classes.ignore_index, ignore_colour=(0, 0, 0))

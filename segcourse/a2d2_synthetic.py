@@ -14,7 +14,7 @@ from PIL import Image
 from fastai.vision.all import *
 from fastprogress.fastprogress import progress_bar
 from .a2d2 import *
-from .data import street_scene, write_generated
+from .generated import street_scene, write_generated
 
 # %% auto #0
 __all__ = ['A2D2_STRAY_COLOUR', 'A2D2_ROLES', 'a2d2_frame', 'make_a2d2']

@@ -15,6 +15,7 @@ from .encoders import can_reach
 from .learner import seg_learner
 from .inference import segcourse_predict
 from .convert import segcourse_convert
+from .report import *  # `learn.show_predictions`
 
 # %% auto #0
 __all__ = ['COMMANDS', 'save_predictions', 'run_demo', 'segcourse_demo', 'main']
@@ -24,20 +25,9 @@ def save_predictions(learn:Learner, # A trained segmentation learner
                      fn:str|Path, # The figure's file (PNG)
                      n:int=4, # Validation images to show, at most one batch
                     )->Path: # `fn`
-    "Save a figure of `n` validation images: image, ground truth and prediction side by side"
-    dl = learn.dls.valid
-    xb,yb = dl.one_batch()
-    n = min(n, len(xb))
-    with torch.no_grad(): pred = learn.model.eval()(xb[:n]).argmax(1).cpu()
-    imgs = dl.decode((xb[:n], yb[:n]))[0].cpu()
-    codes = learn.model.config['codes']
-    vmax = len(codes)-1 if codes else int(max(yb.max(), pred.max()))
-    fig,axs = plt.subplots(n, 3, figsize=(9, 2.4*n), squeeze=False)
-    for i in range(n):
-        for ax,im,title in zip(axs[i], (imgs[i].permute(1,2,0), yb[i].cpu(), pred[i]), ('image', 'ground truth', 'prediction')):
-            ax.imshow(im, **({} if title=='image' else dict(cmap='tab20', vmin=0, vmax=vmax, interpolation='nearest')))
-            ax.set_title(title); ax.axis('off')
-    fig.tight_layout(); fig.savefig(fn, dpi=80); plt.close(fig)
+    "Save a figure of `n` validation images: image, ground truth, prediction and errors (`learn.show_predictions`)"
+    fig = learn.show_predictions(n)[0, 0].figure
+    fig.savefig(fn, dpi=80); plt.close(fig)
     return Path(fn)
 
 # %% ../nbs/16_cli.ipynb #0487a5f3

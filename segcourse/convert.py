@@ -2,7 +2,7 @@
 
 # %% ../nbs/03_convert.ipynb #c08b2924
 from __future__ import annotations
-import os, io, json, math, base64, zlib, warnings
+import io, json, math, base64, zlib, warnings
 import xml.etree.ElementTree as ET
 from functools import partial
 from pathlib import Path
@@ -12,9 +12,10 @@ from fastcore.basics import store_attr
 from fastcore.script import call_parse
 from fastprogress.fastprogress import progress_bar
 from . import core
-from .core import ImageError, PathError, OutputFolder, inside, check_apart, check_pixels
-from .data import (MaskError, read_mask, read_codes, VOC_CLASSES, CITYSCAPES_CLASSES, CITYSCAPES_TRAIN_IDS,
-                            voc_split, cityscapes_images, cityscapes_label_file, _voc_root)
+from .core import ImageError, MaskError, PathError, OutputFolder, inside, check_apart, check_pixels
+from .masks import read_mask, read_codes
+from .data import (VOC_CLASSES, CITYSCAPES_CLASSES, CITYSCAPES_TRAIN_IDS, voc_split, cityscapes_images,
+                            cityscapes_label_file, _voc_root)
 
 # %% auto #0
 __all__ = ['LABELME_LINE_WIDTH', 'LABELME_POINT_SIZE', 'CONVERTERS', 'MAX_CODES', 'LABELME_DEMO_CLASSES', 'LabelItem',
@@ -575,7 +576,12 @@ def convert(format:str, # One of `CONVERTERS`: voc, cityscapes, coco, labelme, c
                         f"fixing these: converted files whose annotation has not changed are skipped):\n" + '\n'.join(problems[:10]) + more)
     return dest
 
-# %% ../nbs/03_convert.ipynb #d7f58b27
+def _load_hint(codes:list, splits:list)->str:
+    "The `folder_dls` call that loads a converted dataset, validating on a split held out of training when there is one"
+    held = [s for s in splits if s not in ('train', 'trainval')] if len(splits) > 1 else []
+    return (f"folder_dls(dest/'images', dest/'labels', dest/'codes.txt'" + (", void='void'" if codes[-1] == 'void' else '') +
+            (f", valid_names=read_split(dest, '{'val' if 'val' in held else held[0]}')" if held else '') + ')')
+
 @call_parse
 def segcourse_convert(format:str, # voc, cityscapes, coco, labelme, cvat or supervisely
                       src:str, # The dataset folder or the tool's export (folder or file)
@@ -592,9 +598,7 @@ def segcourse_convert(format:str, # voc, cityscapes, coco, labelme, cvat or supe
     n = len(list((out/'labels').glob('*.png')))
     splits = sorted(o.stem for o in (out/'splits').glob('*.txt'))
     print(f"{n} images and masks in {out}; {len(codes)} classes: {', '.join(codes)}" + (f"; splits: {', '.join(splits)}" if splits else ''))
-    void = ", void='void'" if codes[-1] == 'void' else ''
-    valid = f", valid_names=read_split(dest, '{'val' if 'val' in splits else splits[0]}')" if splits else ''
-    print(f"load it with: folder_dls(dest/'images', dest/'labels', dest/'codes.txt'{void}{valid})")
+    print(f"load it with: {_load_hint(codes, splits)}")
 
 # %% ../nbs/03_convert.ipynb #95ca2091
 LABELME_DEMO_CLASSES = ['sky', 'road', 'tree', 'car', 'pole']

@@ -6,22 +6,23 @@ Docs: https://segcourse.github.io/segcourse/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #09c7c7be
 from __future__ import annotations
-import os, sys, tempfile, warnings
+import os, sys, shutil, tempfile, warnings
 from functools import lru_cache
 import numpy as np
+import matplotlib.colors, matplotlib.patches
 from PIL import Image, UnidentifiedImageError
 from fastai.vision.all import *
 
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'HIGH_BIT_MODES', 'ImageError', 'MaskError', 'dls_classes', 'pack_rgb', 'colours_to_index',
            'check_pixels', 'open_image', 'rgb_array', 'read_image', 'OfflineFallbackWarning', 'is_offline',
-           'loud_warning', 'tmp_prefix', 'remove_stale_tmp', 'PathError', 'inside', 'check_apart', 'OutputFolder']
+           'loud_warning', 'tmp_prefix', 'atomic_write', 'remove_stale_tmp', 'PathError', 'inside', 'check_apart',
+           'OutputFolder', 'seg_palette', 'seg_cmap', 'plot_legend']
 
 # %% ../nbs/00_core.ipynb #7dbd549b
 class ImageError(ValueError):
     "An image or mask file that cannot be used; the message names the file and what is wrong with it"
 
-# %% ../nbs/00_core.ipynb #fce8de3c
 class MaskError(ImageError):
     "A mask that cannot be used (unreadable, the wrong kind, values that are not classes); the message names the file"
 
@@ -132,14 +133,33 @@ def loud_warning(msg:str, # What happened, and what to do about it
     warnings.warn(msg, category, stacklevel=stacklevel)
 
 # %% ../nbs/00_core.ipynb #528608ad
-def tmp_prefix(fn, # The file that `atomic_save` will write
+def tmp_prefix(fn, # The file or folder that `atomic_write` will write
               )->str:
-    "The name fastcore's `atomic_save` gives its temporary file beside `fn` starts with this: `.{name}.`"
+    "The name of `atomic_write`'s temporary file or folder beside `fn` starts with this: `.{name}.`"
     return f'.{Path(fn).name}.'
+
+def atomic_write(dest, # The file or folder to write
+                 write:Callable, # write(tmp): fills the temporary file (or empty folder) `tmp` beside `dest`
+                 folder:bool=False, # `dest` is a folder, written whole and replacing the old one
+                )->Path: # `dest`
+    "Write `dest` whole or not at all: `write` fills a temporary file or folder beside it, then renamed over it; an interrupted write leaves nothing"
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    kw = dict(dir=dest.parent, prefix=tmp_prefix(dest), suffix='.tmp')
+    if folder: tmp = tempfile.mkdtemp(**kw)
+    else: fd,tmp = tempfile.mkstemp(**kw); os.close(fd)
+    try:
+        write(Path(tmp))
+        if folder and dest.exists(): shutil.rmtree(dest)
+        os.replace(tmp, dest)
+    finally:
+        if os.path.isdir(tmp): shutil.rmtree(tmp, ignore_errors=True)
+        elif os.path.lexists(tmp): os.unlink(tmp)
+    return dest
 
 def remove_stale_tmp(fn, # The file whose leftover temporary files to remove
                     )->list: # The paths removed
-    "Remove the temporary files that `atomic_save(fn, prefix=tmp_prefix(fn))` left beside `fn` when a process was killed while writing"
+    "Remove the temporary files that `atomic_write(fn, ...)` left beside `fn` when a process was killed while writing"
     fn = Path(fn)
     stale = list(fn.parent.glob(f'{tmp_prefix(fn)}*tmp')) if fn.parent.exists() else []
     for o in stale: o.unlink(missing_ok=True)
@@ -220,14 +240,7 @@ class OutputFolder:
         fn = self.path(rel)
         fn.parent.mkdir(parents=True, exist_ok=True)
         self.path(rel)  # a folder just made may not be a way out either
-        fd,tmp = tempfile.mkstemp(dir=fn.parent, prefix=tmp_prefix(fn), suffix='.tmp'); os.close(fd)
-        try:
-            write(Path(tmp))
-            self._record(rel)
-            os.replace(tmp, fn)
-        finally:
-            if os.path.lexists(tmp): os.unlink(tmp)
-        return fn
+        return atomic_write(fn, lambda tmp: (write(tmp), self._record(rel)))
 
     def _record(self, rel):
         k = Path(rel).as_posix()
@@ -235,3 +248,50 @@ class OutputFolder:
         fd = os.open(self.root/self.record, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0), 0o644)
         with os.fdopen(fd, 'a') as f: f.write(k + '\n')
         self.written.add(k)
+
+# %% ../nbs/00_core.ipynb #e6647548
+def _rgb01(colours)->list:
+    "Colours as RGB in 0..1: '#rrggbb' strings, integer RGB in 0..255, or float RGB in 0..1"
+    if len(colours) and isinstance(colours[0], str): return [matplotlib.colors.to_rgb(c) for c in colours]
+    c = np.asarray(colours)
+    return list(c / 255 if np.issubdtype(c.dtype, np.integer) else c)
+
+def seg_palette(n:int, # Number of classes
+                colours=None, # One colour per class ('#rrggbb', RGB in 0..255 or in 0..1); default: matplotlib's tab20, then hsv
+                ignore_index:int|None=None, # A mask value drawn in `ignore_colour`
+                ignore_colour=(255, 255, 255), # RGB in 0..255
+               )->np.ndarray: # (256, 3) uint8: the colour of each mask value, black past the classes
+    "The one palette of segcourse: the colour of every mask value, for figures and legends"
+    cs = _rgb01(colours) if colours is not None else [plt.cm.tab20(i % 20)[:3] for i in range(min(n, 20))] + [plt.cm.hsv(i/max(1, n-20))[:3] for i in range(max(0, n-20))]
+    if len(cs) != n: raise ValueError(f"{n} classes and {len(cs)} colours: give one colour per class")
+    pal = np.zeros((256, 3), np.uint8)
+    pal[:n] = (np.asarray(cs, float).reshape(-1, 3)*255).round()
+    if ignore_index is not None: pal[ignore_index] = ignore_colour
+    return pal
+
+@delegates(seg_palette)
+def seg_cmap(n:int, **kwargs)->dict: # `cmap`, `vmin`, `vmax`
+    "What `imshow`, fastai's `show_image`, `show_batch` and `show_results` need to draw index masks in `seg_palette`'s colours"
+    pal = seg_palette(n, **kwargs)/255
+    return dict(cmap=matplotlib.colors.ListedColormap(pal[:n]).with_extremes(over=pal[kwargs.get('ignore_index') or 255]), vmin=0, vmax=n-1)
+
+# %% ../nbs/00_core.ipynb #89c1fbfa
+def plot_legend(codes, # Class names
+                colours, # One colour per class: '#rrggbb' strings, RGB in 0..255 (integers) or in 0..1 (floats)
+                ncol:int=4, # Columns of the legend
+                title:str|None=None, # Above the legend
+                figsize:tuple|None=None, # Default: fits the rows and columns
+               )->plt.Figure:
+    "The classes as a picture: a colour patch and the name of each class, column by column"
+    cs = _rgb01(colours)
+    if len(cs) != len(codes): raise ValueError(f"{len(codes)} class names and {len(cs)} colours: give one colour per class")
+    nrow = -(-len(codes) // ncol)
+    fig,ax = plt.subplots(figsize=ifnone(figsize, (2.5*ncol, 0.32*nrow + (0.6 if title else 0.2))))
+    for i,(name,c) in enumerate(zip(codes, cs)):
+        x,y = i // nrow,nrow - 1 - i % nrow
+        ax.add_patch(matplotlib.patches.Rectangle((x, y + 0.1), 0.15, 0.8, facecolor=c, edgecolor='0.4', lw=0.5))
+        ax.text(x + 0.2, y + 0.5, name, va='center', fontsize=8)
+    ax.set_xlim(0, ncol); ax.set_ylim(0, nrow); ax.axis('off')
+    if title: ax.set_title(title, fontsize=9)
+    fig.tight_layout(pad=0.2)
+    return fig

@@ -1,4 +1,4 @@
-"""From image and mask files to fastai `DataLoaders`: CamVid and CamVid_TINY (real or generated), and your own folders.
+"""From image and mask files to fastai `DataLoaders`: CamVid and CamVid_TINY (real or generated), PASCAL VOC, Cityscapes, and your own folders.
 
 Docs: https://segcourse.github.io/segcourse/data.html.md"""
 
@@ -6,567 +6,23 @@ Docs: https://segcourse.github.io/segcourse/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #e16db09a
 from __future__ import annotations
-import os, sys, json, shutil, socket, tempfile, warnings
-from functools import lru_cache
-from urllib.error import URLError
-import numpy as np
-from PIL import Image, UnidentifiedImageError
+import zipfile
+from urllib.error import URLError, ContentTooShortError
 from fastai.vision.all import *
-from fastprogress.fastprogress import progress_bar
+from fastdownload import download_url
+from . import masks, splits, generated, loaders
 from .core import *
+from .masks import *
+from .splits import *
+from .generated import *
+from .loaders import *
 
 # %% auto #0
-__all__ = ['CAMVID_CODES', 'STREET_ROLES', 'CAMVID_ROLES', 'CAMVID11_CODES', 'CAMVID_URL', 'CAMVID_FRAMES', 'CAMVID_VALID_DRIVES',
-           'CAMVID11_ROLES', 'VOC_CLASSES', 'CITYSCAPES_CLASSES', 'CITYSCAPES_TRAIN_IDS', 'read_mask', 'image_files',
-           'MaskFinder', 'PairCache', 'ImageReader', 'MaskReader', 'SegMaskBlock', 'NameSplitter', 'FolderSplitter',
-           'camvid_group', 'RegexGroup', 'group_key', 'GroupSplitter', 'SplitLeakWarning', 'shared_groups',
-           'warn_split_leak', 'seg_splitter', 'check_pairs', 'read_codes', 'seg_datablock', 'files_dls', 'folder_dls',
-           'street_scene', 'camvid_scene', 'write_folder', 'write_generated', 'make_camvid_tiny', 'real_or_generated',
-           'camvid_tiny_path', 'camvid_tiny_dls', 'camvid_layout', 'make_camvid', 'check_camvid', 'download_camvid',
-           'camvid_path', 'camvid_dls', 'voc_palette', 'LabelIdReader', 'make_voc_like', 'make_cityscapes_like',
-           'voc_split', 'voc_dls', 'cityscapes_label_file', 'cityscapes_images', 'cityscapes_dls']
-
-# %% ../nbs/01_data.ipynb #dd59824f
-def read_mask(fn, # Mask file
-              colours=None, # Colour table for RGB masks: list (index = class) or dict colour -> index
-             )->np.ndarray: # (H, W) uint8 class indices
-    "Read an index, palette or colour mask as an (H, W) uint8 array of class indices; values that are not 0..255 are an error, never changed"
-    try: im = open_image(fn)
-    except ImageError as e: raise MaskError(str(e)) from None
-    if im.mode in ('L', 'P'): return np.array(im)
-    if im.mode == '1': return np.array(im).astype(np.uint8)  # 1-bit: background 0, foreground 1 (not 255, which often means "no label")
-    if im.mode in HIGH_BIT_MODES:
-        a = np.array(im)
-        bad = (a < 0) | (a > 255) | (a != np.round(a)) if a.dtype.kind == 'f' else (a < 0) | (a > 255)
-        if bad.any():
-            v = a[bad][0]
-            raise MaskError(f"{fn}: {a.dtype} mask with value {v}: class indices are whole numbers from 0 to 255 "
-                            f"({int(bad.sum())} pixel(s) are not); save the mask as 8-bit index PNG")
-        return a.astype(np.uint8)
-    a = np.array(im.convert('RGB'))
-    if colours is None:
-        if (a[...,0]==a[...,1]).all() and (a[...,1]==a[...,2]).all(): return a[...,0].copy()
-        raise MaskError(f"{fn}: colour (RGB) mask but no colour table; pass `colours=` (one colour per class)")
-    idx,unknown = colours_to_index(a, colours)
-    if len(unknown):
-        shown = ', '.join(f'#{u:06x}' for u in unknown[:5])
-        raise MaskError(f"{fn}: {len(unknown)} colour(s) not in the colour table, e.g. {shown}")
-    return idx
-
-# %% ../nbs/01_data.ipynb #ee2f9668
-import difflib
-
-def image_files(folders, # Folder or list of folders, searched recursively, following symlinks
-               )->L: # Image files, sorted, each file once
-    "Image files under `folders` (hidden ones skipped, as fastai's `get_image_files`); a file or folder reached twice through symlinks counts once"
-    dirs_seen,files,twice = {},{},[]
-    for top in L(folders):
-        for root,dirs,fs in os.walk(top, followlinks=True):
-            real = os.path.realpath(root)
-            if real in dirs_seen:  # a symlink loop, or a second link to a folder already walked
-                twice.append(f"{root} is {dirs_seen[real]}"); dirs[:] = []; continue
-            dirs_seen[real] = root
-            dirs[:] = sorted(o for o in dirs if not o.startswith('.'))
-            for f in sorted(fs):
-                p = Path(root)/f
-                if f.startswith('.') or p.suffix.lower() not in image_extensions: continue
-                rp = os.path.realpath(p)
-                if rp in files:  # keep the first name in sorted order
-                    twice.append(f"{max(p, files[rp])} is {min(p, files[rp])}"); p = min(p, files[rp])
-                files[rp] = p
-    if twice: warnings.warn(f"{len(twice)} folder(s) or file(s) reached twice through symlinks were listed once: " + '; '.join(twice[:3]))
-    return L(files.values()).sorted()
-
-class MaskFinder:
-    "Find the mask of an image by its stem plus `suffix`, among the image files under `masks`"
-    def __init__(self, masks, # Folder, or list of folders, holding the masks
-                 suffix:str='', # Added to the image stem to make the mask stem (`'_P'` in CamVid_TINY)
-                ):
-        self.suffix,self.index = suffix,{}
-        files = image_files(masks)
-        for f in files:
-            if suffix and not f.stem.endswith(suffix): continue
-            stem = f.stem[:len(f.stem)-len(suffix)] if suffix else f.stem
-            if stem in self.index: raise MaskError(f"two masks for the image stem '{stem}': {self.index[stem]} and {f}")
-            self.index[stem] = f
-        self.names = {f.stem: f.name for f in files}  # every mask file, for the hints of the errors
-        if not self.index:
-            seen = f": it holds {', '.join(sorted(self.names.values())[:3])}..." if self.names else ''
-            raise MaskError(f"no mask files (stem ending in '{suffix}') found in {L(masks)}{seen}")
-
-    def __call__(self, fn):
-        fn = Path(fn)
-        try: return self.index[fn.stem]
-        except KeyError: raise MaskError(f"{fn}: no mask found (looked for '{fn.stem}{self.suffix}.*' in the mask folder)"
-                                         + self._hint(fn.stem)) from None
-
-    def _hint(self, stem:str)->str:
-        "The nearest mask names, and the suffix that would match the nearest one"
-        near = difflib.get_close_matches(stem + self.suffix, list(self.names), n=3, cutoff=0.6)
-        if not near: return ''
-        hint = f"; nearest masks: {', '.join(self.names[o] for o in near)}"
-        if near[0].startswith(stem) and near[0] != stem + self.suffix:
-            hint += f". Masks named like '{near[0]}': pass mask_suffix='{near[0][len(stem):]}'"
-        return hint
-
-# %% ../nbs/01_data.ipynb #142bfa1c
-class PairCache:
-    "Decoded images (H, W, 3) and masks (H, W) as uint8 arrays, by file name, so that each file is decoded once"
-    def __init__(self): self.images,self.masks = {},{}
-    def __len__(self): return len(self.images)
-    @property
-    def nbytes(self)->int: return sum(a.nbytes for d in (self.images, self.masks) for a in d.values())
-    def __getstate__(self): return {'images': {}, 'masks': {}}  # a pickle (`learn.export()`, spawned workers) has no pixels: the readers open the files
-    def __repr__(self): return f"PairCache({len(self)} images, {len(self.masks)} masks, {self.nbytes/2**20:.1f} MiB)"
-
-class ImageReader(Transform):
-    "Open an image as an RGB `PILImage` by `rgb_array`'s rule (16-bit stretched, not clipped); from `cache` when it holds the file"
-    input_types = (Path, str, Tensor, np.ndarray, bytes, Image.Image)  # what `learn.predict`/`test_dl` accept, as `PILImage.create`
-    def __init__(self, cache:PairCache|None=None, # Decoded images by file name (see `PairCache`); `None` opens every file
-                ): super().__init__(); self.cache = cache
-    def encodes(self, fn):
-        if not isinstance(fn, (str, Path)): return PILImage.create(fn)
-        a = self.cache.images.get(Path(fn)) if self.cache is not None else None
-        return PILImage.create(a if a is not None else read_image(fn))
-
-# %% ../nbs/01_data.ipynb #c420a48f
-class MaskReader:
-    "Read a mask file into a `PILMask`, checking its values against `n_classes`; from `cache` when it holds the file"
-    def __init__(self, n_classes:int, # Number of classes; values must be below it
-                 colours=None, # Colour table for RGB masks
-                 ignore_index:int|None=None, # A value allowed besides the classes (e.g. 255)
-                 cache:PairCache|None=None, # Decoded masks by file name (see `PairCache`)
-                ): store_attr()
-    def read(self, fn)->np.ndarray:
-        "Read and check `fn`, ignoring the cache"
-        a = read_mask(fn, self.colours)
-        bad = a >= self.n_classes
-        if self.ignore_index is not None: bad &= a != self.ignore_index
-        if bad.any():
-            raise MaskError(f"{fn}: mask values {sorted(np.unique(a[bad]).tolist())[:10]} are not classes "
-                            f"(there are {self.n_classes} codes: values 0..{self.n_classes-1})")
-        return a
-    def __call__(self, fn):
-        a = self.cache.masks.get(Path(fn)) if self.cache is not None else None
-        return PILMask.create(a if a is not None else self.read(fn))
-
-# %% ../nbs/01_data.ipynb #8cf63c9b
-def SegMaskBlock(codes, # Class names, index = class
-                 colours=None, # Colour table for RGB masks
-                 ignore_index:int|None=None, # A mask value allowed besides the classes
-                 cache:PairCache|None=None, # Decoded masks by file name
-                 reader:MaskReader|None=None, # Reads a mask file; defaults to `MaskReader(len(codes), colours, ignore_index, cache)`
-                ):
-    "A `TransformBlock` for segmentation masks that reads index, palette and colour PNGs correctly"
-    return TransformBlock(type_tfms=ifnone(reader, MaskReader(len(codes), colours, ignore_index, cache)),
-                          item_tfms=AddMaskCodes(codes=codes), batch_tfms=IntToFloatTensor)
-
-# %% ../nbs/01_data.ipynb #1ee080e9
-class NameSplitter:
-    "Validation items are those whose file name or stem is in `names`"
-    def __init__(self, names:list, # File names or stems of the validation items
-                ): self.names = set(str(n) for n in names)
-    def __call__(self, items):
-        is_valid = [Path(o).name in self.names or Path(o).stem in self.names for o in items]
-        if not any(is_valid): raise ValueError(f"none of the {len(self.names)} validation names matches an image, e.g. {sorted(self.names)[:3]}")
-        return L(i for i,v in enumerate(is_valid) if not v), L(i for i,v in enumerate(is_valid) if v)
-
-class FolderSplitter:
-    "Validation items are those with a folder named `folder` in their path"
-    def __init__(self, folder:str, # A folder name, e.g. 'val': items under a folder of that name are validation items
-                ): self.folder = folder
-    def __call__(self, items):
-        is_valid = [self.folder in Path(o).parent.parts for o in items]
-        if not any(is_valid): raise ValueError(f"no image is in a folder named '{self.folder}'")
-        return L(i for i,v in enumerate(is_valid) if not v), L(i for i,v in enumerate(is_valid) if v)
-
-# %% ../nbs/01_data.ipynb #b7e1c0a2
-_CAMVID_RECORDING = re.compile(r'(\d{4}[A-Z][A-Z0-9]|Seq\d+[A-Z]+)_')
-
-def camvid_group(fn)->str|None:
-    "CamVid's recording of a frame, its name's prefix before the first `_` (`0016E5_08370.png` -> `'0016E5'`); `None` for other names"
-    m = _CAMVID_RECORDING.match(Path(fn).name)
-    return m.group(1) if m else None
-
-class RegexGroup:
-    "The group of a file: the first capture group of `pattern` (else the whole match) searched in the file name; `None` without a match"
-    def __init__(self, pattern:str, # A regular expression searched in the file name, e.g. r'^(\w+?)_'
-                ): self.pattern = re.compile(pattern)
-    def __call__(self, fn):
-        m = self.pattern.search(Path(fn).name)
-        return None if m is None else m.group(1 if self.pattern.groups else 0)
-    def __repr__(self): return f"RegexGroup({self.pattern.pattern!r})"
-
-def group_key(group:Callable|str, # A function file -> group, or a regex for `RegexGroup`
-             )->Callable: # file -> group
-    "A function file -> group: `group` itself when it is one, a `RegexGroup` for a regex string"
-    if isinstance(group, str): return RegexGroup(group)
-    if callable(group): return group
-    raise TypeError(f"group must be a function (file -> group name) or a regex string, not {group!r}")
-
-# %% ../nbs/01_data.ipynb #b7e1c0a5
-class GroupSplitter:
-    "Whole groups (recordings) on one side: the `valid_groups`, or groups drawn with `seed` until they hold `valid_pct` of the items"
-    def __init__(self, valid_groups=None, # Names of the validation groups; `None`: a seeded random choice of groups
-                 group=camvid_group, # File -> group: a function, or a regex on the file name (see `group_key`)
-                 valid_pct:float=0.2, # Least fraction of the items for validation, in a random choice
-                 seed:int=42, # Seed of the group shuffle
-                ):
-        self.valid_groups = None if valid_groups is None else [str(o) for o in L(valid_groups)]
-        self.group,self.valid_pct,self.seed = group_key(group),valid_pct,seed
-
-    def groups(self, items)->list:
-        "The group of each item; an error naming the files that have none"
-        gs = [self.group(o) for o in items]
-        missing = [o for o,g in zip(items, gs) if g is None]
-        if missing: raise ValueError(f"{missing[0]}: no group found in this name ({len(missing)} of {len(items)} files have none, "
-                                     f"with group={getattr(self.group, '__name__', self.group)}). Pass `group=`: a regex whose first "
-                                     "capture group is the recording, e.g. r'^([^_]+)_', or a function file -> recording")
-        return gs
-
-    def draw(self, counts:Counter, n:int)->set:
-        "Groups shuffled with the seed, taken until they hold `valid_pct` of the `n` items, leaving one for training"
-        if len(counts) < 2: raise ValueError(f"a split by group needs at least two groups, found only {sorted(counts)}")
-        valid,n_valid = set(),0
-        for g in np.random.default_rng(self.seed).permutation(sorted(counts)):
-            if n_valid >= self.valid_pct*n or len(valid) == len(counts)-1: break
-            valid.add(str(g)); n_valid += counts[g]
-        return valid
-
-    def __call__(self, items):
-        gs = self.groups(items)
-        counts = Counter(gs)
-        if self.valid_groups is None: valid = self.draw(counts, len(gs))
-        else:
-            valid = set(self.valid_groups)
-            if valid - set(counts): raise ValueError(f"validation group(s) {sorted(valid - set(counts))} not found; the groups (items) are {dict(sorted(counts.items()))}")
-        is_valid = [g in valid for g in gs]
-        if all(is_valid): raise ValueError(f"every item is in a validation group ({sorted(valid)}): leave at least one group for training")
-        return L(i for i,v in enumerate(is_valid) if not v), L(i for i,v in enumerate(is_valid) if v)
-
-# %% ../nbs/01_data.ipynb #b7e1c0aa
-class SplitLeakWarning(UserWarning):
-    "Training and validation share a recording: near-duplicate frames on both sides make the validation score optimistic"
-
-def shared_groups(train:list, # Training items (file names)
-                  valid:list, # Validation items (file names)
-                  group=camvid_group, # File -> group (function or regex); items without a group are not counted
-                 )->dict: # group -> (training items, validation items), for each group on both sides
-    "The groups with items on both sides of a split"
-    key = group_key(group)
-    t,v = Counter(key(o) for o in train),Counter(key(o) for o in valid)
-    return {g:(t[g], v[g]) for g in sorted(set(t) & set(v) - {None})}
-
-def warn_split_leak(train:list, # Training items (file names)
-                    valid:list, # Validation items (file names)
-                    group=camvid_group, # File -> group (function or regex)
-                   )->dict: # What `shared_groups` returns: empty when nothing leaks
-    "Warn once, with a `SplitLeakWarning` and a banner on stderr, when `train` and `valid` share groups"
-    shared = shared_groups(train, valid, group)
-    if not shared: return shared
-    counts = Counter(group_key(group)(o) for o in L(train) + L(valid))
-    listed = ', '.join(f"{g} ({a} train / {b} valid)" for g,(a,b) in list(shared.items())[:10]) + (' ...' if len(shared) > 10 else '')
-    loud_warning(f"SPLIT LEAK: training and validation share {len(shared)} recording(s): {listed}.\n"
-           f"{sum(b for _,b in shared.values())} of the {len(valid)} validation items have frames of their own recording in training; "
-           "neighbouring frames are near-duplicates, so the validation score overstates quality on new recordings.\n"
-           f"To keep recordings apart, validate on whole recordings: pass valid_groups=[...] instead, choosing among "
-           f"{', '.join(f'{g} ({n})' for g,n in sorted(counts.items()) if g is not None)}; or pass group= (a regex or a function) "
-           "when the recording is named otherwise.", SplitLeakWarning, stacklevel=4)
-    return shared
-
-# %% ../nbs/01_data.ipynb #dd004d64
-def seg_splitter(valid_pct:float=0.2, # Fraction of items for validation, when neither names nor folder is given
-                 seed:int=42, # Seed of the random split
-                 valid_names=None, # File names or stems of the validation images
-                 valid_folder:str|None=None, # Name of the folder holding the validation images
-                 valid_groups=None, # Validation groups (recordings), e.g. `['0006R0']`, or `'random'`: see `GroupSplitter`
-                 group=camvid_group, # File -> group, for `valid_groups`: a function or a regex on the file name
-                ):
-    "A deterministic splitter: by folder, by names, by groups, or at random with a seed"
-    if not (isinstance(valid_pct, (int, float)) and 0 < valid_pct < 1): raise ValueError(f"valid_pct must be a fraction above 0 and below 1, not {valid_pct}")
-    given = [k for k,v in dict(valid_folder=valid_folder, valid_names=valid_names, valid_groups=valid_groups).items() if v is not None]
-    if len(given) > 1: raise ValueError(f"pass one of valid_folder, valid_names and valid_groups, not {' and '.join(given)}")
-    if valid_folder is not None: return FolderSplitter(valid_folder)
-    if valid_names is not None: return NameSplitter(valid_names)
-    if isinstance(valid_groups, str) and valid_groups == 'random': return GroupSplitter(None, group, valid_pct, seed)
-    if valid_groups is not None: return GroupSplitter(valid_groups, group)
-    return RandomSplitter(valid_pct, seed=seed)
-
-# %% ../nbs/01_data.ipynb #f9c1ea32
-def check_pairs(images, # Image files
-                get_mask, # Image file -> mask file
-                reader:MaskReader, # Reads and checks a mask
-                show_progress:bool=True, # Show a progress bar over the pairs
-                cache:PairCache|None=None, # Keep the decoded images and masks here
-               )->None:
-    "Check every image/mask pair: both readable, same size, mask values valid. Raises one `MaskError` listing all problems"
-    problems = []
-    for fn in progress_bar(images, leave=False, display=show_progress):
-        try:
-            im = open_image(fn)
-            m = reader.read(get_mask(fn))
-            if im.size != m.shape[::-1]:
-                problems.append(f"{get_mask(fn)}: mask size {m.shape[::-1]} differs from image {fn} size {im.size}")
-            elif cache is not None:
-                cache.images[Path(fn)] = rgb_array(im)
-                cache.masks[Path(get_mask(fn))] = m
-        except ImageError as e: problems.append(str(e))
-    if problems:
-        more = f"\n... and {len(problems)-10} more" if len(problems) > 10 else ''
-        raise MaskError(f"{len(problems)} problem(s) in the dataset:\n" + '\n'.join(problems[:10]) + more)
-
-# %% ../nbs/01_data.ipynb #c80f20d8
-def read_codes(codes:list|str|Path, # Class names, or a text file with one name per line
-              )->list: # The names; no names, or a name twice, is an error
-    "Class names from a list, or from a text file with one name per line (as CamVid's `codes.txt`); each name once"
-    src = 'codes'
-    if isinstance(codes, (str, Path)):
-        fn = src = Path(codes)
-        if not fn.exists(): raise FileNotFoundError(f"{fn}: codes file not found")
-        try: codes = [o.strip() for o in fn.read_text(encoding='utf-8-sig').splitlines() if o.strip()]  # utf-8-sig: a BOM is not part of the first name
-        except UnicodeDecodeError as e: raise ValueError(f"{fn}: not a UTF-8 text file of class names ({e})") from None
-    codes = list(codes)
-    if not codes: raise ValueError("no class names (codes) given")
-    twice = sorted({c for c in codes if codes.count(c) > 1})
-    if twice: raise ValueError(f"{src}: class name(s) {twice} appear more than once; each class needs its own name")
-    return codes
-
-# %% ../nbs/01_data.ipynb #bd7cbb1f
-def seg_datablock(codes, # Class names
-                  get_mask, # Image file -> mask file
-                  colours=None, # Colour table for RGB masks
-                  ignore_index:int|None=None, # A mask value allowed besides the classes (e.g. 255)
-                  splitter=None, # Defaults to `seg_splitter()`
-                  item_tfms=None, # Defaults to `Resize(size)` when `size` is given
-                  batch_tfms=None, # Defaults to fastai's `aug_transforms()`
-                  size=None, # Resize every image (and, nearest-neighbour, every mask) to this
-                  get_items=get_image_files,
-                  cache:PairCache|None=None, # Decoded images and masks by file name (see `PairCache`)
-                  reader:MaskReader|None=None, # Reads a mask file (see `SegMaskBlock`)
-                 )->DataBlock:
-    "A `DataBlock` for semantic segmentation with a mask reader that knows index, palette and colour PNGs"
-    image_block = TransformBlock(type_tfms=ImageReader(cache), batch_tfms=IntToFloatTensor)  # = `ImageBlock`, cached
-    return DataBlock(blocks=(image_block, SegMaskBlock(codes, colours, ignore_index, cache, reader)), get_items=get_items,
-                     get_y=get_mask, splitter=ifnone(splitter, seg_splitter()),
-                     item_tfms=ifnone(item_tfms, [Resize(size)] if size is not None else None),
-                     batch_tfms=ifnone(batch_tfms, aug_transforms()))
-
-# %% ../nbs/01_data.ipynb #c0541810
-@delegates(DataLoaders.from_dblock, but='device')
-def files_dls(files, # Image files
-              get_mask, # Image file -> mask file
-              codes, # Class names
-              reader:MaskReader, # Reads and checks a mask file
-              splitter, # Train/valid splitter, e.g. from `seg_splitter`
-              ignore_index:int|None=None, # Mask value that means "no label"
-              size:int|tuple|None=None, # Resize to this (int or (h, w)); masks are resized nearest-neighbour
-              bs:int=8, # Batch size
-              item_tfms:list|None=None, # Item transforms instead of the default `Resize(size)`
-              batch_tfms:list|None=None, # Batch transforms (augmentation), e.g. `aug_transforms()`
-              check:bool=True, # Check every image/mask pair first (`check_pairs`)
-              cache:bool=False, # Keep the decoded images and masks in memory (`PairCache`)
-              **kwargs
-             )->DataLoaders: # With `codes`, `ignore_index` and `cache` set
-    "`DataLoaders` from a list of image files and a way to find each one's mask: the body of `folder_dls`, `voc_dls`, `cityscapes_dls`"
-    if not (isinstance(bs, int) and bs >= 1): raise ValueError(f"bs (batch size) must be a whole number, 1 or more, not {bs}")
-    sz = size if isinstance(size, (tuple, list)) else (size, size)
-    if size is not None and not (len(sz) == 2 and all(isinstance(o, int) and not isinstance(o, bool) and o >= 1 for o in sz)):
-        raise ValueError(f"size must be None, or a size in pixels (an int or (h, w), 1 or more), not {size}")
-    pairs = PairCache() if cache else None
-    if cache: reader.cache = pairs
-    if check or cache: check_pairs(files, get_mask, reader, cache=pairs)
-    dblock = seg_datablock(codes, get_mask, reader.colours, ignore_index, splitter=splitter, item_tfms=item_tfms,
-                           batch_tfms=batch_tfms, size=size, get_items=noop, cache=pairs, reader=reader)
-    kwargs.setdefault('pin_memory', torch.cuda.is_available())  # page-locked batches copy to the GPU faster
-    dls = dblock.dataloaders(files, bs=bs, **kwargs)
-    dls.ignore_index,dls.codes,dls.cache = ignore_index,codes,pairs
-    return dls
-
-@delegates(DataLoaders.from_dblock, but='device')
-def folder_dls(images:str|Path|list, # Folder (or list of folders) of images, searched recursively
-               masks:str|Path|list, # Folder (or list of folders) of masks, matched to images by stem
-               codes:list|str|Path, # Class names: a list, or a `codes.txt` file with one name per line
-               mask_suffix:str='', # Added to the image stem to make the mask stem, e.g. `'_P'`
-               colours:list|dict|None=None, # Colour table for RGB masks: list (index = class) or dict colour -> index
-               void:str|None=None, # Name of the class that means "no label"; metrics and losses ignore it
-               ignore_index:int|None=None, # Mask value that means "no label" (e.g. 255); defaults to `void`'s index
-               valid_pct:float=0.2, # Random share of validation items, when no other split is given
-               valid_names:list|None=None, # File names or stems of the validation items
-               valid_folder:str|None=None, # Items under a folder of this name are the validation items, e.g. 'val'
-               seed:int=42, # Seed of the random split
-               valid_groups:list|str|None=None, # Validation recordings, e.g. `['0006R0']`, or `'random'`: see `GroupSplitter`
-               group:Callable|str=camvid_group, # File -> recording, for `valid_groups` and the leak check: a function or a regex on the file name
-               warn_leaks:bool=True, # Warn (`SplitLeakWarning`) when training and validation share a recording
-               size:int|tuple|None=None, # Resize to this (int or (h, w)); masks are resized nearest-neighbour
-               bs:int=8, # Batch size
-               item_tfms:list|None=None, # Item transforms instead of the default `Resize(size)`
-               batch_tfms:list|None=None, # Batch transforms (augmentation), e.g. `aug_transforms()` or `recipe_tfms()`
-               check:bool=True, # Read every pair once to check it before training
-               cache:bool=False, # Keep every decoded image and mask in memory (the check's pass fills it); see `PairCache`
-               **kwargs
-              )->DataLoaders: # With `codes`, `ignore_index` and `cache` set
-    "`DataLoaders` for semantic segmentation from a folder of images and a folder of masks"
-    codes = read_codes(codes)
-    if void is not None:
-        if void not in codes: raise ValueError(f"void class '{void}' is not one of the codes {codes}")
-        ignore_index = ifnone(ignore_index, codes.index(void))
-    files = image_files(images)
-    if not files: raise MaskError(f"no image files found in {L(images)}")
-    dls = files_dls(files, MaskFinder(masks, mask_suffix), codes, MaskReader(len(codes), colours, ignore_index),
-                    seg_splitter(valid_pct, seed, valid_names, valid_folder, valid_groups, group), ignore_index, size=size,
-                    bs=bs, item_tfms=item_tfms, batch_tfms=batch_tfms, check=check, cache=cache, **kwargs)
-    if warn_leaks: warn_split_leak(dls.train_ds.items, dls.valid_ds.items, group)
-    return dls
-
-# %% ../nbs/01_data.ipynb #bb262b2a
-CAMVID_CODES = ['Animal', 'Archway', 'Bicyclist', 'Bridge', 'Building', 'Car', 'CartLuggagePram', 'Child',
-    'Column_Pole', 'Fence', 'LaneMkgsDriv', 'LaneMkgsNonDriv', 'Misc_Text', 'MotorcycleScooter', 'OtherMoving',
-    'ParkingBlock', 'Pedestrian', 'Road', 'RoadShoulder', 'Sidewalk', 'SignSymbol', 'Sky', 'SUVPickupTruck',
-    'TrafficCone', 'TrafficLight', 'Train', 'Tree', 'Truck_Bus', 'Tunnel', 'VegetationMisc', 'Void', 'Wall']
-
-# %% ../nbs/01_data.ipynb #991ebd9a
-STREET_ROLES = ('sky', 'building', 'tree', 'road', 'sidewalk', 'curb', 'lane', 'solid_line', 'zebra', 'car', 'truck',
-                'pole', 'sign', 'signal', 'pedestrian', 'void', 'ego_car')
-
-_LOOK = {  # what a role looks like: (colour, or colours one of which is drawn per object; texture noise)
-    'sky': (None, 3), 'building': ((170, 150, 130), 6), 'window': ((40, 45, 60), 0), 'tree': ((60, 120, 45), 25),
-    'road': ((75, 75, 80), 10), 'sidewalk': ((185, 170, 150), 5), 'tile': ((120, 110, 100), 0),
-    'curb': ((215, 215, 210), 3), 'lane': ((235, 235, 230), 4), 'solid_line': ((240, 240, 235), 4),
-    'zebra': ((250, 250, 245), 3), 'car': ([(200, 30, 30), (30, 60, 200), (190, 190, 195)], 6),
-    'windscreen': ((60, 70, 80), 0), 'wheel': ((15, 15, 15), 3), 'truck': ((230, 225, 200), 5),
-    'pole': ((150, 150, 150), 3), 'sign': ((30, 80, 200), 4), 'signal': ((25, 25, 25), 3), 'light': ((220, 40, 30), 0),
-    'pedestrian': ((60, 30, 90), 8), 'void': (None, 40), 'ego_car': ((20, 25, 40), 3)}
-
-def street_scene(h:int=96, w:int=128, # Frame size
-                 classes:dict|None=None, # Role (see `STREET_ROLES`) -> class index, or list of variant indices (one drawn per object); a role missing or `None` is not painted
-                 scene:int=0, # The street's layout seed: same `scene`, same street
-                 t:int=0, # Time step: the camera drives on a little, cars and pedestrians move
-                 other:int=0, # Mask value of the pixels no role paints (only when `'sky'` is left out)
-                )->tuple: # (RGB uint8 (h, w, 3), index mask uint8 (h, w))
-    "Paint generated street `scene` at time `t`: an RGB frame and its mask of `classes`' indices"
-    classes = ifnone(classes, {})
-    if unknown := set(classes) - set(STREET_ROLES): raise ValueError(f"unknown street role(s) {sorted(unknown)}; the roles are {STREET_ROLES}")
-    cls = {r: listify(v) for r,v in classes.items() if v is not None}
-    lay,rng = np.random.default_rng(scene), np.random.default_rng([scene, t])  # layout: fixed per scene; noise: per frame
-    img,mask = np.zeros((h, w, 3), np.float32), np.full((h, w), cls['sky'][0] if 'sky' in cls else other, np.uint8)
-    nz = rng.normal(0, 1, (h, w, 1)).astype(np.float32)
-    yy,xx = np.mgrid[:h, :w]
-    def paint(sel, role, u=0., look=None, colour=None):
-        "Paint `sel` in the look of `look` (default: `role`) and label it with variant `u` (in [0, 1)) of `role`; False for a role left out"
-        if role not in cls: return False
-        c,tex = _LOOK[ifnone(look, role)]
-        img[sel] = np.asarray(ifnone(colour, c), np.float32) + tex*nz[sel]
-        mask[sel] = cls[role][int(u*len(cls[role]))]
-        return True
-    # every random draw happens whether its role is painted or not, so that leaving a role out changes nothing else
-    if 'sky' in cls: img[...] = np.stack([90+60*yy/h, 140+60*yy/h, 235-20*yy/h], -1) + _LOOK['sky'][1]*nz
-    hz = int(h*lay.uniform(0.42, 0.52))
-    x,shift = 0, int(t*w*0.02)
-    while x < w + shift:
-        bw,bh,house,tone = int(lay.integers(w//8, w//3)), int(lay.integers(h//6, hz)), lay.random() < 0.65, lay.uniform(-30, 30)
-        x0 = x - shift
-        if house:
-            b = (yy < hz) & (yy >= hz-bh) & (xx >= x0) & (xx < x0+bw)
-            if paint(b, 'building', colour=np.add(_LOOK['building'][0], tone)):
-                img[b & ((yy*40//h) % 3 == 0) & ((xx*60//w) % 3 == 0)] = _LOOK['window'][0]
-        else:
-            cx,cy,r = x0+bw//2, hz-bh//2, max(bw, bh)//2
-            paint(((xx-cx)**2 + (yy-cy)**2 < r*r) & (yy < hz+2), 'tree')
-        x += bw
-    ground = yy >= hz
-    paint(ground, 'road')
-    edge = (w*0.2)*(yy-hz)/(h-hz+1)
-    side = ground & ((xx < edge) | (xx > w-edge))
-    if paint(side, 'sidewalk'): img[side & ((yy*50//h) % 4 == 0)] = _LOOK['tile'][0]
-    cw = 1 + (yy-hz)*w//(24*h)  # half-width of the road markings: wider nearer the camera
-    paint(ground & ((np.abs(xx-edge) < cw) | (np.abs(xx-(w-edge)) < cw)), 'curb')
-    paint(ground & ((np.abs(xx-edge-3*cw) < cw) | (np.abs(xx-(w-edge)+3*cw) < cw)), 'solid_line')
-    paint(ground & ~side & (np.abs(xx-w//2) < cw) & ((((yy-hz)*min(30, h//8)//h) + t) % 2 == 0), 'lane')
-    if lay.random() < 0.4:
-        zy = hz + int((h-hz)*0.35)
-        paint((yy >= zy) & (yy < zy + (h-hz)//8) & (xx > edge+4*cw) & (xx < w-edge-4*cw) & ((xx*24//w) % 2 == 0), 'zebra')
-    pw = max(1, w//240)
-    for k in range(int(lay.integers(0, 3))):
-        px,top,is_sign,u = int(lay.integers(w//20, w-w//20)) - shift//2, int(lay.integers(hz//3, hz)), lay.random() < 0.5, lay.random()
-        paint((np.abs(xx-px) <= pw) & (yy >= top) & (yy < hz + (h-hz)//4), 'pole')
-        s = (np.abs(xx-px) <= max(3, w//48)) & (yy >= top) & (yy < top + h//30 + 3)
-        if is_sign: paint(s, 'sign', u)
-        elif paint(s, 'signal', u): img[s & (yy < top + h//60 + 2)] = _LOOK['light'][0]
-    for k in range(int(lay.integers(1, 5))):
-        truck,u,look = lay.random() < 0.2, lay.random(), lay.random()
-        vw = int(w*lay.uniform(0.12, 0.2)*(1.5 if truck else 1)); vh = int(vw*(0.8 if truck else 0.5))
-        vx = int(lay.integers(0, w-vw)) + int(t*w*lay.uniform(-0.01, 0.01))
-        vy = int(hz + (h-hz)*lay.uniform(0.25, 0.6))
-        body = (yy >= vy-vh) & (yy < vy) & (xx >= vx) & (xx < vx+vw)
-        if truck: paint(body, 'truck', u)
-        elif paint(body, 'car', u, colour=_LOOK['car'][0][int(look*len(_LOOK['car'][0]))]):
-            img[body & (yy < vy - vh*2//3) & (xx > vx + vw//6) & (xx < vx + vw*5//6)] = _LOOK['windscreen'][0]
-            for wx in (vx + vw//5, vx + 4*vw//5): paint(((xx-wx)**2 + (yy-vy)**2) < (vh/3)**2, 'car', u, 'wheel')
-    for k in range(int(lay.integers(0, 4))):
-        px,py,u = int(lay.integers(w//20, w-w//20)) + 2*t, int(hz + (h-hz)*lay.uniform(0.05, 0.4)), lay.random()
-        paint((((xx-px)/max(w/120, 2.5))**2 + ((yy-py)/max(h/25, 7))**2) < 1, 'pedestrian', u)
-    for k in range(int(lay.integers(0, 3))):
-        vx,vy,r,colour = int(lay.integers(0, w)), int(lay.integers(0, h)), max(2, w*lay.uniform(0.016, 0.04)), lay.integers(0, 256, 3)
-        paint((xx-vx)**2 + (yy-vy)**2 < r*r, 'void', colour=colour)
-    paint(yy > h*0.9 + 0.04*h*((xx - w/2)/(w/2))**2, 'ego_car')
-    return np.clip(img, 0, 255).astype(np.uint8), mask
-
-# %% ../nbs/01_data.ipynb #a7c3e905
-CAMVID_ROLES = {'sky': 'Sky', 'building': 'Building', 'tree': 'Tree', 'road': 'Road', 'sidewalk': 'Sidewalk', 'lane': 'LaneMkgsDriv',
-                'car': 'Car', 'pole': 'Column_Pole', 'sign': 'SignSymbol', 'pedestrian': 'Pedestrian', 'void': 'Void'}
-
-def camvid_scene(h:int=96, w:int=128, # Size of the frame
-                 rng=None, # A `np.random.Generator` (or seed) that draws the scene
-                )->tuple: # (RGB uint8 (h, w, 3), index mask uint8 (h, w))
-    "One generated street scene and its CamVid mask: `street_scene` with the CamVid classes of `CAMVID_ROLES`"
-    scene = int(np.random.default_rng(rng).integers(2**31))
-    return street_scene(h, w, {r: CAMVID_CODES.index(n) for r,n in CAMVID_ROLES.items()}, scene=scene)
-
-# %% ../nbs/01_data.ipynb #a7c3e907
-def write_folder(dest, # The folder to write
-                 write:Callable, # Fills the folder it is given
-                )->Path:
-    "Write a whole folder at once: `write` fills a temporary folder beside `dest`, which then replaces `dest`; an interrupted write leaves nothing"
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}_', dir=dest.parent))
-    try: write(tmp)
-    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
-    if dest.exists(): shutil.rmtree(dest)
-    shutil.move(str(tmp), str(dest))
-    return dest
-
-def write_generated(dest, # Folder of the generated dataset
-                    stamp:str, # What made it, with every argument: the text of its `GENERATED.txt`
-                    write:Callable, # Writes the dataset into the folder it is given
-                   )->Path:
-    "`dest`, written by `write` unless it already holds the dataset `stamp` names; never overwrites a folder that is not generated"
-    dest = Path(dest)
-    marker = dest/'GENERATED.txt'
-    if marker.exists() and marker.read_text() == stamp: return dest
-    if dest.exists() and not marker.exists() and any(dest.iterdir()):
-        raise FileExistsError(f"{dest}: exists and is not a generated dataset (no GENERATED.txt); choose another folder")
-    def write_stamped(tmp): write(tmp); (tmp/'GENERATED.txt').write_text(stamp)
-    return write_folder(dest, write_stamped)
-
-# %% ../nbs/01_data.ipynb #d16cc41f
-def make_camvid_tiny(dest, # Folder to write the dataset to
-                     n:int=60, # Number of frames
-                     size=(96, 128), # (h, w) of every frame (the real CamVid_TINY is 720x960)
-                     seed:int=0, # Same seed, same dataset
-                    )->Path:
-    "Write a CamVid_TINY-format dataset of generated street scenes to `dest` (kept if made with the same arguments) and return its path"
-    def write(tmp):
-        (tmp/'images').mkdir(); (tmp/'labels').mkdir()
-        rng = np.random.default_rng(seed)
-        for i in progress_bar(range(n), leave=False):
-            im,m = camvid_scene(*size, rng=rng)
-            stem = f"{'0001TP' if i%2 else '0006R0'}_{i:06d}"
-            Image.fromarray(im).save(tmp/'images'/f'{stem}.png')
-            Image.fromarray(m, mode='L').save(tmp/'labels'/f'{stem}_P.png')
-        (tmp/'codes.txt').write_text('\n'.join(CAMVID_CODES) + '\n')
-    stamp = f"Generated by segcourse.data.make_camvid_tiny(n={n}, size={tuple(size)}, seed={seed}): not the real CamVid_TINY.\n"
-    return write_generated(dest, stamp, write)
+__all__ = ['CAMVID11_CODES', 'CAMVID_URL', 'CAMVID_FRAMES', 'CAMVID_VALID_DRIVES', 'CAMVID11_ROLES', 'VOC_CLASSES',
+           'CITYSCAPES_CLASSES', 'CITYSCAPES_TRAIN_IDS', 'real_or_generated', 'camvid_tiny_path', 'camvid_tiny_dls',
+           'camvid_layout', 'make_camvid', 'check_camvid', 'download_camvid', 'camvid_path', 'camvid_dls',
+           'voc_palette', 'LabelIdReader', 'make_voc_like', 'make_cityscapes_like', 'voc_split', 'voc_dls',
+           'cityscapes_label_file', 'cityscapes_images', 'cityscapes_dls']
 
 # %% ../nbs/01_data.ipynb #5bbadbb6
 def real_or_generated(name:str, # The dataset, as the warning names it
@@ -591,7 +47,6 @@ def camvid_tiny_path(generated_dest=None, # Where to write the generated copy; d
     return real_or_generated('CamVid_TINY', lambda: untar_data(URLs.CAMVID_TINY), make_camvid_tiny,
                              Path(ifnone(generated_dest, fastai_cfg().path('data')/'camvid_tiny_generated')), 'the CamVid_TINY format')
 
-# %% ../nbs/01_data.ipynb #878fecea
 @delegates(folder_dls, but='images,masks,codes,mask_suffix,void')
 def camvid_tiny_dls(path:str|Path|None=None, # CamVid_TINY folder; `None` downloads it (or, offline, generates one, loudly)
                     bs:int=8, # Batch size
@@ -656,10 +111,6 @@ def make_camvid(dest, # Folder to write the dataset to
     return write_generated(dest, stamp, write)
 
 # %% ../nbs/01_data.ipynb #5051732e
-import zipfile
-from urllib.error import ContentTooShortError
-from fastdownload import download_url
-
 def check_camvid(path:str|Path, # A CamVid folder in SegNet's layout
                  frames:dict=CAMVID_FRAMES, # split -> number of frames it must hold
                 )->Path:
@@ -701,7 +152,7 @@ def download_camvid(dest:str|Path|None=None, # Folder for the dataset; defaults 
                         (tmp/rel).parent.mkdir(parents=True, exist_ok=True)
                         (tmp/rel).write_bytes(z.read(m))
                 check_camvid(tmp, frames)
-            write_folder(dest, unpack)
+            atomic_write(dest, unpack, folder=True)
     except zipfile.BadZipFile as e:
         arch.unlink()
         raise ValueError(f"{arch}: not a complete zip archive ({e}); it was removed: call camvid_dls() again to download it anew") from None
@@ -720,7 +171,6 @@ def camvid_path(path:str|Path|None=None, # A CamVid folder; `None`: `$SEGCOURSE_
     return real_or_generated('CamVid', download_camvid, make_camvid, Path(ifnone(generated_dest, fastai_cfg().path('data')/'camvid_generated')),
                              "the layout of SegNet's CamVid (set SEGCOURSE_CAMVID to a CamVid folder to use real frames)")
 
-# %% ../nbs/01_data.ipynb #b4ef4909
 @delegates(files_dls, but='files,get_mask,codes,reader,splitter,ignore_index')
 def camvid_dls(path:str|Path|None=None, # CamVid folder (either layout); `None`: `$SEGCOURSE_CAMVID`, else downloaded, else generated (loudly)
                split:str='dev', # 'dev': validate on the `valid_groups` drives; 'segnet': on `val/` (leaks); 'test': train on train + val, validate on `test/`
@@ -823,7 +273,6 @@ def make_cityscapes_like(dest, # Folder to write `leftImg8bit/` and `gtFine/` in
             Image.fromarray(a).save(root/top/split/city/f'{stem}_{suffix}.png')
     return root
 
-# %% ../nbs/01_data.ipynb #533d26c3
 def _voc_root(path)->Path:
     "The VOC2012 folder: `path` itself, or `VOC2012` / `VOCdevkit/VOC2012` under it"
     path = Path(path)
@@ -875,3 +324,7 @@ def cityscapes_dls(path:str|Path, # The Cityscapes folder, holding `leftImg8bit/
     reader = LabelIdReader(CITYSCAPES_TRAIN_IDS, len(CITYSCAPES_CLASSES), 255)
     return files_dls(files, cityscapes_label_file, CITYSCAPES_CLASSES, reader, FolderSplitter('val'), 255,
                      size=size, bs=bs, **kwargs)
+
+# %% ../nbs/01_data.ipynb #67328b72
+_reexported = masks.__all__ + splits.__all__ + generated.__all__ + loaders.__all__  # `from segcourse.data import *` gives them
+__all__ = globals().get('__all__', []) + _reexported  # nbdev's list of this module's own names, then theirs

@@ -8,14 +8,13 @@ Docs: https://segcourse.github.io/segcourse/report.html.md"""
 from __future__ import annotations
 import time
 import pandas as pd
-import matplotlib.colors, matplotlib.patches
 from fastai.vision.all import *
+from .core import *
 from .metrics import *
 
 # %% auto #0
 __all__ = ['mask_iou', 'mask_dice', 'mask_precision', 'mask_recall', 'dice_from_iou', 'iou_from_dice', 'f1_score',
-           'per_class_table', 'ReportCallback', 'SegReport', 'error_map', 'show_seg_grid', 'plot_training',
-           'plot_legend']
+           'per_class_table', 'ReportCallback', 'SegReport', 'error_map', 'show_seg_grid', 'plot_training']
 
 # %% ../nbs/12_report.ipynb #af6c0978
 def _binary(m, cls=None)->Tensor:
@@ -257,16 +256,16 @@ def error_map(targ, # (h, w) true class indices
 def show_seg_grid(imgs, # Images: (n, 3, h, w) tensor or a list of what `show_image` takes
                   targs, # (n, h, w) true class indices
                   preds, # (n, h, w) predicted class indices
-                  n_classes:int, # Number of classes: the masks' colour scale
+                  n_classes:int, # Number of classes
                   ignore_index:int|None=None, # Class that counts nowhere (white in the error map)
                   titles:list|None=None, # One title per image
-                  cmap:str='tab20', # The masks' matplotlib colour map
+                  colours=None, # One colour per class (see `seg_palette`)
                   figsize:tuple|None=None, # Default: 12 inches wide, 2.6 per image
                  )->np.ndarray: # The grid's axes
     "One row per image: the image, its ground truth, the prediction and the errors (red) with the share of pixels wrong"
     n = len(imgs)
     fig,axs = plt.subplots(n, 4, figsize=ifnone(figsize, (12, 2.6*n)), squeeze=False)
-    kw = dict(cmap=cmap, vmin=0, vmax=n_classes-1, interpolation='nearest')
+    kw = dict(**seg_cmap(n_classes, colours=colours, ignore_index=ignore_index), interpolation='nearest')
     titles = ifnone(titles, ['image']*n)
     for i in range(n):
         t,p = np.asarray(targs[i]),np.asarray(preds[i])
@@ -283,12 +282,12 @@ def show_seg_grid(imgs, # Images: (n, 3, h, w) tensor or a list of what `show_im
 @patch
 def show_worst(self:SegReport, k:int=4, # Number of images (at most the `k` kept by `from_learner`)
                figsize:tuple|None=None, # Default: 12 inches wide, 2.6 per image
-               cmap:str='tab20', # The masks' matplotlib colour map
+               colours=None, # One colour per class (see `seg_palette`)
               )->np.ndarray: # The grid's axes
     "Show the `k` images with the lowest IoU next to their ground truth, prediction and errors"
     if self.worst is None: raise ValueError("no images were kept: make the report with k > 0, on a DataLoader whose images share one size")
     ious,imgs,targs,preds = (o[:k] for o in self.worst)
-    return show_seg_grid(imgs, targs, preds, len(self.codes), self.ignore_index, [f"IoU {o:.3f}" for o in ious], cmap, figsize)
+    return show_seg_grid(imgs, targs, preds, len(self.codes), self.ignore_index, [f"IoU {o:.3f}" for o in ious], colours, figsize)
 
 # %% ../nbs/12_report.ipynb #c0a1e011
 def _training_rows(learn:Learner)->list:
@@ -345,7 +344,7 @@ def plot_per_class(self:SegReport, metric:str='iou', # A column of `table()`: 'i
 def show_predictions(self:Learner, max_n:int=4, # Number of images, from the start of `dl`
                      dl:DataLoader|None=None, # DataLoader; defaults to `learn.dls.valid`
                      figsize:tuple|None=None, # Default: 12 inches wide, 2.6 per image
-                     cmap:str='tab20', # The masks' matplotlib colour map
+                     colours=None, # One colour per class (see `seg_palette`)
                     )->np.ndarray: # The grid's axes
     "Image, ground truth, prediction and errors of the first `max_n` images of `dl`"
     dl = ifnone(dl, self.dls.valid)
@@ -356,31 +355,4 @@ def show_predictions(self:Learner, max_n:int=4, # Number of images, from the sta
     imgs = TensorBase(dl.decode((x, y))[0]).as_subclass(Tensor).cpu()
     cfg = get_model(self.model).config
     y,p = (TensorBase(o).as_subclass(Tensor).cpu() for o in (y, p))
-    return show_seg_grid(imgs, y, p, cfg['n_out'], cfg['ignore_index'], figsize=figsize, cmap=cmap)
-
-# %% ../nbs/12_report.ipynb #c0a1e020
-def _rgb01(colours)->list:
-    "Colours as RGB in 0..1: '#rrggbb' strings, integer RGB in 0..255, or float RGB in 0..1"
-    if len(colours) and isinstance(colours[0], str): return [matplotlib.colors.to_rgb(c) for c in colours]
-    c = np.asarray(colours)
-    return list(c / 255 if np.issubdtype(c.dtype, np.integer) else c)
-
-def plot_legend(codes, # Class names
-                colours, # One colour per class: '#rrggbb' strings, RGB in 0..255 (integers) or in 0..1 (floats)
-                ncol:int=4, # Columns of the legend
-                title:str|None=None, # Above the legend
-                figsize:tuple|None=None, # Default: fits the rows and columns
-               )->plt.Figure:
-    "The classes as a picture: a colour patch and the name of each class, column by column"
-    cs = _rgb01(colours)
-    if len(cs) != len(codes): raise ValueError(f"{len(codes)} class names and {len(cs)} colours: give one colour per class")
-    nrow = -(-len(codes) // ncol)
-    fig,ax = plt.subplots(figsize=ifnone(figsize, (2.5*ncol, 0.32*nrow + (0.6 if title else 0.2))))
-    for i,(name,c) in enumerate(zip(codes, cs)):
-        x,y = i // nrow,nrow - 1 - i % nrow
-        ax.add_patch(matplotlib.patches.Rectangle((x, y + 0.1), 0.15, 0.8, facecolor=c, edgecolor='0.4', lw=0.5))
-        ax.text(x + 0.2, y + 0.5, name, va='center', fontsize=8)
-    ax.set_xlim(0, ncol); ax.set_ylim(0, nrow); ax.axis('off')
-    if title: ax.set_title(title, fontsize=9)
-    fig.tight_layout(pad=0.2)
-    return fig
+    return show_seg_grid(imgs, y, p, cfg['n_out'], cfg['ignore_index'], figsize=figsize, colours=colours)

@@ -12,7 +12,7 @@ BAR = re.compile(r'█|\r(?!\n)|\|-{4,}|\d+\.\d+% \[\d+/\d+|<progress[\s>]')
 MACHINE_PATH = re.compile(r'(?<![\w.:/~-])/(?:work|root|tmp|home|Users|var/folders)/')
 # A Python warning printed on stdout (e.g. a subprocess's stderr), and the source line Python prints under it
 WARNING = re.compile(r'\b[A-Z]\w*Warning: |^\s*warnings\.warn\(', re.M)
-# `segcourse.data.loud_warning`'s banner
+# `segcourse.core.loud_warning`'s banner
 BANNER = re.compile(r'OFFLINE|!!!!')
 
 def _text(o:dict)->str:
