@@ -6,9 +6,8 @@ Docs: https://segcourse.github.io/segcourse/archs.html.md"""
 
 # %% ../nbs/07_archs.ipynb #2f4b16dc
 from __future__ import annotations
-import pandas as pd
 from fastai.vision.all import *
-import contextlib, copy, math, time, warnings
+import copy, math, warnings
 from contextlib import contextmanager
 from torchvision.models.segmentation.deeplabv3 import ASPP, DeepLabHead
 from torchvision.models.segmentation.fcn import FCNHead

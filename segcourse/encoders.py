@@ -6,7 +6,7 @@ Docs: https://segcourse.github.io/segcourse/encoders.html.md"""
 
 # %% ../nbs/06_encoders.ipynb #e7db5722
 from __future__ import annotations
-import os, socket, importlib.util, warnings, logging
+import socket, importlib.util, warnings, logging
 from contextlib import contextmanager
 import timm, torchvision
 from fastai.vision.all import *
