@@ -77,7 +77,7 @@ def test_export_load_round_trip(dls, arch, tmp_path):
 class CountTrainableEncoder(Callback):
     "Record, at the start of each fit, how many encoder weights (not norm layers) are trainable"
     def before_fit(self):
-        self.counts = getattr(self, 'counts', []) + [sum(p.requires_grad for p in self.model.encoder.parameters() if p.ndim > 1)]
+        self.counts = getattr(self, 'counts', []) + [sum(p.requires_grad for p in self.model.model.encoder.parameters() if p.ndim > 1)]
 
 def test_fine_tune_trains_the_head_first(dls):
     learn = learner(dls, 'deeplabv3plus')
