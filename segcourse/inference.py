@@ -240,9 +240,8 @@ def predict_probs(model, img:np.ndarray, **kwargs)->Tensor: # (n_classes, H, W) 
 # %% ../nbs/15_inference.ipynb #aa50fb31
 def class_palette(n:int, # Number of classes
                  )->np.ndarray: # (n, 3) uint8
-    "Distinct colours for `n` classes (matplotlib's tab20, then hsv)"
-    cols = [plt.cm.tab20(i % 20)[:3] for i in range(min(n, 20))] + [plt.cm.hsv(i/ max(1, n-20))[:3] for i in range(max(0, n-20))]
-    return (np.array(cols) * 255).round().astype(np.uint8)
+    "Distinct colours for `n` classes: the first `n` rows of `seg_palette` (matplotlib's tab20, then hsv)"
+    return seg_palette(n)[:n]
 
 def save_mask(mask:np.ndarray, # (H, W) class indices
               fn:str|Path, # The PNG file to write

@@ -38,10 +38,10 @@ def _set_rng_states(s, dls):
     for dl,st in zip(dls.loaders, s.get('dls', [])): dl.rng.setstate(st)
 
 def _save_torch(obj, fn):
-    "`torch.save` through fastcore's `atomic_save`, flushed to disk: `fn` is either the old file or the whole new one"
-    with atomic_save(fn, prefix=tmp_prefix(fn)) as f:
-        torch.save(obj, f)
-        f.flush(); os.fsync(f.fileno())
+    "`torch.save` through `atomic_write`, flushed to disk: `fn` is either the old file or the whole new one"
+    def write(tmp):
+        with open(tmp, 'wb') as f: torch.save(obj, f); f.flush(); os.fsync(f.fileno())
+    atomic_write(fn, write)
 
 # %% ../nbs/10_training.ipynb #8149d080
 def _item_names(items)->list:
