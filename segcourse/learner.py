@@ -22,8 +22,8 @@ import segcourse.distributed  # noqa: F401 (imported for its effect) lets fastai
 from .archs import *
 
 # %% auto #0
-__all__ = ['MAX_CLASSES', 'MAX_WIDTH', 'MAX_CHANNELS', 'NaNLossError', 'StopOnNaN', 'FusedAdam', 'TrainingHistory', 'train_view',
-           'ModelFileError', 'check_config', 'SegModel', 'seg_learner']
+__all__ = ['MAX_CLASSES', 'MAX_WIDTH', 'MAX_CHANNELS', 'CHANNELS_LAST_DEVICES', 'NaNLossError', 'StopOnNaN', 'FusedAdam',
+           'TrainingHistory', 'train_view', 'ModelFileError', 'check_config', 'SegModel', 'seg_learner']
 
 # %% ../nbs/09_learner.ipynb #3b4c0c73
 class NaNLossError(FloatingPointError):
@@ -191,9 +191,11 @@ def _backbone_ref(backbone)->tuple:
     if name and getattr(torchvision.models, name, None) is backbone: return name, 'torchvision'
     return None, None  # a custom callable: it cannot be found again by name
 
+CHANNELS_LAST_DEVICES = ('cuda', 'cpu')  # Where channels-last trains faster (`07_archs`); not MPS
+
 def _channels_last(m:SegModel)->SegModel:
     "The network in the memory layout `seg_learner` trains it in on the CPU and CUDA: faster, and the same kernels as the learner's"
-    if next(m.parameters()).device.type in ('cpu', 'cuda'): m.model.to(memory_format=torch.channels_last)
+    if next(m.parameters()).device.type in CHANNELS_LAST_DEVICES: m.model.to(memory_format=torch.channels_last)
     return m
 
 class SegModel(nn.Module, PyTorchModelHubMixin, library_name='segcourse', tags=['semantic-segmentation', 'fastai'],
@@ -293,6 +295,6 @@ def seg_learner(dls:DataLoaders, # Segmentation DataLoaders (e.g. from `camvid_t
     learn = Learner(dls, model, loss_func=seg_loss(loss_func, n_out, ignore_index), splitter=partial(_net_splitter, splitter),
                     metrics=ifnone(metrics, seg_metrics(n_out, ignore_index, codes, per_class)), **kwargs)
     if (pretrained or weights is not None) and ARCHS[arch]['uses_encoder']: learn.freeze()  # no backbone, nothing pretrained
-    if channels_last == 'auto': channels_last = default_device().type in ('cuda', 'cpu')  # faster on both (`07_archs`); not MPS
+    if channels_last == 'auto': channels_last = default_device().type in CHANNELS_LAST_DEVICES
     if channels_last: learn.add_cb(ChannelsLast()).model.to(memory_format=torch.channels_last)  # now too, not only when fitting: predictions before `fit` run the same kernels as after
     return _add_mixed_precision(learn, mixed_precision)
