@@ -49,6 +49,7 @@ from segcourse.metrics import confusion_matrix
 from segcourse.archs import create_seg_model
 from segcourse.report import per_class_table
 from segcourse.recipe import recipe_tfms, seg_recipe
+from segcourse.learner import seg_learner
 from bench_data import camvid11_dev_files, camvid11_dls, DEV_VALID_DRIVES
 
 RECIPE = dict(loss='ce+dice', weight_power=0.5, lr=1e-3, zoom=1.1, lighting=0.2, rotate=0., warp=0., color=0.,
@@ -96,7 +97,6 @@ def recipe_pre(root, size, bs, epochs, codes, **rcp):
     return learn, lambda: learn.fine_tune(epochs-1, base_lr=ft_lr, freeze_epochs=1, lr_mult=lr_mult)
 
 def tutorial(root, size, bs, epochs, codes, **_):
-    from segcourse.learner import seg_learner
     dls = camvid11_dls(root, void=VOID, size=size, bs=bs, num_workers=0, cache=True, batch_tfms=aug_transforms(max_rotate=5., max_warp=0.))
     learn = seg_learner(dls, PRETRAINED)
     return learn, lambda: learn.fine_tune(epochs-1)
