@@ -19,7 +19,7 @@ from pathlib import Path
 from fastai.vision.all import *
 from segcourse.core import loud_warning
 from segcourse.learner import seg_learner
-from segcourse.encoders import PretrainedWeightsError
+from segcourse.offline import PretrainedWeightsError
 from bench_data import camvid11_dls, make_camvid11
 import train_throughput
 

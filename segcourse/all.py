@@ -10,6 +10,7 @@ __all__ = []
 # %% ../nbs/99_all.ipynb #all-03
 from fastai.vision.all import *
 from .core import *
+from .offline import *
 from .data import *
 from .a2d2 import *
 from .a2d2_synthetic import *

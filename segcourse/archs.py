@@ -7,7 +7,7 @@ Docs: https://segcourse.github.io/segcourse/archs.html.md"""
 # %% ../nbs/07_archs.ipynb #2f4b16dc
 from __future__ import annotations
 from fastai.vision.all import *
-import copy, math, warnings
+import copy, inspect, math, warnings
 from contextlib import contextmanager
 from torchvision.models.segmentation.deeplabv3 import ASPP, DeepLabHead
 from torchvision.models.segmentation.fcn import FCNHead
@@ -88,7 +88,8 @@ def create_seg_model(arch:str='unet', # A name in `ARCHS`
     if arch not in ARCHS: raise ValueError(f"unknown architecture '{arch}'; choose one of {sorted(ARCHS)}")
     entry = ARCHS[arch]
     if not entry['uses_encoder']: return entry['create'](None, n_out, img_size, n_in=n_in, **kwargs), entry['splitter'], imagenet_stats
-    enc,stats = create_encoder(backbone, pretrained, weights, n_in)
+    p = inspect.signature(entry['create']).parameters.get('output_stride')  # DeepLab, PSPNet: timm or torchvision dilates the encoder
+    enc,stats = create_encoder(backbone, pretrained, weights, n_in, kwargs.get('output_stride', getattr(p, 'default', None)))
     return entry['create'](enc, n_out, img_size, **kwargs), entry['splitter'], stats
 
 # %% ../nbs/07_archs.ipynb #9ba79433
@@ -152,20 +153,21 @@ def dilate_encoder(layers:nn.Sequential, # A sequential encoder (not modified)
 class MultiScaleEncoder(nn.Module):
     "Run a sequential encoder and return the last feature map at each scale, finest first"
     def __init__(self, layers:nn.Sequential, # Encoder from `create_encoder`
-                 output_stride:int|None=None, # Dilate the encoder to this stride (8, 16); `None` keeps it
-                 probe_size=(128, 128), # Size of the image used to find the scales
+                 output_stride:int|None=None, # Stride the encoder must end at (8, 16), dilated here when its library did not; `None` keeps it
+                 probe_size=(128, 128), # Size of the image that finds the scales of an encoder without timm's `feature_info`
                 ):
         super().__init__()
-        if output_stride is not None:
+        info = getattr(layers, 'feature_info', None)  # what timm says (`create_encoder`); `None`: probe
+        if output_stride is not None and (info is None or info[-1]['reduction'] > output_stride):  # not dilated by its library
             dilated = dilate_encoder(layers, output_stride, probe_size)
             if dilated is None:
                 warnings.warn(f"this encoder could not be dilated to output stride {output_stride} (some downsampling is not "
                               "a strided convolution or pooling): its undilated features are used. ResNets, VGGs and most timm CNNs dilate.")
-            else: layers = dilated
+            elif dilated is not layers: layers,info = dilated,None
         self.layers = layers
-        strides,chans = child_strides(layers, probe_size)
-        self.idxs = [i for i in range(len(strides)) if i == len(strides)-1 or strides[i+1] != strides[i]]
-        self.strides,self.channels = [strides[i] for i in self.idxs],[chans[i] for i in self.idxs]
+        if info is None: info = [dict(index=i, reduction=s, num_chs=c) for i,(s,c) in enumerate(zip(*child_strides(layers, probe_size)))]
+        last = {f['reduction']: f for f in info}  # the last feature map at each stride
+        self.idxs,self.strides,self.channels = [f['index'] for f in last.values()],list(last),[f['num_chs'] for f in last.values()]
 
     def forward(self, x):
         feats = []

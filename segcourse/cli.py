@@ -11,7 +11,7 @@ from fastcore.script import call_parse, parse_cli
 from fastai.vision.all import *
 from .core import *
 from .data import *
-from .encoders import can_reach
+from .offline import PretrainedWeightsError, OfflineFallbackWarning
 from .learner import seg_learner
 from .inference import segcourse_predict
 from .convert import segcourse_convert
@@ -45,9 +45,10 @@ def run_demo(out='demo_out', # Folder for the figure
     size = ifnone(size, (360, 480) if on_gpu else (96, 128))
     path = camvid_tiny_path() if path is None else Path(path)
     dls = camvid_tiny_dls(path, bs=bs, size=size, batch_tfms=aug_transforms(max_rotate=5., max_warp=0.))
-    pretrained = can_reach('huggingface.co')
-    if not pretrained: loud_warning(f"OFFLINE: no pretrained weights for '{backbone}' can be downloaded: training from scratch.")
-    learn = seg_learner(dls, backbone, pretrained=pretrained)
+    try: learn,pretrained = seg_learner(dls, backbone),True
+    except PretrainedWeightsError as e:
+        loud_warning(f"OFFLINE: no pretrained weights for '{backbone}': training from scratch.\n{e}", OfflineFallbackWarning)
+        learn,pretrained = seg_learner(dls, backbone, pretrained=False),False
     learn.fine_tune(epochs, 2e-3 if pretrained else 3e-3, freeze_epochs=1)
     miou,dice,acc,macc = learn.recorder.values[-1][2:6]
     fig = save_predictions(learn, out/'predictions.png')

@@ -1,4 +1,4 @@
-"""What every other module uses: the errors that name a file, the one image opener, colour tables, and the offline switch
+"""What every other module uses: the errors that name a file, the one image opener, colour tables, the loud warning and the one atomic writer
 
 Docs: https://segcourse.github.io/segcourse/core.html.md"""
 
@@ -15,9 +15,9 @@ from fastai.vision.all import *
 
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'HIGH_BIT_MODES', 'ImageError', 'MaskError', 'dls_classes', 'pack_rgb', 'colours_to_index',
-           'check_pixels', 'open_image', 'rgb_array', 'read_image', 'OfflineFallbackWarning', 'is_offline',
-           'loud_warning', 'tmp_prefix', 'atomic_write', 'remove_stale_tmp', 'PathError', 'inside', 'check_apart',
-           'OutputFolder', 'seg_palette', 'seg_cmap', 'plot_legend']
+           'check_pixels', 'open_image', 'rgb_array', 'read_image', 'loud_warning', 'tmp_prefix', 'atomic_write',
+           'remove_stale_tmp', 'PathError', 'inside', 'check_apart', 'OutputFolder', 'seg_palette', 'seg_cmap',
+           'plot_legend']
 
 # %% ../nbs/00_core.ipynb #7dbd549b
 class ImageError(ValueError):
@@ -116,15 +116,8 @@ def read_image(fn, # An image file
     return rgb_array(open_image(fn))
 
 # %% ../nbs/00_core.ipynb #df4dfa11
-class OfflineFallbackWarning(UserWarning):
-    "Real data or weights could not be downloaded, and generated data is used instead"
-
-def is_offline()->bool:
-    "True when `SEGCOURSE_OFFLINE` is set to a true value: skip every download attempt"
-    return os.environ.get('SEGCOURSE_OFFLINE', '').lower() in ('1', 'true', 'yes')
-
 def loud_warning(msg:str, # What happened, and what to do about it
-                 category=OfflineFallbackWarning, # The warning's class, so that a test or a user can catch or filter it
+                 category=UserWarning, # The warning's class, so that a test or a user can catch or filter it (e.g. `segcourse.offline.OfflineFallbackWarning`)
                  stacklevel:int=3, # As `warnings.warn`'s; the default points at the caller of the function that warns
                 ):
     "Warn with `category` and print `msg` in a banner to stderr, so that it shows in scripts and notebooks alike"

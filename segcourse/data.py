@@ -12,6 +12,7 @@ from fastai.vision.all import *
 from fastdownload import download_url
 from . import masks, splits, generated, loaders
 from .core import *
+from .offline import is_offline, OfflineFallbackWarning
 from .masks import *
 from .splits import *
 from .generated import *
@@ -31,14 +32,14 @@ def real_or_generated(name:str, # The dataset, as the warning names it
                       dest:Path, # Where the generated copy goes
                       layout:str, # The layout the generated copy has, for the warning
                      )->Path:
-    "The real dataset from `download`, else (`SEGCOURSE_OFFLINE`, or the download failed) a generated copy at `dest`, loudly"
-    reason = 'SEGCOURSE_OFFLINE is set'
+    "The real dataset from `download`, else (offline, see `is_offline`, or the download failed) a generated copy at `dest`, loudly"
+    reason = 'SEGCOURSE_OFFLINE or HF_HUB_OFFLINE is set'
     if not is_offline():
         try: return download()
         except (URLError, OSError) as e: reason = f"download failed: {e}"
     loud_warning(f"OFFLINE: could not get the real {name} ({reason}).\n"
                  f"Using GENERATED street scenes in {layout} at {dest}.\n"
-                 f"Figures measured on it are not {name} figures.")
+                 f"Figures measured on it are not {name} figures.", OfflineFallbackWarning)
     return generate(dest)
 
 def camvid_tiny_path(generated_dest=None, # Where to write the generated copy; defaults to fastai's data folder

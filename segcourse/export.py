@@ -11,7 +11,7 @@ from huggingface_hub import hf_hub_download
 from huggingface_hub.constants import CONFIG_NAME, SAFETENSORS_SINGLE_FILE
 from fastai.vision.all import *
 from .core import OutputFolder
-from .encoders import can_reach, hf_offline
+from .offline import can_reach
 from .archs import ARCHS
 from .learner import SegModel, ModelFileError, check_config
 
@@ -83,10 +83,10 @@ def load_model_folder(folder, # A folder written by `save_model_folder`; or, fro
         return SegModel._from_pretrained(model_id=str(p), revision=None, cache_dir=None, force_download=False, local_files_only=True,
                                          token=None, map_location=device, **{**cfg, **kwargs})
     if s.count('/') != 1 or s.startswith(('.', '/')): raise ModelFileError(f"{s}: not a Hugging Face Hub repository id (user/name)")
+    kwargs['local_files_only'] = kwargs.get('local_files_only') or not can_reach('huggingface.co')  # offline: the hub's cache, at once
     try:
-        with hf_offline(not can_reach('huggingface.co')):
-            cfg = _read_config(Path(hf_hub_download(s, CONFIG_NAME, **{k:v for k,v in kwargs.items() if k in ('revision', 'token', 'cache_dir', 'local_files_only')})))
-            return SegModel.from_pretrained(s, map_location=device, **kwargs)
+        cfg = _read_config(Path(hf_hub_download(s, CONFIG_NAME, **{k:v for k,v in kwargs.items() if k in ('revision', 'token', 'cache_dir', 'local_files_only')})))
+        return SegModel.from_pretrained(s, map_location=device, **kwargs)
     except ModelFileError: raise
     except Exception as e: raise ModelFileError(f"{s}: not loadable from the Hugging Face Hub ({type(e).__name__}: {str(e)[:200]})") from None
 
