@@ -7,11 +7,11 @@ Docs: https://segcourse.github.io/segcourse/encoders.html.md"""
 # %% ../nbs/06_encoders.ipynb #e7db5722
 from __future__ import annotations
 import logging
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 import timm, torchvision
 from fastai.vision.all import *
 from fastai.vision.learner import create_body, model_meta, _default_meta
-from .offline import can_reach, torch_hub_download, timm_local_weights, lukemelas_to_timm, _shape
+from .offline import can_reach, torch_hub_weights, timm_local_weights, lukemelas_to_timm, _shape
 
 # %% auto #0
 __all__ = ['load_state_dict_file', 'check_weights_fit', 'timm_weights', 'timm_encoder', 'torchvision_encoder', 'create_encoder']
@@ -147,7 +147,8 @@ def torchvision_encoder(arch, # A torchvision model constructor, e.g. `resnet34`
         model.load_state_dict(sd)
     else:
         w = _tv_weights(arch, pretrained)
-        with torch_hub_download(w.url, name) if hasattr(w, 'url') else nullcontext(): model = _tv_model(arch, w, output_stride)
+        if hasattr(w, 'url'): torch_hub_weights(w.url, name)  # into torch.hub's cache, where torchvision reads it without the network
+        model = _tv_model(arch, w, output_stride)
     meta = model_meta.get(arch, _default_meta)
     body = create_body(model, n_in, pretrained or weights is not None, ifnone(cut, meta.get('cut')))
     if len(body) == 1 and isinstance(body[0], nn.Sequential): body = body[0]

@@ -7,17 +7,17 @@ Docs: https://segcourse.github.io/segcourse/offline.html.md"""
 # %% ../nbs/00e_offline.ipynb #0ff1a003
 from __future__ import annotations
 import os, socket, importlib.util, urllib.request, warnings
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 import torch, timm
 import huggingface_hub.constants as hfc
 from huggingface_hub import try_to_load_from_cache
 from fastcore.basics import first
+from fastdownload import download_url
 
 # %% auto #0
 __all__ = ['LITE_WHEELS', 'DOWNLOAD_TIMEOUT', 'OfflineFallbackWarning', 'is_offline', 'can_reach', 'PretrainedWeightsError',
-           'no_weights_error', 'torch_hub_file', 'timm_cached_weights', 'torch_hub_download', 'lite_weights_path',
+           'no_weights_error', 'torch_hub_file', 'timm_cached_weights', 'torch_hub_weights', 'lite_weights_path',
            'lukemelas_to_timm', 'timm_local_weights']
 
 # %% ../nbs/00e_offline.ipynb #0ff1a007
@@ -85,21 +85,19 @@ def timm_cached_weights(name:str, # A timm model name, with or without a pretrai
     return fn if cfg.url and (fn := torch_hub_file(cfg.url)).is_file() else None
 
 # %% ../nbs/00e_offline.ipynb #0ff1a019
-DOWNLOAD_TIMEOUT = 5. # Seconds a torch.hub download may wait on its socket before it counts as offline
+DOWNLOAD_TIMEOUT = 5. # Seconds a weights download may wait on its socket before it counts as offline
 
-@contextmanager
-def torch_hub_download(url:str, # The weights' URL
-                       name:str, # The backbone, named in the error
-                      ):
-    "Run a torch.hub download of `url` inside: from `TORCH_HOME` when it is there, at once `PretrainedWeightsError` offline, else with a socket timeout"
-    fn = torch_hub_file(url)
-    if fn.is_file(): yield; return
-    if not can_reach(urlparse(url).hostname): raise no_weights_error(name, f"{urlparse(url).hostname} cannot be reached", fn)
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT)
-    try: yield
-    except (OSError, RuntimeError) as e: raise no_weights_error(name, e, fn) from None
-    finally: socket.setdefaulttimeout(old)
+def torch_hub_weights(url:str, # The weights' URL, e.g. a torchvision `Weights.url`
+                      name:str, # The backbone, named in the error
+                     )->Path: # The file in torch.hub's cache (`TORCH_HOME/hub/checkpoints`)
+    "`url`'s file in torch.hub's cache: there already, else downloaded into it with a timeout, else `PretrainedWeightsError` naming where to put it"
+    fn,host = torch_hub_file(url),urlparse(url).hostname
+    if fn.is_file(): return fn
+    if not can_reach(host): raise no_weights_error(name, f"{host} cannot be reached", fn)
+    try: return download_url(url, fn, timeout=DOWNLOAD_TIMEOUT)
+    except OSError as e:
+        fn.with_name(fn.name + '.part').unlink(missing_ok=True)  # `download_url`'s unfinished file
+        raise no_weights_error(name, e, fn) from None
 
 # %% ../nbs/00e_offline.ipynb #0ff1a022
 def lite_weights_path(name:str, # A timm model name, e.g. `'tf_efficientnet_lite0'`
