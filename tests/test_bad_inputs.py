@@ -175,6 +175,14 @@ def test_voc_split_entry_cannot_write_outside(tmp_path, capsys, monkeypatch):
     assert code == 1 and "'../../../../victim/p' is not a plain image name; refused" in err, err
     assert files_under(tmp_path/'victim') == before and (tmp_path/'victim'/'p.png').read_text() == 'keep me'
 
+def test_voc_split_entry_with_a_nul_byte(tmp_path, capsys, monkeypatch):
+    voc = make_voc_like(tmp_path/'voc', n=4)
+    split = voc/'ImageSets'/'Segmentation'/'val.txt'
+    split.write_text(split.read_text() + 'abc\x00def\n')
+    code,_,err = run_cli(['convert', 'voc', voc, tmp_path/'dest'], capsys, monkeypatch)
+    assert code == 1 and f"{split}, line 2: entry 'abc\\x00def' is not a plain image name" in err and 'Traceback' not in err, err
+    assert not (tmp_path/'dest').exists()
+
 @pytest.mark.parametrize('fmt', ['labelme', 'coco', 'cvat'])
 @pytest.mark.parametrize('outside', ['../secret.png', 'ABS'])
 def test_annotation_image_outside_src_is_refused(fmt, outside, tmp_path, capsys, monkeypatch):
