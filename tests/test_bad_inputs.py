@@ -423,6 +423,19 @@ def test_save_model_folder_keeps_user_files_and_links(learn, tmp_path):
     with pytest.raises(PathError, match='is a symlink'): save_model_folder(learn, tmp_path/'link')
     assert files_under(tmp_path/'outside') == []
 
+def test_written_list_that_is_a_link_is_refused(learn, tmp_path):
+    "`.segcourse-written` a symlink loop, or a link to a file elsewhere: refused through the API, nothing written anywhere"
+    from segcourse.export import save_model_folder
+    (tmp_path/'elsewhere.txt').write_text('keep me')
+    src = make_labelme_like(tmp_path/'src', n=1, size=(32, 32))
+    for i,target in enumerate(('.segcourse-written', tmp_path/'elsewhere.txt')):
+        dest = tmp_path/f'dest{i}'; dest.mkdir()
+        (dest/'.segcourse-written').symlink_to(target)
+        with pytest.raises(PathError, match='.segcourse-written: is a symlink or not a regular file'): save_model_folder(learn, dest)
+        with pytest.raises(PathError, match='.segcourse-written: is a symlink'): convert('labelme', src, dest, show_progress=False)
+        assert [o.name for o in dest.iterdir()] == ['.segcourse-written']
+    assert (tmp_path/'elsewhere.txt').read_text() == 'keep me'
+
 def test_annotation_files_that_are_not_files_or_too_deep(tmp_path, capsys, monkeypatch):
     sy = tmp_path/'sly'
     for o in ('ds/img', 'ds/ann'): (sy/o).mkdir(parents=True)
