@@ -113,8 +113,11 @@ def check_points(points, # [(x, y), ...] or a flat [x0, y0, x1, y1, ...]
                  w:int, # Image width
                 )->list: # [(x, y), ...] floats
     "The points as floats, refused when one is not finite or lies far outside the image: by more than `max(h, w, 10000)` pixels"
-    try: a = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    try: a = np.asarray(points, dtype=np.float64)
     except (ValueError, TypeError) as e: raise ValueError(f"coordinates are not pairs of numbers ({e})") from None
+    if not (a.ndim == 2 and a.shape[1] == 2 or a.ndim == 1 and a.size % 2 == 0):  # else (x, y, z) points would be read as pairs
+        raise ValueError(f"coordinates must be (x, y) pairs or a flat [x0, y0, x1, y1, ...], not an array of shape {a.shape}")
+    a = a.reshape(-1, 2)
     bad = ~np.isfinite(a).all(1)
     if bad.any(): raise ValueError(f"point {tuple(a[bad][0].tolist())} is not a finite number")
     m = max(h, w, 10_000)

@@ -270,6 +270,7 @@ def test_coco_bad_geometry_is_a_clear_error_in_a_limited_process(seg, tmp_path):
     ('labelme', ('car', 'polygon', [[1, 1], [float('nan'), 5], [20, 20]]), 'is not a finite number'),
     ('labelme', ('car', 'circle', [[10, 10], [10, 1e9]]), 'lies far outside'),
     ('labelme', ('car', 'rectangle', [[1, 1], [1e30, 5]]), 'lies far outside'),
+    ('labelme', ('car', 'polygon', [[1, 1, 0], [20, 1, 0], [20, 20, 0], [1, 20, 0]]), "a.json: shape 0 ('car'): coordinates must be (x, y) pairs or a flat [x0, y0, x1, y1, ...], not an array of shape (4, 3)"),
     ('cvat', '<polygon label="car" points="1,1;nan,5;20,20" z_order="0"/>', 'is not a finite number'),
     ('cvat', '<ellipse label="car" cx="5" cy="5" rx="1e9" ry="3" z_order="0"/>', 'lies far outside'),
     ('supervisely', dict(classTitle='car', geometryType='polygon', points=dict(exterior=[[1, 1], [1e30, 2], [5, 9]], interior=[])), 'lies far outside'),
