@@ -322,6 +322,7 @@ def test_bombs_inside_annotations(tmp_path, capsys, monkeypatch):
     (dict(backbone_source='torchvision', backbone='list_models'), 'backbone must be a torchvision model name'),
     (dict(ignore_index=-3), 'ignore_index must be'), (dict(arch=['unet']), 'arch must be one of'),
     (dict(backbone='nonexistent_net'), 'the network its config.json describes cannot be built'),
+    (dict(codes=['a', 'b']), 'm/config.json: codes has 2 names but n_out is 32'),
 ])
 def test_tampered_model_config(change, msg, model, data, tmp_path, capsys, monkeypatch):
     shutil.copytree(model, tmp_path/'m')
