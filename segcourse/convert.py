@@ -113,8 +113,11 @@ def check_points(points, # [(x, y), ...] or a flat [x0, y0, x1, y1, ...]
                  w:int, # Image width
                 )->list: # [(x, y), ...] floats
     "The points as floats, refused when one is not finite or lies far outside the image: by more than `max(h, w, 10000)` pixels"
-    try: a = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    try: a = np.asarray(points, dtype=np.float64)
     except (ValueError, TypeError) as e: raise ValueError(f"coordinates are not pairs of numbers ({e})") from None
+    if not (a.ndim == 2 and a.shape[1] == 2 or a.ndim == 1 and a.size % 2 == 0):  # else (x, y, z) points would be read as pairs
+        raise ValueError(f"coordinates must be (x, y) pairs or a flat [x0, y0, x1, y1, ...], not an array of shape {a.shape}")
+    a = a.reshape(-1, 2)
     bad = ~np.isfinite(a).all(1)
     if bad.any(): raise ValueError(f"point {tuple(a[bad][0].tolist())} is not a finite number")
     m = max(h, w, 10_000)
@@ -159,12 +162,6 @@ def paste(h:int, # Image height
     return out
 
 # %% ../nbs/03_convert.ipynb #b632fa05
-def _voc_mask(root, split, name):
-    "The mask of `name`, an entry of split file `split`: a plain file name, or an error naming the split file"
-    if Path(name).name != name or name in ('.', '..'):
-        raise MaskError(f"{root/'ImageSets'/'Segmentation'/f'{split}.txt'}: entry '{name}' is not a plain image name; refused")
-    return root/'SegmentationClass'/f'{name}.png'
-
 def read_voc(src, # The VOC2012 folder (or VOCdevkit, or a folder above it)
              classes:None=None, # VOC's 21 classes are fixed: must be None
             )->tuple: # (classes, has void, items)
@@ -174,7 +171,7 @@ def read_voc(src, # The VOC2012 folder (or VOCdevkit, or a folder above it)
     splits = [s for s in ('train', 'val') if (root/'ImageSets'/'Segmentation'/f'{s}.txt').exists()]
     if not splits: raise FileNotFoundError(f"{root/'ImageSets'/'Segmentation'}: no train.txt or val.txt split file")
     items = [LabelItem(root/'JPEGImages'/f'{o}.jpg', o, partial(read_mask, fn), split=s, source=fn)
-             for s in splits for o in voc_split(root, s) for fn in [_voc_mask(root, s, o)]]
+             for s in splits for o in voc_split(root, s) for fn in [root/'SegmentationClass'/f'{o}.png']]  # `voc_split` refuses names that are not plain
     return VOC_CLASSES, True, items
 
 # %% ../nbs/03_convert.ipynb #581a4e7e

@@ -200,7 +200,10 @@ class OutputFolder:
             with tempfile.TemporaryFile(dir=self.root): pass
         except OSError as e: raise PathError(f"{self.root}: cannot write {what} there ({e.strerror or e})") from None
         rec = self.root/self.record
-        self.written = set(rec.read_text().splitlines()) if rec.is_file() and not rec.is_symlink() else set()
+        if rec.is_symlink() or os.path.lexists(rec) and not rec.is_file():
+            raise PathError(f"{rec}: is a symlink or not a regular file; segcourse lists there the files it wrote, and writes no file "
+                            f"through a link: remove it, or write {what} to another folder")
+        self.written = set(rec.read_text().splitlines()) if rec.exists() else set()
 
     def path(self, rel)->Path:
         "`root/rel`, refused when it leads outside the folder or is a symlink"

@@ -281,13 +281,20 @@ def _voc_root(path)->Path:
         if (o/'SegmentationClass').is_dir(): return o
     raise FileNotFoundError(f"{path}: not a PASCAL VOC folder (no SegmentationClass/ in it, in VOC2012/ or in VOCdevkit/VOC2012/)")
 
+def _split_entry(fn, i:int, name:str)->str:
+    "`name`, an entry on line `i` of split file `fn`, when it is a plain image name: no folder, no NUL or other control character"
+    if Path(name).name != name or name in ('.', '..') or '\\' in name or not name.isprintable():
+        raise ValueError(f"{fn}, line {i}: entry {name!r} is not a plain image name; refused (a split file lists image names "
+                         "without folder or extension, one a line)")
+    return name
+
 def voc_split(path, # The VOC2012 folder (or a folder above it)
               split:str, # 'train', 'val' or 'trainval'
              )->list:
-    "Image stems of VOC's official segmentation split, from `ImageSets/Segmentation/{split}.txt`"
+    "Image stems of VOC's official segmentation split, from `ImageSets/Segmentation/{split}.txt`; each a plain name"
     fn = _voc_root(path)/'ImageSets'/'Segmentation'/f'{split}.txt'
     if not fn.exists(): raise FileNotFoundError(f"{fn}: split file not found")
-    return fn.read_text().split()
+    return [_split_entry(fn, i, o) for i,l in enumerate(fn.read_text().splitlines(), 1) for o in l.split()]
 
 @delegates(files_dls, but='files,get_mask,codes,reader,splitter,ignore_index')
 def voc_dls(path:str|Path, # The VOC2012 folder (or `VOCdevkit`, or a folder above it)

@@ -70,6 +70,20 @@ class OnnxSegModel(nn.Module):
         self.sess = ort.InferenceSession(str(fn), **kwargs)
         self.config = onnx_config(fn)
         self.anchor = nn.Parameter(torch.empty(0), requires_grad=False)  # tells callers which device to put inputs on: the CPU
+        self._check_channels(fn)
+
+    def _check_channels(self, fn):
+        "Refuse metadata whose `n_in` or `n_out` is not the network's: classes would be misnamed, or their colours run out"
+        cfg,(i,),(o,) = self.config,self.sess.get_inputs(),self.sess.get_outputs()
+        def check(k, v, io):
+            if v != cfg[k]: raise ModelFileError(f"{fn}: its `segcourse_config` metadata says {k}={cfg[k]} but the network has {v} {io} "
+                                                 "channels: the metadata was edited or belongs to another model; export the model again with `export_onnx`")
+        if isinstance(i.shape[1], int): check('n_in', i.shape[1], 'input')
+        n_out = o.shape[1]
+        if not isinstance(n_out, int):  # known only at run time: one small pass (2x the stride, at most the export's size)
+            h,w = [min(-(-s // STRIDE_MULTIPLE), 2) * STRIDE_MULTIPLE for s in cfg['img_size']]
+            n_out = self.sess.run(None, {i.name: np.zeros((1, cfg['n_in'], h, w), np.float32)})[0].shape[1]
+        check('n_out', n_out, 'output')
 
     def forward(self, x:Tensor, # (N, C, H, W) normalised float batch, H and W multiples of `STRIDE_MULTIPLE`
                )->Tensor: # (N, n_classes, H, W) logits, on `x`'s device

@@ -152,6 +152,7 @@ def check_config(cfg:dict, # A model config (`SegModel.config`, `config.json`, a
     problems = [f"unknown key(s) {sorted(set(cfg) - known)}"] if set(cfg) - known else []
     g = cfg.get
     n_in,n_out = g('n_in', 3),g('n_out', 2)
+    nc = len(g('codes')) if isinstance(g('codes'), (list, tuple)) else None
     sizes = {1, n_in if _is_int(n_in, 1, MAX_CHANNELS) else 1}  # mean and std: one number, or one per channel
     checks = [
         (isinstance(g('arch'), str) and g('arch') in ARCHS, f"arch must be one of {sorted(ARCHS)}"),
@@ -166,6 +167,8 @@ def check_config(cfg:dict, # A model config (`SegModel.config`, `config.json`, a
         (_is_int(n_out, 1, MAX_CLASSES), f"n_out must be a whole number from 1 to {MAX_CLASSES}"),
         (g('codes') is None or isinstance(g('codes'), (list, tuple)) and all(isinstance(o, str) for o in g('codes')) and len(g('codes')) <= MAX_CLASSES,
          f"codes must be a list of class names, at most {MAX_CLASSES}"),
+        (nc is None or not _is_int(n_out, 1, MAX_CLASSES) or nc == n_out or (n_out, nc) == (1, 2),
+         f"codes has {nc} names but n_out is {n_out}: one name per output channel (two for n_out 1: background, foreground)"),
         (g('ignore_index') is None or _is_int(g('ignore_index'), 0, 255), "ignore_index must be null or a whole number from 0 to 255"),
         (g('mean') is None or any(_is_nums(g('mean'), n) for n in sizes), "mean must be null or n_in finite numbers"),
         (g('std') is None and g('mean') is None or any(_is_nums(g('std'), n, positive=True) for n in sizes),
@@ -281,7 +284,7 @@ def seg_learner(dls:DataLoaders, # Segmentation DataLoaders (e.g. from `camvid_t
     codes,ignore_index = dls_classes(dls)
     n_out = ifnone(n_out, len(codes) if codes is not None else get_c(dls))
     if not n_out: raise ValueError("number of classes unknown: pass `n_out`, or DataLoaders with codes")
-    if codes is not None and n_out < len(codes): raise ValueError(f"n_out={n_out} but the DataLoaders have {len(codes)} classes: the model needs one output per class")
+    if codes is not None and n_out != len(codes): raise ValueError(f"n_out={n_out} but the DataLoaders have {len(codes)} classes: the model needs one output per class")
     xb,yb = dls.one_batch()
     _check_mask_values(yb, n_out, ignore_index)
     img_size = xb.shape[-2:]

@@ -45,6 +45,15 @@ def seg_datablock(codes, # Class names
                      item_tfms=ifnone(item_tfms, [Resize(size)] if size is not None else None),
                      batch_tfms=ifnone(batch_tfms, aug_transforms()))
 
+def _check_counts(dls:DataLoaders, bs:int):
+    "Refuse a split with no validation image, or with too few training images for one batch: fastai drops the incomplete last one"
+    nt,nv = len(dls.train_ds),len(dls.valid_ds)
+    if nv == 0: raise ValueError(f"the split leaves no image for validation (all {nt} are for training): give a valid_pct of at least "
+                                 f"{-(-100 // nt) / 100} (1/{nt} rounded up), or name the validation images (valid_names, valid_folder, valid_groups)")
+    if nt == 0: raise ValueError(f"the split leaves no image for training (all {nv} are for validation)")
+    if len(dls.train) == 0: raise ValueError(f"bs={bs} is more than the {nt} training image(s): fastai drops the last incomplete "
+                                             f"training batch, so an epoch would have no batch; give bs={nt} or less")
+
 @delegates(DataLoaders.from_dblock, but='device')
 def files_dls(files, # Image files
               get_mask, # Image file -> mask file
@@ -65,6 +74,8 @@ def files_dls(files, # Image files
     sz = size if isinstance(size, (tuple, list)) else (size, size)
     if size is not None and not (len(sz) == 2 and all(isinstance(o, int) and not isinstance(o, bool) and o >= 1 for o in sz)):
         raise ValueError(f"size must be None, or a size in pixels (an int or (h, w), 1 or more), not {size}")
+    if size is not None and sz[0]*sz[1] > MAX_PIXELS:
+        raise ValueError(f"size {size}: {sz[0]*sz[1]:,} pixels an image, more than segcourse.core.MAX_PIXELS = {MAX_PIXELS:,}; give a smaller size")
     pairs = PairCache() if cache else None
     if cache: reader.cache = pairs
     if check or cache: check_pairs(files, get_mask, reader, cache=pairs)
@@ -72,6 +83,7 @@ def files_dls(files, # Image files
                            batch_tfms=batch_tfms, size=size, get_items=noop, cache=pairs, reader=reader)
     kwargs.setdefault('pin_memory', torch.cuda.is_available())  # page-locked batches copy to the GPU faster
     dls = dblock.dataloaders(files, bs=bs, **kwargs)
+    _check_counts(dls, bs)
     dls.ignore_index,dls.codes,dls.cache = ignore_index,codes,pairs
     return dls
 

@@ -49,8 +49,12 @@ def _class_weights(weight, n:int, like:Tensor)->Tensor:
     return w
 
 def _check_weight(weight):
-    "Class weights must be non-negative: a weighted mean with negative weights is not a mean"
-    if weight is not None and (torch.as_tensor(weight) < 0).any(): raise ValueError(f"class weights must be >= 0, got {weight}")
+    "Class weights must be finite and non-negative: a weighted mean with negative, infinite or NaN weights is not a mean"
+    if weight is None: return
+    w = torch.as_tensor(weight, dtype=torch.float).flatten()
+    bad = (~torch.isfinite(w) | (w < 0)).nonzero().flatten().tolist()
+    if bad: raise ValueError(f"the weight of class {bad[0]} is {w[bad[0]].item()}: class weights must be finite numbers, 0 or more "
+                             f"(one per class, in the order of the codes)")
 
 # %% ../nbs/05_losses.ipynb #5b71fae6
 class SegLoss:
@@ -342,16 +346,27 @@ def median_frequency_weights(dls:DataLoaders, # Segmentation DataLoaders; the tr
     return w.float()
 
 # %% ../nbs/05_losses.ipynb #344a36e6
+def _check_targets(t:Tensor, c:int, ignore_index:int):
+    "Refuse a target value that is neither a class of a `c`-channel output nor `ignore_index`: PyTorch says only 'out of bounds' (a CUDA assert on the GPU)"
+    bad = ((t < 0) | (t >= c)) & (t != ignore_index)
+    if bad.any():
+        v = int(t[bad][0])
+        raise ValueError(f"the mask holds {v}, which is not a class of a {c}-channel output (classes 0..{c-1}); if {v} means 'no label', "
+                         f"pass ignore_index={v} (or give `folder_dls` its void class, `void=...`, which `seg_learner` passes on)")
+
 class SegCELoss(CrossEntropyLossFlat):
-    "fastai's `CrossEntropyLossFlat`, except that a batch in which every pixel is ignored costs 0 with no gradient (PyTorch's mean over no pixel is NaN)"
+    "fastai's `CrossEntropyLossFlat`, except that a batch in which every pixel is ignored costs 0 with no gradient (PyTorch's mean over no pixel is NaN), and a mask value that is not a class is a clear error"
     def __call__(self, inp, targ, **kwargs):
         if self.func.weight is not None: self.func.to(inp.device)  # class weights follow the logits, in a `CombinedLoss` too
-        if self.reduction == 'mean' and not (_plain(targ) != self.func.ignore_index).any(): return _plain(inp).sum() * 0
+        t = _plain(targ)
+        if self.reduction == 'mean' and not (t != self.func.ignore_index).any(): return _plain(inp).sum() * 0
+        _check_targets(t, inp.shape[self.axis], self.func.ignore_index)
         return super().__call__(inp, targ, **kwargs)
 
 def _ce(n_classes:int|None=None, ignore_index:int|None=None, weight=None, **kwargs):
     "Cross-entropy over the class axis; for one output channel, its sigmoid form `FocalLoss(gamma=0)`"
     if n_classes == 1: return SegFocalLoss(gamma=0., weight=weight, ignore_index=ignore_index, **kwargs)
+    _check_weight(weight)
     if weight is not None: weight = _plain(torch.as_tensor(weight, dtype=torch.float))
     return SegCELoss(axis=1, weight=weight, ignore_index=ifnone(ignore_index, -100), **kwargs)
 

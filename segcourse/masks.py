@@ -168,8 +168,11 @@ def read_codes(codes:list|str|Path, # Class names, or a text file with one name 
         if not fn.exists(): raise FileNotFoundError(f"{fn}: codes file not found")
         try: codes = [o.strip() for o in fn.read_text(encoding='utf-8-sig').splitlines() if o.strip()]  # utf-8-sig: a BOM is not part of the first name
         except UnicodeDecodeError as e: raise ValueError(f"{fn}: not a UTF-8 text file of class names ({e})") from None
-    codes = list(codes)
+    try: codes = list(codes)
+    except TypeError: raise ValueError(f"codes must be a list of class names or a text file of them, not {codes!r}") from None
     if not codes: raise ValueError("no class names (codes) given")
+    bad = [o for o in codes if not isinstance(o, str)]
+    if bad: raise ValueError(f"{src}: class names must be text, not {bad[:5]}: give a list such as ['sky', 'road'], or a codes.txt file")
     twice = sorted({c for c in codes if codes.count(c) > 1})
     if twice: raise ValueError(f"{src}: class name(s) {twice} appear more than once; each class needs its own name")
     return codes

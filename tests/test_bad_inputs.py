@@ -175,6 +175,14 @@ def test_voc_split_entry_cannot_write_outside(tmp_path, capsys, monkeypatch):
     assert code == 1 and "'../../../../victim/p' is not a plain image name; refused" in err, err
     assert files_under(tmp_path/'victim') == before and (tmp_path/'victim'/'p.png').read_text() == 'keep me'
 
+def test_voc_split_entry_with_a_nul_byte(tmp_path, capsys, monkeypatch):
+    voc = make_voc_like(tmp_path/'voc', n=4)
+    split = voc/'ImageSets'/'Segmentation'/'val.txt'
+    split.write_text(split.read_text() + 'abc\x00def\n')
+    code,_,err = run_cli(['convert', 'voc', voc, tmp_path/'dest'], capsys, monkeypatch)
+    assert code == 1 and f"{split}, line 2: entry 'abc\\x00def' is not a plain image name" in err and 'Traceback' not in err, err
+    assert not (tmp_path/'dest').exists()
+
 @pytest.mark.parametrize('fmt', ['labelme', 'coco', 'cvat'])
 @pytest.mark.parametrize('outside', ['../secret.png', 'ABS'])
 def test_annotation_image_outside_src_is_refused(fmt, outside, tmp_path, capsys, monkeypatch):
@@ -262,6 +270,7 @@ def test_coco_bad_geometry_is_a_clear_error_in_a_limited_process(seg, tmp_path):
     ('labelme', ('car', 'polygon', [[1, 1], [float('nan'), 5], [20, 20]]), 'is not a finite number'),
     ('labelme', ('car', 'circle', [[10, 10], [10, 1e9]]), 'lies far outside'),
     ('labelme', ('car', 'rectangle', [[1, 1], [1e30, 5]]), 'lies far outside'),
+    ('labelme', ('car', 'polygon', [[1, 1, 0], [20, 1, 0], [20, 20, 0], [1, 20, 0]]), "a.json: shape 0 ('car'): coordinates must be (x, y) pairs or a flat [x0, y0, x1, y1, ...], not an array of shape (4, 3)"),
     ('cvat', '<polygon label="car" points="1,1;nan,5;20,20" z_order="0"/>', 'is not a finite number'),
     ('cvat', '<ellipse label="car" cx="5" cy="5" rx="1e9" ry="3" z_order="0"/>', 'lies far outside'),
     ('supervisely', dict(classTitle='car', geometryType='polygon', points=dict(exterior=[[1, 1], [1e30, 2], [5, 9]], interior=[])), 'lies far outside'),
@@ -313,6 +322,7 @@ def test_bombs_inside_annotations(tmp_path, capsys, monkeypatch):
     (dict(backbone_source='torchvision', backbone='list_models'), 'backbone must be a torchvision model name'),
     (dict(ignore_index=-3), 'ignore_index must be'), (dict(arch=['unet']), 'arch must be one of'),
     (dict(backbone='nonexistent_net'), 'the network its config.json describes cannot be built'),
+    (dict(codes=['a', 'b']), 'm/config.json: codes has 2 names but n_out is 32'),
 ])
 def test_tampered_model_config(change, msg, model, data, tmp_path, capsys, monkeypatch):
     shutil.copytree(model, tmp_path/'m')
@@ -414,6 +424,19 @@ def test_save_model_folder_keeps_user_files_and_links(learn, tmp_path):
     (tmp_path/'outside').mkdir(); (tmp_path/'link').symlink_to(tmp_path/'outside')
     with pytest.raises(PathError, match='is a symlink'): save_model_folder(learn, tmp_path/'link')
     assert files_under(tmp_path/'outside') == []
+
+def test_written_list_that_is_a_link_is_refused(learn, tmp_path):
+    "`.segcourse-written` a symlink loop, or a link to a file elsewhere: refused through the API, nothing written anywhere"
+    from segcourse.export import save_model_folder
+    (tmp_path/'elsewhere.txt').write_text('keep me')
+    src = make_labelme_like(tmp_path/'src', n=1, size=(32, 32))
+    for i,target in enumerate(('.segcourse-written', tmp_path/'elsewhere.txt')):
+        dest = tmp_path/f'dest{i}'; dest.mkdir()
+        (dest/'.segcourse-written').symlink_to(target)
+        with pytest.raises(PathError, match='.segcourse-written: is a symlink or not a regular file'): save_model_folder(learn, dest)
+        with pytest.raises(PathError, match='.segcourse-written: is a symlink'): convert('labelme', src, dest, show_progress=False)
+        assert [o.name for o in dest.iterdir()] == ['.segcourse-written']
+    assert (tmp_path/'elsewhere.txt').read_text() == 'keep me'
 
 def test_annotation_files_that_are_not_files_or_too_deep(tmp_path, capsys, monkeypatch):
     sy = tmp_path/'sly'
