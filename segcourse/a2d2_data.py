@@ -259,6 +259,7 @@ def a2d2_dls(path, # A cache made by `preprocess_a2d2`, or A2D2's `camera_lidar_
             )->DataLoaders: # With `codes`, `ignore_index` and `a2d2_classes` set
     "`DataLoaders` of A2D2 frames and class-index masks, from a preprocessed cache or a download"
     path = Path(path)
+    check_dls_args(bs, None if isinstance(size, float) else size)
     if not (path/A2D2_CACHE_MANIFEST).exists() and cache is not False:
         w,h = open_image(a2d2_files(path)[0]).size
         size = ifnone(size, (512, 512))
@@ -279,6 +280,7 @@ def a2d2_dls(path, # A cache made by `preprocess_a2d2`, or A2D2's `camera_lidar_
     dblock = seg_datablock(classes.codes, a2d2_label_file, splitter=a2d2_splitter(split, valid_pct, seed), item_tfms=item_tfms,
                            batch_tfms=batch_tfms, size=size, get_items=noop, reader=A2D2MaskReader(classes, colour))
     dls = dblock.dataloaders(items, bs=bs, **kwargs)
+    check_split(dls, bs)
     warn_split_leak(dls.train_ds.items, dls.valid_ds.items, a2d2_scene)
     dls.codes,dls.ignore_index,dls.a2d2_classes = classes.codes,classes.ignore_index,classes
     return dls

@@ -32,8 +32,8 @@ def real_or_generated(name:str, # The dataset, as the warning names it
                       dest:Path, # Where the generated copy goes
                       layout:str, # The layout the generated copy has, for the warning
                      )->Path:
-    "The real dataset from `download`, else (offline, see `is_offline`, or the download failed) a generated copy at `dest`, loudly"
-    reason = 'SEGCOURSE_OFFLINE or HF_HUB_OFFLINE is set'
+    "The real dataset from `download`, else (`SEGCOURSE_OFFLINE`, or the download failed) a generated copy at `dest`, loudly"
+    reason = 'SEGCOURSE_OFFLINE is set'
     if not is_offline():
         try: return download()
         except (URLError, OSError) as e: reason = f"download failed: {e}"

@@ -12,7 +12,7 @@ from .masks import *
 from .splits import *
 
 # %% auto #0
-__all__ = ['SegMaskBlock', 'seg_datablock', 'files_dls', 'folder_dls']
+__all__ = ['SegMaskBlock', 'seg_datablock', 'check_dls_args', 'check_split', 'files_dls', 'folder_dls']
 
 # %% ../nbs/00d_loaders.ipynb #8cf63c9b
 def SegMaskBlock(codes, # Class names, index = class
@@ -45,7 +45,20 @@ def seg_datablock(codes, # Class names
                      item_tfms=ifnone(item_tfms, [Resize(size)] if size is not None else None),
                      batch_tfms=ifnone(batch_tfms, aug_transforms()))
 
-def _check_counts(dls:DataLoaders, bs:int):
+def check_dls_args(bs, # The batch size asked for
+                   size=None, # The size asked for: `None`, an int or (h, w)
+                  ):
+    "Refuse, before any file is read, a `bs` that is not a whole number from 1 or a `size` that is not one in pixels or is past `MAX_PIXELS`"
+    if not (isinstance(bs, int) and bs >= 1): raise ValueError(f"bs (batch size) must be a whole number, 1 or more, not {bs}")
+    sz = size if isinstance(size, (tuple, list)) else (size, size)
+    if size is not None and not (len(sz) == 2 and all(isinstance(o, int) and not isinstance(o, bool) and o >= 1 for o in sz)):
+        raise ValueError(f"size must be None, or a size in pixels (an int or (h, w), 1 or more), not {size}")
+    if size is not None and sz[0]*sz[1] > MAX_PIXELS:
+        raise ValueError(f"size {size}: {sz[0]*sz[1]:,} pixels an image, more than segcourse.core.MAX_PIXELS = {MAX_PIXELS:,}; give a smaller size")
+
+def check_split(dls:DataLoaders, # Just made
+                bs:int, # Their batch size
+               ):
     "Refuse a split with no validation image, or with too few training images for one batch: fastai drops the incomplete last one"
     nt,nv = len(dls.train_ds),len(dls.valid_ds)
     if nv == 0: raise ValueError(f"the split leaves no image for validation (all {nt} are for training): give a valid_pct of at least "
@@ -70,12 +83,7 @@ def files_dls(files, # Image files
               **kwargs
              )->DataLoaders: # With `codes`, `ignore_index` and `cache` set
     "`DataLoaders` from a list of image files and a way to find each one's mask: the body of `folder_dls`, `voc_dls`, `cityscapes_dls`"
-    if not (isinstance(bs, int) and bs >= 1): raise ValueError(f"bs (batch size) must be a whole number, 1 or more, not {bs}")
-    sz = size if isinstance(size, (tuple, list)) else (size, size)
-    if size is not None and not (len(sz) == 2 and all(isinstance(o, int) and not isinstance(o, bool) and o >= 1 for o in sz)):
-        raise ValueError(f"size must be None, or a size in pixels (an int or (h, w), 1 or more), not {size}")
-    if size is not None and sz[0]*sz[1] > MAX_PIXELS:
-        raise ValueError(f"size {size}: {sz[0]*sz[1]:,} pixels an image, more than segcourse.core.MAX_PIXELS = {MAX_PIXELS:,}; give a smaller size")
+    check_dls_args(bs, size)
     pairs = PairCache() if cache else None
     if cache: reader.cache = pairs
     if check or cache: check_pairs(files, get_mask, reader, cache=pairs)
@@ -83,7 +91,7 @@ def files_dls(files, # Image files
                            batch_tfms=batch_tfms, size=size, get_items=noop, cache=pairs, reader=reader)
     kwargs.setdefault('pin_memory', torch.cuda.is_available())  # page-locked batches copy to the GPU faster
     dls = dblock.dataloaders(files, bs=bs, **kwargs)
-    _check_counts(dls, bs)
+    check_split(dls, bs)
     dls.ignore_index,dls.codes,dls.cache = ignore_index,codes,pairs
     return dls
 

@@ -346,21 +346,25 @@ def median_frequency_weights(dls:DataLoaders, # Segmentation DataLoaders; the tr
     return w.float()
 
 # %% ../nbs/05_losses.ipynb #344a36e6
-def _check_targets(t:Tensor, c:int, ignore_index:int):
-    "Refuse a target value that is neither a class of a `c`-channel output nor `ignore_index`: PyTorch says only 'out of bounds' (a CUDA assert on the GPU)"
-    bad = ((t < 0) | (t >= c)) & (t != ignore_index)
-    if bad.any():
-        v = int(t[bad][0])
-        raise ValueError(f"the mask holds {v}, which is not a class of a {c}-channel output (classes 0..{c-1}); if {v} means 'no label', "
-                         f"pass ignore_index={v} (or give `folder_dls` its void class, `void=...`, which `seg_learner` passes on)")
+def _labelled_and_bad(t:Tensor, c:int, ignore_index:int)->tuple:
+    "(any pixel labelled, any value that is neither a class of a `c`-channel output nor `ignore_index`), read from the device at once"
+    labelled = t != ignore_index
+    return tuple(torch.stack([labelled.any(), (labelled & ((t < 0) | (t >= c))).any()]).tolist())
+
+def _refuse_targets(t:Tensor, c:int, ignore_index:int):
+    "The error for a target value that is not a class: PyTorch says only 'out of bounds' (a CUDA assert on the GPU)"
+    v = int(t[((t < 0) | (t >= c)) & (t != ignore_index)][0])
+    raise ValueError(f"the mask holds {v}, which is not a class of a {c}-channel output (classes 0..{c-1}); if {v} means 'no label', "
+                     f"pass ignore_index={v} (or give `folder_dls` its void class, `void=...`, which `seg_learner` passes on)")
 
 class SegCELoss(CrossEntropyLossFlat):
     "fastai's `CrossEntropyLossFlat`, except that a batch in which every pixel is ignored costs 0 with no gradient (PyTorch's mean over no pixel is NaN), and a mask value that is not a class is a clear error"
     def __call__(self, inp, targ, **kwargs):
         if self.func.weight is not None: self.func.to(inp.device)  # class weights follow the logits, in a `CombinedLoss` too
-        t = _plain(targ)
-        if self.reduction == 'mean' and not (t != self.func.ignore_index).any(): return _plain(inp).sum() * 0
-        _check_targets(t, inp.shape[self.axis], self.func.ignore_index)
+        t,c,ii = _plain(targ),inp.shape[self.axis],self.func.ignore_index
+        labelled,bad = _labelled_and_bad(t, c, ii)  # one wait for the device per batch, as before
+        if bad: _refuse_targets(t, c, ii)
+        if self.reduction == 'mean' and not labelled: return _plain(inp).sum() * 0
         return super().__call__(inp, targ, **kwargs)
 
 def _ce(n_classes:int|None=None, ignore_index:int|None=None, weight=None, **kwargs):

@@ -16,9 +16,9 @@ from fastcore.basics import first
 from fastdownload import download_url
 
 # %% auto #0
-__all__ = ['LITE_WHEELS', 'DOWNLOAD_TIMEOUT', 'OfflineFallbackWarning', 'is_offline', 'can_reach', 'PretrainedWeightsError',
-           'no_weights_error', 'torch_hub_file', 'timm_cached_weights', 'torch_hub_weights', 'lite_weights_path',
-           'lukemelas_to_timm', 'timm_local_weights']
+__all__ = ['HUB_HOST', 'LITE_WHEELS', 'DOWNLOAD_TIMEOUT', 'OfflineFallbackWarning', 'is_offline', 'can_reach',
+           'PretrainedWeightsError', 'no_weights_error', 'torch_hub_file', 'timm_cached_weights', 'torch_hub_weights',
+           'lite_weights_path', 'lukemelas_to_timm', 'timm_local_weights']
 
 # %% ../nbs/00e_offline.ipynb #0ff1a007
 class OfflineFallbackWarning(UserWarning):
@@ -26,9 +26,12 @@ class OfflineFallbackWarning(UserWarning):
 
 def _env_true(k): return os.environ.get(k, '').strip().lower() in ('1', 'true', 'yes', 'on')
 
-def is_offline()->bool:
-    "True when `SEGCOURSE_OFFLINE` or Hugging Face's `HF_HUB_OFFLINE` is set to a true value: try no download at all"
-    return _env_true('SEGCOURSE_OFFLINE') or _env_true('HF_HUB_OFFLINE') or bool(hfc.HF_HUB_OFFLINE)
+HUB_HOST = 'huggingface.co'  # the Hugging Face Hub, which `HF_HUB_OFFLINE` switches off
+
+def is_offline(host:str|None=None, # The host a download would come from; `HUB_HOST` also heeds `HF_HUB_OFFLINE`
+              )->bool:
+    "True when `SEGCOURSE_OFFLINE` is set to a true value (try no download at all), or, for the Hub, when Hugging Face's `HF_HUB_OFFLINE` is"
+    return _env_true('SEGCOURSE_OFFLINE') or (host == HUB_HOST and (_env_true('HF_HUB_OFFLINE') or bool(hfc.HF_HUB_OFFLINE)))
 
 # %% ../nbs/00e_offline.ipynb #0ff1a010
 def _proxy(host:str)->tuple|None:
@@ -42,8 +45,8 @@ def can_reach(host:str, # A host name, e.g. 'huggingface.co'
               port:int=443, # The port to connect to
               timeout:float=3., # Seconds to wait for the connection
              )->bool:
-    "False when offline (`is_offline`); else whether `host` (or the HTTPS proxy in the environment) accepts a connection within `timeout` seconds"
-    if is_offline(): return False
+    "False when offline for `host` (`is_offline`); else whether `host` (or the HTTPS proxy in the environment) accepts a connection within `timeout` seconds"
+    if is_offline(host): return False
     try:
         with socket.create_connection(_proxy(host) or (host, port), timeout=timeout): return True
     except OSError: return False
