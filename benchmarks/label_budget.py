@@ -16,7 +16,8 @@ Each finished run appends one JSON line to --out; `--table-only` prints the tabl
 usage (from the repository root, alone on the machine):
   OMP_NUM_THREADS=2 .venv/bin/python benchmarks/label_budget.py ../shared/data/camvid11 --frames 10 25 50 100 200 367
       --seeds 0 1 2 [--size 96 128] [--epochs 8] [--out benchmarks/results/label_budget_dev.jsonl]
-  (the committed results: --size 96 128 --epochs 8, and tutorial 01's CPU_RECIPE size, --size 192 256 --epochs 5)
+  (the committed results: --size 96 128 --epochs 8, and tutorial 01's CPU_RECIPE size, --size 192 256 --epochs 5; and at
+  192x256 a control with as many steps as all 367 frames: --frames 10 100 --min-frames 367)
 """
 import os, sys, json, math, time, argparse, warnings
 from pathlib import Path
@@ -63,9 +64,9 @@ def run(root:Path, n:int, seed:int, size, bs:int, epochs:int, min_frames:int)->d
 
 def table(out:Path)->pd.DataFrame:
     "Mean and spread (sample std) over seeds per training size and number of frames"
-    df = pd.DataFrame([dict(size='x'.join(map(str, r['size'])), epochs=r['epochs'], frames=r['frames'], seed=r['seed'], miou=100*r['miou'], rare=100*np.mean([r['iou'][c] for c in RARE]),
+    df = pd.DataFrame([dict(size='x'.join(map(str, r['size'])), epochs=r['epochs'], frames=r['frames'], items=r['items_per_epoch'], seed=r['seed'], miou=100*r['miou'], rare=100*np.mean([r['iou'][c] for c in RARE]),
                             minutes=r['minutes']) for r in map(json.loads, Path(out).read_text().splitlines())])
-    g = df.groupby(['size', 'epochs', 'frames'])
+    g = df.groupby(['size', 'epochs', 'frames', 'items'])  # items: per epoch, the drawn frames repeated up to --min-frames
     return pd.DataFrame({'mIoU': g.miou.mean(), 'std': g.miou.std(), 'seeds': g.seed.count(), 'rare': g.rare.mean(),
                          'minutes': g.minutes.median()}).round(1)
 
