@@ -206,7 +206,7 @@ _css = """
 .md-typeset .nb-html { overflow-x: auto; max-width: 100%; }
 .md-typeset .nb-html table { font-size: .7rem; }
 .md-typeset .nb-html td, .md-typeset .nb-html th { padding: .3em .5em; }
-.md-typeset img.nb-output { display: block; border-left: none; max-width: 100%; height: auto; cursor: zoom-in; }
+.md-typeset img.nb-output { display: block; border-left: none; padding-left: 0; margin-left: 0; max-width: 100%; height: auto; cursor: zoom-in; }
 .md-typeset img { max-width: 100%; height: auto; }
 .md-typeset math[display="block"] { display: block; margin: 1em 0; overflow-x: auto; }
 /* Nothing cut off: code and printed output wrap at the column instead of scrolling sideways */
