@@ -323,11 +323,14 @@ def test_course_first(chromium, site, server):
 
 def test_notebook_names_are_links(site):
     "A notebook named in prose or a table (`04_architectures`, tutorial 01) is a link to its page"
+    nbs = {p.stem for p in (ROOT/'nbs').rglob('[0-9][0-9]*_*.ipynb')}
     unlinked = []
     for page in sorted(site.glob('*.html')):
         text = re.sub(r'<pre.*?</pre>', '', page.read_text(), flags=re.S)  # code blocks name files, not pages
-        for m in re.finditer(r'(<a [^>]*>)?<code>(\d\d[a-z]?_[a-z0-9_]+)</code>', text):
-            if not m.group(1): unlinked.append(f"{page.name}: {m.group(2)}")
+        for m in re.finditer(r'(<a [^>]*>)?<code>(?:tutorials/)?(\d\d[a-z]?_[a-z0-9_]+)</code>', text):
+            stem = re.sub(r'^\d+[a-z]?_', '', m.group(2))
+            if m.group(1) or m.group(2) not in nbs or page.stem in (stem, f'tutorial-{stem}'): continue  # a page names itself
+            unlinked.append(f"{page.name}: {m.group(2)}")
     assert not unlinked, "notebook names that are not links:\n" + '\n'.join(unlinked)
 
 # --- the 404 page, at the root and under the prefix -------------------------------------------------------------

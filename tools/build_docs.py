@@ -285,14 +285,14 @@ def write_pages(proc, cfg):
     fms = {p: _frontmatter(json.loads(p.read_text())['cells'])[0] for p in nbs}
     stems = {p: _page_stem(p, fms[p]) for p in nbs}
     site = f"{cfg.doc_host}{cfg.doc_baseurl}".rstrip('/')
-    links, names = {}, {'tutorials': {}, 'library': {}}
-    for p, s in stems.items(): names['tutorials' if is_tutorial(p) else 'library'][p.stem] = f'{s}.md'
+    links, nb_pages = {}, {'tutorials': {}, 'library': {}}
+    for p, s in stems.items(): nb_pages['tutorials' if is_tutorial(p) else 'library'][p.stem] = f'{s}.md'
     for p, s in sorted(stems.items(), key=lambda o: not is_tutorial(o[0])):  # library last: a bare name means the library's
         names = [f'tutorials/{p.name}', p.name] if is_tutorial(p) else [p.name, f'../{p.name}']
         links.update({f'{site}/{s}.html': f'{s}.md', f'{s}.html': f'{s}.md', **{o: f'{s}.md' for o in names}})
     if 'index' in stems.values(): links[f'{site}/'] = 'index.md'
     ids = {f'{stems[p]}.md': doc_ids(p) for p in nbs}
-    conv = NbToMd(docs, links, ids, names)
+    conv = NbToMd(docs, links, ids, nb_pages)
     pages = []
     for p in nbs:
         title = LABELS.get(stems[p]) if not is_tutorial(p) else None
