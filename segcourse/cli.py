@@ -1,4 +1,4 @@
-"""`segcourse-demo`: train a U-Net on CamVid_TINY and save a figure of its predictions, in one command.
+"""The `segcourse` command: `predict`, `demo` and `convert`, one table of names and one-line help; `segcourse --help` answers at once.
 
 Docs: https://segcourse.github.io/segcourse/cli.html.md"""
 
@@ -6,79 +6,72 @@ Docs: https://segcourse.github.io/segcourse/cli.html.md"""
 
 # %% ../nbs/16_cli.ipynb #409e5ab0
 from __future__ import annotations
-import sys, time
-from fastcore.script import call_parse, parse_cli
-from fastai.vision.all import *
-from .core import *
-from .data import *
-from .offline import PretrainedWeightsError, OfflineFallbackWarning
-from .learner import seg_learner
-from .inference import segcourse_predict
-from .convert import segcourse_convert
-from .report import *  # `learn.show_predictions`
+import sys, inspect, argparse, importlib, warnings
+from . import __version__
 
 # %% auto #0
-__all__ = ['COMMANDS', 'save_predictions', 'run_demo', 'segcourse_demo', 'main']
-
-# %% ../nbs/16_cli.ipynb #8e13f9ef
-def save_predictions(learn:Learner, # A trained segmentation learner
-                     fn:str|Path, # The figure's file (PNG)
-                     n:int=4, # Validation images to show, at most one batch
-                    )->Path: # `fn`
-    "Save a figure of `n` validation images: image, ground truth, prediction and errors (`learn.show_predictions`)"
-    fig = learn.show_predictions(n)[0, 0].figure
-    fig.savefig(fn, dpi=80); plt.close(fig)
-    return Path(fn)
-
-# %% ../nbs/16_cli.ipynb #0487a5f3
-def run_demo(out='demo_out', # Folder for the figure
-             epochs:int=8, # Epochs of `fine_tune` after one frozen epoch
-             backbone:str='resnet18', # timm name or torchvision model name
-             bs:int=8, # Batch size
-             size:tuple|None=None, # (h, w); defaults to (96, 128) on CPU and (360, 480) on GPU
-             path:str|Path|None=None, # CamVid_TINY folder; default: download, or generate when offline
-            )->dict:
-    "Train a U-Net on CamVid_TINY, print mIoU, pixel accuracy and time, save a predictions figure"
-    start = time.time()
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    on_gpu = default_device().type == 'cuda'
-    size = ifnone(size, (360, 480) if on_gpu else (96, 128))
-    path = camvid_tiny_path() if path is None else Path(path)
-    dls = camvid_tiny_dls(path, bs=bs, size=size, batch_tfms=aug_transforms(max_rotate=5., max_warp=0.))
-    try: learn,pretrained = seg_learner(dls, backbone),True
-    except PretrainedWeightsError as e:
-        loud_warning(f"OFFLINE: no pretrained weights for '{backbone}': training from scratch.\n{e}", OfflineFallbackWarning)
-        learn,pretrained = seg_learner(dls, backbone, pretrained=False),False
-    learn.fine_tune(epochs, 2e-3 if pretrained else 3e-3, freeze_epochs=1)
-    miou,dice,acc,macc = learn.recorder.values[-1][2:6]
-    fig = save_predictions(learn, out/'predictions.png')
-    res = dict(miou=miou, pixel_acc=acc, mean_acc=macc, dice=dice, seconds=time.time()-start, figure=str(fig),
-               data=str(path), size=tuple(size), pretrained=pretrained)
-    print(f"\nmIoU {miou:.3f} | pixel accuracy {acc:.3f} | mean accuracy {macc:.3f} | "
-          f"{res['seconds']:.0f} s | figure: {fig}")
-    return res
-
-# %% ../nbs/16_cli.ipynb #efb00d83
-@call_parse
-def segcourse_demo(out:str='demo_out', # Folder for the predictions figure
-                   epochs:int=8, # Epochs after one frozen epoch
-                   backbone:str='resnet18', # timm or torchvision model name
-                   bs:int=8, # Batch size
-                  ):
-    "Train a U-Net on CamVid_TINY (or, offline, a generated copy) and report mIoU, accuracy and time"
-    run_demo(out, epochs, backbone, bs)
+__all__ = ['COMMANDS', 'usage', 'command', 'command_parser', 'call_command', 'main']
 
 # %% ../nbs/16_cli.ipynb #9a85bd15
-COMMANDS = {'predict': segcourse_predict, 'demo': segcourse_demo, 'convert': segcourse_convert}
+COMMANDS = {  # name: ('module:function' run by `segcourse NAME ...`, one line of help)
+    'predict': ('segcourse.inference:segcourse_predict', "segment images with an exported model: masks, overlays, probabilities"),
+    'demo':    ('segcourse.demo:segcourse_demo', "train a U-Net on CamVid_TINY (offline: a generated copy), report mIoU, save a figure"),
+    'convert': ('segcourse.convert:segcourse_convert', "turn VOC, Cityscapes, COCO, LabelMe, CVAT or Supervisely labels into images/ + labels/"),
+}
 
-def main():
+def usage()->str:
+    "What `segcourse --help` prints: the commands, one line each"
+    w = max(map(len, COMMANDS))
+    return '\n'.join(["usage: segcourse [-h] [--version] COMMAND [ARGS ...]", "", "commands:",
+                      *[f"  {k:<{w}}  {help}" for k,(_,help) in COMMANDS.items()],
+                      "", "'segcourse COMMAND --help' lists a command's options."])
+
+# %% ../nbs/16_cli.ipynb #c1a0e002
+def command(name:str, # A key of `COMMANDS`
+           ):
+    "The function behind command `name`, imported now; third-party warnings raised while importing it are not shown"
+    mod,fn = COMMANDS[name][0].split(':')
+    with warnings.catch_warnings():  # e.g. torch's `torch.jit.script` FutureWarning, raised when fastai loads
+        warnings.simplefilter('ignore', FutureWarning); warnings.simplefilter('ignore', DeprecationWarning)
+        f = getattr(importlib.import_module(mod), fn)
+    return getattr(f, '__wrapped__', f)  # `call_parse`'s function
+
+# %% ../nbs/16_cli.ipynb #c1a0e004
+def command_parser(func, # A command's function (`command`)
+                   prog:str, # Its name in the usage line
+                  )->argparse.ArgumentParser:
+    "fastcore's parser for `func`, with its `*args` required (a command's `*inputs` are what it works on)"
+    from fastcore.script import anno_parser  # here, not at the top: `segcourse --help` imports only what it prints
+    p = anno_parser(func, prog=prog)
+    for a in p._actions:
+        if not a.option_strings and a.nargs == '*': a.nargs = '+'
+    return p
+
+def call_command(func, # A command's function
+                 args:list, # Its command line arguments
+                 prog:str, # Its name in usage and error lines
+                ):
+    "Parse `args` for `func` and call it, the parameters before a `*args` one positionally"
+    ns = vars(command_parser(func, prog).parse_args(args))
+    for k in ('pdb', 'xtra'): ns.pop(k, None)
+    ps = list(inspect.signature(func).parameters.values())
+    if not any(p.kind is p.VAR_POSITIONAL for p in ps): return func(**ns)
+    pos = []
+    for p in ps:
+        if p.kind is p.VAR_POSITIONAL: return func(*pos, *ns.pop(p.name), **ns)
+        pos.append(ns.pop(p.name))
+
+# %% ../nbs/16_cli.ipynb #c1a0e007
+def main(argv:list|None=None, # The arguments after `segcourse`; default: `sys.argv[1:]`
+        ):
     "The `segcourse` console entry point: `segcourse COMMAND [ARGS...]`"
-    usage = f"usage: segcourse {{{'|'.join(COMMANDS)}}} ... ('segcourse COMMAND --help' lists its options)"
-    if len(sys.argv) == 2 and sys.argv[1] in ('-h', '--help'):  # asked for: the usage on stdout, and success
-        print(usage); sys.exit(0)
-    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS: sys.exit(usage)
-    cmd = sys.argv.pop(1)
-    sys.argv[0] = f'segcourse {cmd}'
-    func = COMMANDS[cmd].__wrapped__  # `call_parse` parses `sys.argv` only when its function is the script itself
-    pargs,kwargs,_ = parse_cli(func)
-    return func(*pargs, **kwargs)
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args[:1] in (['-h'], ['--help']): print(usage()); sys.exit(0)
+    if args[:1] == ['--version']: print(f"segcourse {__version__}"); sys.exit(0)
+    if not args: print(usage(), file=sys.stderr); sys.exit(2)
+    name,*rest = args
+    if name not in COMMANDS:
+        print(f"segcourse: unknown command '{name}' (the commands are {', '.join(COMMANDS)}; 'segcourse --help' says what each does)",
+              file=sys.stderr)
+        sys.exit(2)
+    return call_command(command(name), rest, f'segcourse {name}')

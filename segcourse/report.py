@@ -13,8 +13,22 @@ from .core import *
 from .metrics import *
 
 # %% auto #0
-__all__ = ['mask_iou', 'mask_dice', 'mask_precision', 'mask_recall', 'dice_from_iou', 'iou_from_dice', 'f1_score',
-           'per_class_table', 'ReportCallback', 'SegReport', 'error_map', 'show_seg_grid', 'plot_training']
+__all__ = ['sharp_figures', 'mask_iou', 'mask_dice', 'mask_precision', 'mask_recall', 'dice_from_iou', 'iou_from_dice',
+           'f1_score', 'per_class_table', 'ReportCallback', 'SegReport', 'error_map', 'show_seg_grid', 'plot_training']
+
+# %% ../nbs/12_report.ipynb #rtna0002
+def sharp_figures(fmt:str='retina', # The inline format: 'retina' stores PNGs at twice their displayed size, 'png' at it
+                 )->bool: # Whether a notebook (IPython) was there to set it in
+    "Notebook figures stored at twice the size they are shown at, sharp on a high-density screen; nothing outside IPython"
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError: return False
+    if get_ipython() is None: return False
+    set_matplotlib_formats(fmt)
+    return True
+
+sharp_figures()
 
 # %% ../nbs/12_report.ipynb #af6c0978
 def _binary(m, cls=None)->Tensor:

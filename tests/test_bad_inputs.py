@@ -64,7 +64,7 @@ def test_cli_help_exits_0(capsys, monkeypatch):
         code,out,_ = run_cli(args, capsys, monkeypatch)
         assert code == 0 and 'usage: segcourse' in out
     code,_,err = run_cli(['train'], capsys, monkeypatch)
-    assert code == 1 and 'usage: segcourse' in err
+    assert code == 2 and "unknown command 'train'" in err
 
 def test_cli_help_subprocess():
     "The installed command, in its own process"

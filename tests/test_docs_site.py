@@ -238,3 +238,129 @@ def test_search_finds_a_symbol(chromium, site, server):
         if hits: break
         time.sleep(0.1)
     assert any(urlsplit(h).path.endswith('/losses.html') for h in hits), f"searching SegDiceLoss in Chromium did not list losses.html: {hits}"
+
+# --- nothing cut off, at a laptop's width -------------------------------------------------------------------------
+
+WIDTH = 1280  # px: a laptop's window
+MAX_SCROLLING = 1/20  # at most this share of the code, output and table blocks may scroll sideways
+# What can scroll sideways: code and output blocks (`pre > code`), HTML outputs (tables), Markdown tables, display math.
+# For each page: those blocks, the ones that scroll, figures and tables wider than the column, and each figure's size.
+LAYOUT_JS = """(() => {
+  const art = document.querySelector('.md-content__inner'), cs = getComputedStyle(art), r = art.getBoundingClientRect();
+  const left = r.left + parseFloat(cs.paddingLeft), right = r.right - parseFloat(cs.paddingRight);
+  const boxes = [...art.querySelectorAll('pre > code, .nb-html, .md-typeset__scrollwrap, math[display="block"]')]
+    .filter(e => e.getClientRects().length && !e.closest('.nb-html *, details:not([open])'));
+  const scrolls = boxes.filter(e => e.scrollWidth > e.clientWidth + 1);
+  const what = e => (e.textContent.trim().split('\\n')[0] || e.tagName).slice(0, 60);
+  const wide = [...art.querySelectorAll('img, table, .nb-html, pre')].filter(e => e.getClientRects().length)
+    .filter(e => { const b = e.getBoundingClientRect(); return b.left < left - 1 || b.right > right + 1; })
+    .filter(e => !e.closest('.nb-html, .md-typeset__scrollwrap') || e.matches('.nb-html, .md-typeset__scrollwrap'));
+  const figs = [...art.querySelectorAll('img.nb-output')].map(i => [Math.round(i.getBoundingClientRect().width),
+    Math.round(i.getBoundingClientRect().height), i.naturalWidth, i.naturalHeight]);
+  return {blocks: boxes.length, scrolls: scrolls.map(what), wide: wide.map(e => e.tagName + ' ' + what(e)), figs,
+          column: Math.round(right - left), page_scrolls: document.documentElement.scrollWidth > innerWidth};
+})()"""
+
+def measure_layout(browser, url, pages, width=WIDTH):
+    "Open each page at `width` px in `browser`; {page: what `LAYOUT_JS` finds}"
+    browser.call('Emulation.setDeviceMetricsOverride', page=True, width=width, height=900, deviceScaleFactor=1, mobile=False)
+    res = {}
+    for page in pages:
+        browser.open(url + page)
+        res[page] = browser.js(LAYOUT_JS)
+    return res
+
+def layout_summary(res):
+    "One line for the blocks that scroll sideways and one for the figures' displayed and stored sizes"
+    n = sum(o['blocks'] for o in res.values()); k = sum(len(o['scrolls']) for o in res.values())
+    figs = sorted((f for o in res.values() for f in o['figs']), key=lambda f: f[0])
+    med = figs[len(figs)//2] if figs else [0, 0, 0, 0]
+    dense = sum(1 for f in figs if f[0] and f[2] >= 1.9*f[0])
+    return (f"{k}/{n} blocks scroll sideways ({k/max(n, 1):.1%}) on {len(res)} pages at {WIDTH} px; "
+            f"{sum(len(o['wide']) for o in res.values())} figures/tables wider than the column\n"
+            f"{len(figs)} figures: displayed width min {figs[0][0] if figs else 0} / median {med[0]} / max {figs[-1][0] if figs else 0} px "
+            f"(column {max((o['column'] for o in res.values()), default=0)} px); {dense} stored at 2x their displayed size or more")
+
+def test_nothing_cut_off(chromium, site, server):
+    pages = sorted(p.relative_to(site).as_posix() for p in site.rglob('*.html') if p.name != '404.html')
+    res = measure_layout(chromium, server, pages)
+    print('\n' + layout_summary(res))
+    n = sum(o['blocks'] for o in res.values()); scrolls = [f"{p}: {s}" for p, o in res.items() for s in o['scrolls']]
+    assert n > 100, f"only {n} code/output blocks found: is the selector still right?"
+    assert len(scrolls) <= MAX_SCROLLING * n, (f"{len(scrolls)} of {n} blocks scroll sideways at {WIDTH} px (at most 1 in "
+                                               f"{1/MAX_SCROLLING:.0f} may):\n" + '\n'.join(scrolls))
+    wide = [f"{p}: {w}" for p, o in res.items() for w in o['wide']]
+    assert not wide, "wider than the column:\n" + '\n'.join(wide)
+    assert not [p for p, o in res.items() if o['page_scrolls']], "pages that scroll sideways"
+
+def test_figures_zoom(chromium, site, server):
+    "A click on a figure shows it at its stored size over the page; a second click closes it"
+    page = next(p.name for p in sorted(site.glob('tutorial-*.html')) if 'nb-output' in p.read_text() and '<img' in p.read_text())
+    chromium.open(server + page)
+    assert chromium.js("document.querySelector('img.nb-output').click(), !!document.querySelector('.sc-zoom img')")
+    assert chromium.js("document.querySelector('.sc-zoom').click(), !document.querySelector('.sc-zoom')")
+
+# --- the course first ------------------------------------------------------------------------------------------
+
+def test_course_first(chromium, site, server):
+    "The sidebar opens with the lessons, numbered in teaching order; home's 'Next' is lesson 00; each label names one page"
+    chromium.open(server + 'index.html')
+    labels = chromium.js("[...document.querySelectorAll('.md-nav--primary > .md-nav__list > .md-nav__item')].map(li => "
+                         "li.querySelector('label, a').textContent.trim())")
+    assert labels[:3] == ['Home', 'Set up', 'Course'] and 'Library' in labels, labels
+    lessons = chromium.js("[...document.querySelectorAll('.md-nav--primary > .md-nav__list > .md-nav__item')][2]"
+                          ".querySelectorAll('nav a.md-nav__link').length ? [...[...document.querySelectorAll("
+                          "'.md-nav--primary > .md-nav__list > .md-nav__item')][2].querySelectorAll('nav a.md-nav__link')]"
+                          ".map(a => a.textContent.trim()) : []")
+    n_tut = len(list((ROOT/'nbs'/'tutorials').glob('[0-9][0-9]_*.ipynb')))
+    assert [o[:2] for o in lessons] == [f'{i:02d}' for i in range(n_tut)], lessons
+    nxt = chromium.js("document.querySelector('.md-footer__link--next')?.getAttribute('href')")
+    assert nxt and nxt.startswith('tutorial-'), nxt
+    all_labels = chromium.js("[...document.querySelectorAll('.md-nav--primary a.md-nav__link')].map(a => a.textContent.trim())")
+    words = [re.sub(r'^\d\d ', '', o).lower() for o in all_labels]
+    assert len(set(words)) == len(words), sorted(o for o in words if words.count(o) > 1)
+    assert 'models' not in words
+
+def test_notebook_names_are_links(site):
+    "A notebook named in prose or a table (`04_architectures`, tutorial 01) is a link to its page"
+    nbs = {p.stem for p in (ROOT/'nbs').rglob('[0-9][0-9]*_*.ipynb')}
+    unlinked = []
+    for page in sorted(site.glob('*.html')):
+        text = re.sub(r'<pre.*?</pre>', '', page.read_text(), flags=re.S)  # code blocks name files, not pages
+        for m in re.finditer(r'(<a [^>]*>)?<code>(?:tutorials/)?(\d\d[a-z]?_[a-z0-9_]+)</code>', text):
+            stem = re.sub(r'^\d+[a-z]?_', '', m.group(2))
+            if m.group(1) or m.group(2) not in nbs or page.stem in (stem, f'tutorial-{stem}'): continue  # a page names itself
+            unlinked.append(f"{page.name}: {m.group(2)}")
+    assert not unlinked, "notebook names that are not links:\n" + '\n'.join(unlinked)
+
+# --- the 404 page, at the root and under the prefix -------------------------------------------------------------
+
+def serve_like_pages(directory, not_found):
+    "Serve `directory` on localhost as GitHub Pages does: a missing path gets the file `not_found` with status 404"
+    import http.server, threading, functools
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def send_error(self, code, message=None, explain=None):
+            if code != 404: return super().send_error(code, message, explain)
+            body = Path(not_found).read_bytes()
+            self.send_response(404); self.send_header('Content-Type', 'text/html'); self.send_header('Content-Length', str(len(body)))
+            self.end_headers(); self.wfile.write(body)
+        def log_message(self, *args): pass
+    srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(Handler, directory=str(directory)))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+@pytest.mark.parametrize('at_root', [True, False])
+def test_404_page(chromium, site, at_root):
+    srv = serve_like_pages(site if at_root else site.parent, site/'404.html')
+    home = f"http://127.0.0.1:{srv.server_address[1]}/" + ('' if at_root else f'{BASE}/')
+    try:
+        events = chromium.open(home + 'no/such/deep/page.html')
+        failed = [e['params']['response']['url'] for e in events if e.get('method') == 'Network.responseReceived'
+                  and e['params']['response']['status'] >= 400 and not e['params']['response']['url'].endswith('page.html')]
+        failed += [e['params'].get('errorText') for e in events if e.get('method') == 'Network.loadingFailed']
+        assert not failed, f"the 404 page at {home} loads broken files: {failed}"
+        assert chromium.js("[...document.styleSheets].some(s => s.href && s.href.includes('assets/stylesheets/main'))")
+        logo = chromium.js("document.querySelector('a.md-logo, a.md-header__button').href")
+        assert logo.rstrip('/') + '/' in (home, home + 'index.html') or logo in (home, home + 'index.html'), (logo, home)
+        assert fetch(logo) == 200
+    finally: srv.shutdown()

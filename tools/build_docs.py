@@ -16,6 +16,7 @@ Material for MkDocs gets critical fixes until May 2027 (NO_MKDOCS_2_WARNING quie
 successor by the same team, was at 0.1 when this was written. The Markdown written here is plain enough for either."""
 import argparse, base64, html, json, os, re, shutil, subprocess, sys, time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT/'_mkdocs'
@@ -83,14 +84,25 @@ def _callout(m):
     body = '\n'.join('    '+l if l.strip() else '' for l in m.group(3).strip('\n').splitlines())
     return f'!!! {_callouts.get(m.group(1), "note")}' + (f' "{title.group(1)}"' if title else '') + f'\n\n{body}\n'
 
+_re_fenced = re.compile(r'(^[ \t]*(`{3,}|~{3,}).*?^[ \t]*\2[ \t]*$)', re.M | re.S)
+# A Markdown link (left as it is), a notebook named in inline code (`04_architectures`, `nbs/tutorials/01_camvid.ipynb`),
+# or a lesson named in prose ("tutorial 01", "lesson 04")
+_re_nbref = re.compile(r'(?P<link>!?\[[^\]\n]*\]\([^)\n]*\))'
+                       r'|`(?:nbs/)?(?P<tut>tutorials/)?(?P<nb>\d\d[a-z]?_\w+)(?:\.ipynb)?`'
+                       r'|(?P<code>`+[^`\n]*`+)'
+                       r'|\b(?P<word>[Ll]essons?|[Tt]utorials?)\s+(?P<num>\d\d)\b(?!\.\d)')
+_re_lesson_word = re.compile(r'(?i)(lesson|tutorial)s?\W{0,3}(\s+\S+){0,2}\s*$')
+
 class NbToMd:
     "Write one processed notebook as a Markdown page, its images beside it in `{stem}_files/`"
-    def __init__(self, docs, links, ids):
+    def __init__(self, docs, links, ids, names=None):
         self.docs,self.links,self.ids = docs,links,ids  # links: url (absolute, .ipynb, .html) -> page.md; ids: page.md -> show_doc ids
+        self.names = names or {'tutorials': {}, 'library': {}}  # notebook name without .ipynb -> page.md, for lessons and library
 
-    def __call__(self, nb_path, stem):
+    def __call__(self, nb_path, stem, title=None):
         nb = json.loads(Path(nb_path).read_text())
         fm, cells = _frontmatter(nb['cells'])
+        if title: fm['title'] = title
         self.stem, self.n_img = stem, 0
         meta = {k: fm[k] for k in ('title', 'description') if fm.get(k)}
         out = []
@@ -107,6 +119,7 @@ class NbToMd:
     def md(self, text):
         "Markdown as Quarto reads it, rewritten for Python-Markdown: site links, callouts, display math on its own"
         text = re.sub(r'\]\(([^)\s#]*)(#[^)\s]*)?\)', self.link, text)
+        text = self.link_notebooks(text)
         text = text.replace(f']({COLAB_BADGE})', '](assets/colab-badge.svg)')
         text = _re_callout.sub(_callout, text)
         return re.sub(r'^(\$\$.+?\$\$)[ \t]*$', r'\n\1\n', text, flags=re.M | re.S)
@@ -119,6 +132,22 @@ class NbToMd:
         # nbdev links `Class.method` to `#class.method`, which exists only where the method has its own show_doc
         if '.' in frag and frag not in ids: frag = frag.split('.')[0] if frag.split('.')[0] in ids else ''
         return f"]({page}{'#'+frag if frag else ''})"
+
+    def link_notebooks(self, text):
+        "Notebook names in inline code (`04_architectures`) and lessons in prose (tutorial 01) as links to their pages; code blocks untouched"
+        tut, lib = self.names['tutorials'], self.names['library']
+        by_num = {k[:2]: v for k, v in tut.items()}
+        def _sub(m):
+            if m.group('nb'):
+                name = m.group('nb')
+                lesson = bool(m.group('tut')) or bool(_re_lesson_word.search(m.string[max(0, m.start()-30):m.start()]))
+                page = (tut.get(name) if lesson else None) or lib.get(name) or tut.get(name)
+                return f'[{m.group(0)}]({page})' if page and page != self.stem+'.md' else m.group(0)
+            if m.group('num') and (page := by_num.get(m.group('num'))) and page != self.stem+'.md':
+                return f"[{m.group('word')} {m.group('num')}]({page})"
+            return m.group(0)
+        parts = _re_fenced.split(text)  # [prose, fenced block, fence, prose, ...]
+        return ''.join(_re_nbref.sub(_sub, o) if i % 3 == 0 else o for i, o in enumerate(parts) if i % 3 != 2)
 
     def markdown(self, c):
         text = _src(c['source'])
@@ -161,7 +190,9 @@ class NbToMd:
         for mime, ext in _img_types.items():
             if mime not in data: continue
             raw = _src(data[mime])
-            return f'![output]({self.save(raw if ext == "svg" else base64.b64decode(raw), ext)}){{ .nb-output }}'
+            # a 'retina' figure is stored at twice its size and says the size to show it at: keep that, so it stays sharp
+            w = o.get('metadata', {}).get(mime, {}).get('width')
+            return f'![output]({self.save(raw if ext == "svg" else base64.b64decode(raw), ext)}){{ .nb-output{f" width={w}" if w else ""} }}'
         if 'text/html' in data: return f'<div class="nb-output nb-html">\n{_src(data["text/html"]).strip()}\n</div>'
         if 'text/plain' in data: return _fence(_re_ansi.sub('', _src(data['text/plain'])), 'text', 'nb-output')
         return ''
@@ -172,11 +203,38 @@ _css = """
 .md-typeset .description { font-style: italic; font-size: 1.15em; opacity: .75; margin-top: -.5em; }
 .md-typeset .nb-output, .md-typeset .nb-output pre > code { background: none; }
 .md-typeset .nb-output { border-left: 2px solid lightsalmon; padding-left: .6rem; margin-left: .8rem; }
-.md-typeset .nb-html { overflow-x: auto; }
-.md-typeset .nb-html table { font-size: .75rem; }
-.md-typeset img.nb-output { display: block; border-left: none; max-width: 100%; }
+.md-typeset .nb-html { overflow-x: auto; max-width: 100%; }
+.md-typeset .nb-html table { font-size: .7rem; }
+.md-typeset .nb-html td, .md-typeset .nb-html th { padding: .3em .5em; }
+.md-typeset img.nb-output { display: block; border-left: none; padding-left: 0; margin-left: 0; max-width: 100%; height: auto; cursor: zoom-in; }
+.md-typeset img { max-width: 100%; height: auto; }
 .md-typeset math[display="block"] { display: block; margin: 1em 0; overflow-x: auto; }
+/* Nothing cut off: code and printed output wrap at the column instead of scrolling sideways */
+.md-typeset pre > code { white-space: pre-wrap; overflow-wrap: anywhere; }
+.md-typeset .nb-output pre > code { font-size: .75rem; }
+/* Click a figure to see it at its full size */
+.sc-zoom { position: fixed; inset: 0; z-index: 10; background: rgba(0, 0, 0, .85); display: flex; align-items: center;
+           justify-content: center; cursor: zoom-out; }
+.sc-zoom img { max-width: 96vw; max-height: 96vh; background: white; }
 """
+
+# Click to zoom: a figure opens at its full (stored) size over the page; a click or Escape closes it.
+_zoom_js = """document.addEventListener('click', e => {
+  const img = e.target.closest('.md-typeset img.nb-output');
+  const open = document.querySelector('.sc-zoom');
+  if (open) { open.remove(); return; }
+  if (!img) return;
+  const box = document.createElement('div'); box.className = 'sc-zoom';
+  box.innerHTML = `<img src="${img.currentSrc || img.src}" alt="${img.alt}">`;
+  document.body.appendChild(box);
+});
+document.addEventListener('keydown', e => { if (e.key === 'Escape') document.querySelector('.sc-zoom')?.remove(); });
+"""
+
+# The 404 page is served for a missing page at any depth, at the site's root or under its prefix (e.g. /segcourse/):
+# before its stylesheets load, this points its relative links at the site's root, wherever that is.
+_404_base = """<script>(() => {{ const p = '{prefix}', here = location.pathname;
+  document.write('<base href="' + (p !== '/' && here.startsWith(p) ? p : '/') + '">'); }})();</script>"""
 
 # A local copy of the Colab badge, so a tutorial page shows it offline; the link still opens Colab.
 _badge_svg = """<svg xmlns="http://www.w3.org/2000/svg" width="117" height="20" role="img" aria-label="Open In Colab">
@@ -203,9 +261,20 @@ def doc_ids(nb_path):
             if 'show_doc(' in _src(c['source']) and (m := re.search(r'^#{1,6} ([^\n{]+?)\s*$', md, re.M)): res.add(m.group(1).lower())
     return res
 
+START = 'install'  # the set-up page, right after the home page
+
 def _page_order(p):
     p = Path(p)
-    return (p.stem != 'index', is_tutorial(p), not _re_num.match(p.name), p.name)
+    return (p.stem != 'index', p.stem != START, not is_tutorial(p), not _re_num.match(p.name), p.name)
+
+# Sidebar labels for library pages whose notebook title would repeat a lesson's or not say what the page holds
+# (the page's title too): the encoders page is titled "Models"; "Architectures", "Comparing ..." and "A2D2" are lessons' titles.
+LABELS = {'encoders': 'Encoders', 'archs': 'Architecture registry', 'compare': 'Comparison runs', 'a2d2': 'A2D2 classes'}
+
+def nav_label(nb_path, stem, title):
+    "A lesson's label is its number and title ('04 Architectures'); a library page's its title, or its entry in `LABELS`"
+    if is_tutorial(nb_path): return Path(nb_path).name[:2] + ' ' + re.sub(r'^Tutorial:\s*', '', title)
+    return LABELS.get(stem, title)
 
 def write_pages(proc, cfg):
     "Markdown for every processed notebook in `proc`, plus the files around them; returns [(notebook, page, title)]"
@@ -216,17 +285,19 @@ def write_pages(proc, cfg):
     fms = {p: _frontmatter(json.loads(p.read_text())['cells'])[0] for p in nbs}
     stems = {p: _page_stem(p, fms[p]) for p in nbs}
     site = f"{cfg.doc_host}{cfg.doc_baseurl}".rstrip('/')
-    links = {}
+    links, nb_pages = {}, {'tutorials': {}, 'library': {}}
+    for p, s in stems.items(): nb_pages['tutorials' if is_tutorial(p) else 'library'][p.stem] = f'{s}.md'
     for p, s in sorted(stems.items(), key=lambda o: not is_tutorial(o[0])):  # library last: a bare name means the library's
         names = [f'tutorials/{p.name}', p.name] if is_tutorial(p) else [p.name, f'../{p.name}']
         links.update({f'{site}/{s}.html': f'{s}.md', f'{s}.html': f'{s}.md', **{o: f'{s}.md' for o in names}})
     if 'index' in stems.values(): links[f'{site}/'] = 'index.md'
     ids = {f'{stems[p]}.md': doc_ids(p) for p in nbs}
-    conv = NbToMd(docs, links, ids)
+    conv = NbToMd(docs, links, ids, nb_pages)
     pages = []
     for p in nbs:
-        conv(p, stems[p])
-        pages.append((p, stems[p], str(fms[p].get('title', stems[p]))))
+        title = LABELS.get(stems[p]) if not is_tutorial(p) else None
+        conv(p, stems[p], title)
+        pages.append((p, stems[p], title or str(fms[p].get('title', stems[p]))))
     for f in Path(proc).rglob('*'):  # images and other files the notebooks link to, as nbdev copied them
         rel = f.relative_to(proc)
         if f.is_file() and f.suffix.lower() in _media and not rel.parts[0].startswith(('.', '_')):
@@ -235,16 +306,18 @@ def write_pages(proc, cfg):
     (docs/'assets').mkdir(exist_ok=True)
     (docs/'assets'/'colab-badge.svg').write_text(_badge_svg)
     (docs/'assets'/'segcourse.css').write_text(_css)
+    (docs/'assets'/'zoom.js').write_text(_zoom_js)
     return pages
 
 def mkdocs_config(pages, cfg):
-    "mkdocs.yml: the notebooks in order in the sidebar (home, the library 00-99, the tutorials), search, no web fonts"
-    entry = lambda p, s, t: {t: f'{s}.md'}
+    "mkdocs.yml: the course first in the sidebar (home, set-up, the lessons 00-10), then the library 00-99, search, no web fonts"
+    entry = lambda p, s, t: {nav_label(p, s, t): f'{s}.md'}
     lib = [entry(*o) for o in pages if _re_num.match(o[0].name) and not is_tutorial(o[0])]  # 00_core .. 99_all
     tut = [entry(*o) for o in pages if is_tutorial(o[0])]
-    other = [entry(*o) for o in pages if not _re_num.match(o[0].name) and o[1] != 'index']
+    other = [entry(*o) for o in pages if not _re_num.match(o[0].name) and o[1] not in ('index', START)]
     nav = [{'Home': 'index.md'}] if any(o[1] == 'index' for o in pages) else []
-    nav += [{k: v} for k, v in (('Library', lib), ('Tutorials', tut), ('More', other)) if v]
+    nav += [entry(*o) for o in pages if o[1] == START]
+    nav += [{k: v} for k, v in (('Course', tut), ('Library', lib), ('More', other)) if v]
     return {
         'site_name': cfg.title, 'site_description': cfg.get('description', ''),
         'site_url': f"{cfg.doc_host}{cfg.doc_baseurl}/", 'docs_dir': 'docs', 'use_directory_urls': False,
@@ -253,7 +326,7 @@ def mkdocs_config(pages, cfg):
                   'features': ['navigation.sections', 'navigation.top', 'navigation.footer', 'toc.follow',
                                'search.suggest', 'search.highlight', 'content.code.copy']},
         'extra': {'social': [{'icon': 'fontawesome/brands/github', 'link': cfg.git_url, 'name': 'Source on GitHub'}]},
-        'extra_css': ['assets/segcourse.css'],
+        'extra_css': ['assets/segcourse.css'], 'extra_javascript': ['assets/zoom.js'],
         'plugins': ['search'],  # not Material's `offline` plugin: its file:// search loads a shim from a CDN
         'hooks': [str(Path(__file__).resolve())],
         'nav': nav,
@@ -281,13 +354,29 @@ def build(out=ROOT/'_site', n_workers=2):
                         '-f', str(BUILD/'mkdocs.yml'), '-d', str(Path(out).resolve())], env={**os.environ, 'NO_MKDOCS_2_WARNING': '1'})
     if r.returncode: sys.exit(f"mkdocs could not build the site from {BUILD/'docs'} (see its messages above); "
                               "a broken link or anchor names the page it is on")
+    fix_404(Path(out)/'404.html', urlsplit(cfg.doc_baseurl or '/').path)
     print(f"built {len(pages)} pages into {out} in {time.time()-t0:.0f}s", file=sys.stderr)
     if missing := tutorials_without_badge(cfg.nbs_path, f'{cfg.user}/{cfg.repo}', cfg.branch):
         print(f"WARNING: tutorials without their Colab badge: {', '.join(missing)} "
               f"(add a Markdown cell after the title, e.g. {colab_badge(missing[0], f'{cfg.user}/{cfg.repo}', cfg.branch)})", file=sys.stderr)
     return pages
 
-# --- mkdocs hook -------------------------------------------------------------------------------------------------
+def fix_404(fn, prefix):
+    "Make the 404 page work at the site's root and under `prefix`: its links relative, resolved against a `<base>` set at load"
+    prefix = '/' + prefix.strip('/') + '/' if prefix.strip('/') else '/'
+    text = Path(fn).read_text()
+    if prefix != '/': text = re.sub(r'(href|src)="' + re.escape(prefix), r'\1="', text)  # /segcourse/assets/x -> assets/x
+    text = re.sub(r'(href|src)="/(?!/)', r'\1="', text)
+    Path(fn).write_text(text.replace('<head>', '<head>\n' + _404_base.format(prefix=prefix), 1))
+
+# --- mkdocs hooks ------------------------------------------------------------------------------------------------
+
+def on_page_context(context, page, config, nav):
+    "The home page's 'Next' is lesson 00, the way into the course (the set-up page is beside it in the sidebar)"
+    if page.file.src_uri == 'index.md':
+        first = next((p for p in nav.pages if p.file.src_uri.startswith('tutorial-')), None)
+        if first: page.next_page = first
+    return context
 
 _re_math = re.compile(r'<(span|div) class="arithmatex">\\[(\[](.*?)\\[)\]]</\1>', re.S)
 

@@ -1,6 +1,6 @@
 """Run notebooks with `nbdev-test --save` and keep what a reader of the docs site needs from their outputs.
 
-Kept: figures (PNG, scaled down to at most --max-width pixels wide), tables and values, printed lines. Dropped:
+Kept: figures (PNG, scaled down to be shown at most --max-width pixels wide; a 'retina' figure keeps twice the pixels), tables and values, printed lines. Dropped:
 stderr (warnings), progress-bar lines, offline-banner lines, and outputs of `#| hide` cells; paths of this machine
 become relative (`tools/output_rules.py`, the rules `tests/test_notebook_outputs.py` checks). Then `nbdev-clean`.
 Usage, from the root:
@@ -15,14 +15,19 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from output_rules import scrub
 
-def _small_png(b64:str, max_width:int)->str:
-    "The PNG, scaled down to `max_width` pixels wide when it is wider, re-encoded with a palette when that is smaller"
+def _small_png(b64:str, max_width:int, shown:int|None=None)->tuple:
+    """The PNG scaled down so that it is *shown* at most `max_width` pixels wide, re-encoded with a palette when that is
+    smaller, and the (width, height) to show it at. A 'retina' figure (`shown`, from its metadata, is half its pixel
+    width) keeps its twice-as-many pixels, so it stays sharp."""
     im = Image.open(io.BytesIO(base64.b64decode(b64)))
-    if im.width > max_width: im = im.resize((max_width, round(im.height*max_width/im.width)), Image.LANCZOS)
+    shown = shown or im.width
+    scale = min(1, max_width/shown)
+    size = (round(shown*scale), round(im.height*shown/im.width*scale))
+    if scale < 1: im = im.resize((round(im.width*scale), round(im.height*scale)), Image.LANCZOS)
     out = []
     for o in (im, im.convert('RGB').quantize(256)):
         buf = io.BytesIO(); o.save(buf, 'PNG', optimize=True); out.append(buf.getvalue())
-    return base64.b64encode(min(out, key=len)).decode()
+    return base64.b64encode(min(out, key=len)).decode(), size
 
 def _keep(output:dict, max_width:int):
     "The output as the docs need it, or None to drop it"
@@ -30,7 +35,10 @@ def _keep(output:dict, max_width:int):
     output = scrub(output)
     if output is None or output['output_type'] == 'stream': return output
     data = output.get('data', {})
-    if 'image/png' in data: data['image/png'] = _small_png(data['image/png'], max_width)
+    if 'image/png' in data:
+        meta = output.get('metadata', {}).get('image/png', {})
+        data['image/png'],(w,h) = _small_png(data['image/png'], max_width, meta.get('width'))
+        if meta.get('width'): output['metadata']['image/png'] = {**meta, 'width': w, 'height': h}
     return output
 
 def tidy(nb_path:Path, max_width:int=700):
