@@ -280,7 +280,7 @@ class OutputFolder:
     def theirs(self, rels=None)->list:
         "Of `rels` (default: every file in the folder), those present that are not what segcourse wrote there"
         if rels is None: rels = sorted(Path(r, f).relative_to(self.root) for r,ds,fs in os.walk(self.root) for f in fs + [d for d in ds if Path(r, d).is_symlink()])
-        skip = lambda r: Path(r).as_posix() == self.record or Path(r).name.endswith('.tmp') and Path(r).name.startswith('.')
+        skip = lambda r: Path(r).name == self.record or Path(r).name.endswith('.tmp') and Path(r).name.startswith('.')
         return [Path(r) for r in rels if not skip(r) and (os.path.lexists(self.root/r)) and not self.made(r)]
 
     def _refusal(self, t:list)->str:
