@@ -60,9 +60,11 @@ _LOG = '.a2d2_cache_progress.jsonl'
 _LOCK = '.a2d2_cache.lock'
 
 def _inside(cache:Path, rel, what:str='path')->Path:
-    "`cache/rel`, refused unless it stays inside `cache` with every symlink followed: a manifest names files, it never reaches out"
+    "`cache/rel`, refused unless it stays inside `cache` with every symlink followed (`core.inside`): a manifest names files, it never reaches out"
     p = Path(cache)/rel
-    if Path(rel).is_absolute() or not os.path.realpath(p).startswith(os.path.realpath(cache) + os.sep):
+    try: out = Path(rel).is_absolute() or inside(cache, rel) == Path(cache).resolve()  # the cache itself is not a file in it either
+    except PathError: out = True
+    if out:
         raise ValueError(f"{Path(cache)/A2D2_CACHE_MANIFEST}: {what} '{rel}' leads outside the cache folder {cache} (an edited manifest, "
                          f"or a symlink in the cache); refused. Delete {cache} and run preprocess_a2d2 again")
     return p

@@ -12,7 +12,7 @@ from fastcore.basics import store_attr
 from fastcore.script import call_parse
 from fastprogress.fastprogress import progress_bar
 from . import core
-from .core import ImageError, MaskError, PathError, OutputFolder, inside, check_apart, check_pixels
+from .core import ImageError, MaskError, PathError, OutputFolder, confined, check_apart, check_pixels
 from .masks import read_mask, read_codes
 from .data import (VOC_CLASSES, CITYSCAPES_CLASSES, CITYSCAPES_TRAIN_IDS, voc_split, cityscapes_images,
                             cityscapes_label_file, _voc_root)
@@ -56,7 +56,7 @@ def _image_size(item:LabelItem)->tuple:
 # %% ../nbs/03_convert.ipynb #58d93f6a
 def _write_image(item:LabelItem, outs:OutputFolder, rel:str):
     data = item.image[0] if isinstance(item.image, tuple) else Path(item.image).read_bytes()
-    outs.write(rel, lambda t: t.write_bytes(data))
+    outs.write(rel, data)  # hashed for the record from these bytes
 
 def _outputs(item:LabelItem)->tuple: return f'images/{item.stem}{item.suffix}',f'labels/{item.stem}.png'
 
@@ -521,7 +521,7 @@ def _check_items(items, root:Path):
     for it in items:
         if Path(it.stem).name != it.stem or it.stem in ('', '.', '..') or '\\' in it.stem: bad.append(f"{it.source}: '{it.stem}' is not a plain image name")
         elif not isinstance(it.image, tuple):
-            try: inside(root, it.image, it.source)
+            try: confined(root, it.image, it.source)  # `it.image` as it will be opened: the folder, resolved, is compared with it, resolved
             except PathError as e: bad.append(f"{e} (images must be inside {root})")
         if it.stem in seen: bad.append(f"two images would both be written as '{it.stem}': {seen[it.stem].image} ({seen[it.stem].source}) and {it.image} ({it.source})")
         seen[it.stem] = it

@@ -6,7 +6,7 @@ Docs: https://segcourse.github.io/segcourse/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #09c7c7be
 from __future__ import annotations
-import os, sys, shutil, tempfile, warnings
+import os, sys, stat, json, hashlib, shutil, tempfile, warnings
 from functools import lru_cache
 import numpy as np
 import matplotlib.colors, matplotlib.patches
@@ -16,8 +16,8 @@ from fastai.vision.all import *
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'HIGH_BIT_MODES', 'ImageError', 'MaskError', 'dls_classes', 'pack_rgb', 'colours_to_index',
            'check_pixels', 'open_image', 'rgb_array', 'read_image', 'loud_warning', 'tmp_prefix', 'atomic_write',
-           'remove_stale_tmp', 'PathError', 'inside', 'check_apart', 'OutputFolder', 'seg_palette', 'seg_cmap',
-           'plot_legend']
+           'remove_stale_tmp', 'PathError', 'confined', 'inside', 'check_apart', 'OutputFolder', 'seg_palette',
+           'seg_cmap', 'plot_legend']
 
 # %% ../nbs/00_core.ipynb #7dbd549b
 class ImageError(ValueError):
@@ -162,15 +162,22 @@ def remove_stale_tmp(fn, # The file whose leftover temporary files to remove
 class PathError(ValueError):
     "A path that leads outside the folder it must stay in, a symlink where a file would be written, or a file of the user's in the way"
 
+def confined(root, # The folder `p` must stay in, as the user gave it (absolute or relative to the current folder)
+             p, # The path as it will be opened (absolute, or relative to the current folder: e.g. `root/name`)
+             what=None, # Where `p` came from, named in the error
+             shown=None, # How to show `p` in the error (default: `p`)
+            )->Path: # `p`, resolved
+    "`p` resolved, refused unless it is `root` resolved or inside it: both resolved (`..`, symlinks, the current folder) before comparing"
+    r,q = Path(root).resolve(),Path(p).resolve()
+    if not q.is_relative_to(r): raise PathError(f"{what or root}: '{ifnone(shown, p)}' leads outside {root} ({q} is not in {r}); refused")
+    return q
+
 def inside(root, # The folder `rel` must stay in
            rel, # A path relative to `root`, e.g. read from an annotation
            what=None, # Where `rel` came from, named in the error
           )->Path: # `root/rel`, resolved
-    "`root/rel` with `..` and symlinks resolved, refused when it leads outside `root` (an absolute `rel` does)"
-    root = Path(root).resolve()
-    p = (root/rel).resolve()
-    if not p.is_relative_to(root): raise PathError(f"{what or root}: '{rel}' leads outside {root}; refused")
-    return p
+    "`root/rel` resolved, refused when it leads outside `root` (an absolute `rel` does): `confined(root, root/rel)`"
+    return confined(root, Path(root)/rel, what, shown=rel)
 
 def check_apart(out, # The output folder
                 inputs, # Input files and folders
@@ -186,9 +193,19 @@ def check_apart(out, # The output folder
                             "it, not holding it): outputs would replace inputs or be read back as inputs")
 
 # %% ../nbs/00_core.ipynb #c0f1a005
+def _sha256(fn)->str:
+    "SHA-256 of the file `fn`, read in 1 MB blocks"
+    h = hashlib.sha256()
+    with open(fn, 'rb') as f:
+        for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
+    return h.hexdigest()
+
+def _stat_key(st)->tuple: return st.st_ino,st.st_size,st.st_mtime_ns,st.st_ctime_ns
+
 class OutputFolder:
-    "A folder a command writes into: confined, atomic, never through a symlink, and files it did not write kept unless `overwrite`"
+    "A folder a command writes into: confined, atomic, never through a symlink, and a file that is not exactly what segcourse wrote there kept unless `overwrite`"
     record = '.segcourse-written'
+    header = {'segcourse-written': 2, 'hash': 'sha256'}
     def __init__(self, root, # The folder (created if needed)
                  overwrite:bool=False, # Replace files of the user's that are in the way
                  what:str='the outputs', # What is written, for messages
@@ -199,11 +216,44 @@ class OutputFolder:
             self.root.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryFile(dir=self.root): pass
         except OSError as e: raise PathError(f"{self.root}: cannot write {what} there ({e.strerror or e})") from None
-        rec = self.root/self.record
+        self._hashed = {}  # name -> (stat key, sha256): each file hashed once while unchanged
+        self._load()
+
+    @property
+    def _rec(self)->Path: return self.root/self.record
+
+    def _load(self):
+        "Read the record: `claims` (name -> (size, sha256) segcourse last wrote there), `unverified` (names of an old record, no hash)"
+        rec = self._rec
         if rec.is_symlink() or os.path.lexists(rec) and not rec.is_file():
             raise PathError(f"{rec}: is a symlink or not a regular file; segcourse lists there the files it wrote, and writes no file "
-                            f"through a link: remove it, or write {what} to another folder")
-        self.written = set(rec.read_text().splitlines()) if rec.exists() else set()
+                            f"through a link: remove it, or write {self.what} to another folder")
+        try: lines = rec.read_text(encoding='utf-8', errors='replace').split('\n') if rec.exists() else []
+        except OSError as e: raise PathError(f"{rec}: cannot be read ({e.strerror or e}); remove it, or write {self.what} to another folder") from None
+        self.claims,self.unverified,n = {},set(),len([l for l in lines if l])
+        if lines and lines[0] and self._entry(lines[0]) != self.header: self.unverified = {l for l in lines if l}  # the old format: names only
+        else:
+            for e in map(self._entry, lines[1:]):
+                if not isinstance(e, dict) or not isinstance(e.get('name'), str): continue  # a line cut short by a killed run
+                if isinstance(e.get('size'), int) and isinstance(e.get('sha256'), str): self.claims[e['name']] = (e['size'], e['sha256']); self.unverified.discard(e['name'])
+                else: self.unverified.add(e['name']); self.claims.pop(e['name'], None)
+        on_disk = lambda k: os.path.lexists(self.root/k)  # False for a name that cannot be a file here (NUL, too long)
+        self.claims = {k: v for k,v in self.claims.items() if on_disk(k)}  # emptying the folder empties its claims
+        self.unverified = {k for k in self.unverified if on_disk(k)}
+        if n and n != 1 + len(self.claims) + len(self.unverified): self._save()
+
+    @staticmethod
+    def _entry(line:str):
+        try: return json.loads(line)
+        except (ValueError, RecursionError): return None
+
+    def _line(self, k:str)->str:
+        return json.dumps(dict(name=k, size=self.claims[k][0], sha256=self.claims[k][1]) if k in self.claims else dict(name=k)) + '\n'
+
+    def _save(self):
+        "Rewrite the record whole, one line per name"
+        text = json.dumps(self.header) + '\n' + ''.join(self._line(k) for k in sorted(self.claims.keys() | self.unverified))
+        atomic_write(self._rec, lambda t: t.write_text(text, encoding='utf-8'))
 
     def path(self, rel)->Path:
         "`root/rel`, refused when it leads outside the folder or is a symlink"
@@ -212,38 +262,67 @@ class OutputFolder:
         inside(self.root, rel, self.root)
         return p
 
-    def made(self, rel)->bool: return Path(rel).as_posix() in self.written and (self.root/rel).is_file()
+    def _hash(self, k:str, st)->str:
+        "SHA-256 of `root/k`, whose `os.lstat` is `st`; hashed again only when the file changed"
+        if (c := self._hashed.get(k)) and c[0] == _stat_key(st): return c[1]
+        h = _sha256(self.root/k)
+        self._hashed[k] = (_stat_key(st), h)
+        return h
+
+    def made(self, rel)->bool:
+        "Whether `root/rel` is a regular file holding exactly what segcourse last wrote there (its size and SHA-256)"
+        k = Path(rel).as_posix()
+        if k not in self.claims: return False
+        try: st = os.lstat(self.root/k)
+        except (OSError, ValueError): return False
+        return stat.S_ISREG(st.st_mode) and st.st_size == self.claims[k][0] and self._hash(k, st) == self.claims[k][1]
 
     def theirs(self, rels=None)->list:
-        "Of `rels` (default: every file in the folder), those present that segcourse did not write here"
+        "Of `rels` (default: every file in the folder), those present that are not what segcourse wrote there"
         if rels is None: rels = sorted(Path(r, f).relative_to(self.root) for r,ds,fs in os.walk(self.root) for f in fs + [d for d in ds if Path(r, d).is_symlink()])
         skip = lambda r: Path(r).name == self.record or Path(r).name.endswith('.tmp') and Path(r).name.startswith('.')
         return [Path(r) for r in rels if not skip(r) and (os.path.lexists(self.root/r)) and not self.made(r)]
 
+    def _refusal(self, t:list)->str:
+        "The message naming the user's files `t` in the way"
+        show = lambda fs: ', '.join(repr(str(o)) if '\n' in str(o) else str(o) for o in fs[:5]) + (f' and {len(fs)-5} more' if len(fs) > 5 else '')
+        changed = [o for o in t if o.as_posix() in self.claims]
+        old = [o for o in t if o.as_posix() in self.unverified]
+        why = (f" {len(changed)} of them changed since segcourse wrote them ({show(changed)})." if changed else '') + \
+              (f" {len(old)} of them are listed in an old {self.record} that holds no content hashes, so segcourse cannot tell "
+               f"whether you changed them ({show(old)})." if old else '')
+        return (f"{self.root}: holds {len(t)} file(s) segcourse did not write ({show(t)}); they are kept.{why} Write {self.what} "
+                "to another folder, move them away, or pass overwrite=True (--overwrite) to replace them")
+
     def check(self, rels=None):
-        "Refuse, naming them, files in the way that segcourse did not write, unless `overwrite`"
+        "Refuse, naming them, files in the way that are not what segcourse wrote there, unless `overwrite`"
         if self.overwrite: return
-        t = self.theirs(rels)
-        if t:
-            shown = ', '.join(str(o) for o in t[:5]) + (f' and {len(t)-5} more' if len(t) > 5 else '')
-            raise PathError(f"{self.root}: holds {len(t)} file(s) segcourse did not write ({shown}); they are kept. Write {self.what} "
-                            "to another folder, move them away, or pass overwrite=True (--overwrite) to replace them")
+        if t := self.theirs(rels): raise PathError(self._refusal(t))
 
     def write(self, rel, # The file, relative to the folder
-              write, # write(tmp): writes the whole file at the temporary path `tmp`
+              write, # write(tmp): writes the whole file at the temporary path `tmp`; or the file's bytes
              )->Path: # The file
-        "Write `root/rel` whole: `write` fills a new temporary file beside it, which is then renamed over it"
-        fn = self.path(rel)
+        "Write `root/rel` whole (a temporary file beside it renamed over it) unless a file of the user's is there; record its size and hash"
+        fn,k = self.path(rel),Path(rel).as_posix()
+        if not self.overwrite and os.path.lexists(fn) and not self.made(k): raise PathError(self._refusal([Path(k)]))
         fn.parent.mkdir(parents=True, exist_ok=True)
         self.path(rel)  # a folder just made may not be a way out either
-        return atomic_write(fn, lambda tmp: (write(tmp), self._record(rel)))
+        data,h = write if isinstance(write, bytes) else None,{}
+        def fill(tmp):
+            if data is None: write(tmp); h['sha'] = _sha256(tmp)  # read back from the page cache, just written
+            else: tmp.write_bytes(data); h['sha'] = hashlib.sha256(data).hexdigest()
+        atomic_write(fn, fill)
+        self._claim(k, os.lstat(fn), h['sha'])
+        return fn
 
-    def _record(self, rel):
-        k = Path(rel).as_posix()
-        if k in self.written: return
-        fd = os.open(self.root/self.record, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0), 0o644)
-        with os.fdopen(fd, 'a') as f: f.write(k + '\n')
-        self.written.add(k)
+    def _claim(self, k:str, st, sha:str):
+        "Record that `root/k` (whose `os.lstat` is `st`) is what segcourse wrote: one JSON line appended"
+        self.claims[k],self._hashed[k] = (st.st_size, sha),(_stat_key(st), sha)
+        self.unverified.discard(k)
+        if not self._rec.exists() or self._rec.stat().st_size == 0: return self._save()
+        fd = os.open(self._rec, os.O_WRONLY | os.O_APPEND | getattr(os, 'O_NOFOLLOW', 0))
+        try: os.write(fd, self._line(k).encode())
+        finally: os.close(fd)
 
 # %% ../nbs/00_core.ipynb #e6647548
 def _rgb01(colours)->list:

@@ -461,3 +461,137 @@ def test_huge_train_scale_is_a_listed_failure(model, data, tmp_path, capsys, mon
     (tmp_path/'m'/'config.json').write_text(json.dumps(cfg))
     code,_,err = run_cli(['predict', tmp_path/'m', frame(data), '--out', tmp_path/'out'], capsys, monkeypatch)
     assert code == 1 and 'at the model\'s training scale' in err and 'Traceback' not in err, err
+
+
+# issue 35: one confinement check (`core.confined`), whatever the way SRC, DEST and --out are written
+def one_image_export(fmt, root, name=None):
+    "A valid one-image export of `fmt` in `root`; with `name`, its annotation names that image file instead"
+    if fmt == 'coco': return coco_folder(root, [[1, 1, 8, 1, 8, 8]], file_name=name or 'a.jpg')
+    if fmt == 'labelme': return labelme_json(root, h=20, w=30, image_path=name)
+    if fmt == 'cvat':
+        root.mkdir(parents=True); Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(root/'a.png')
+        (root/'annotations.xml').write_text(f'<annotations><meta><task><labels><label><name>car</name></label></labels></task></meta>'
+                                            f'<image id="0" name="{name or "a.png"}" width="30" height="20"><box label="car" xtl="1" ytl="1" xbr="5" ybr="5" z_order="0"/></image></annotations>')
+        return root
+    voc = make_voc_like(root, n=3, size=(20, 30))
+    if name: (voc/'JPEGImages'/'2007_000000.jpg').unlink(); (voc/'JPEGImages'/'2007_000000.jpg').symlink_to(name)  # a link leading out
+    return root
+
+# (working folder, SRC, DEST) relative to tmp_path: the export is data/exp, the folder written out/ (outs/out through outlink)
+PATH_FORMS = dict(absolute=('a/b', 'ABS/data/exp', 'ABS/out'), relative=('.', 'data/exp', 'out'), dotdot=('a/b', '../../data/exp', '../../out'),
+                  dotdot_one=('a', '../data/exp', '../out'), dotdot_inside=('.', 'a/../data/exp', 'a/b/../../out'), symlink=('.', 'link/exp', 'outlink/out'), from_src=('data/exp', '.', '../../out'))
+
+def path_layout(tmp_path):
+    for o in ('a/b', 'data', 'outs'): (tmp_path/o).mkdir(parents=True)
+    (tmp_path/'link').symlink_to(tmp_path/'data'); (tmp_path/'outlink').symlink_to(tmp_path/'outs')
+    Image.fromarray(np.full((20, 30, 3), 7, np.uint8)).save(tmp_path/'data'/'secret.png')
+
+@pytest.mark.parametrize('form', PATH_FORMS)
+@pytest.mark.parametrize('fmt', ['coco', 'labelme', 'cvat', 'voc'])
+def test_convert_confinement_whatever_the_paths(fmt, form, tmp_path, capsys, monkeypatch):
+    "A valid export converts, and an image from outside it is refused, however SRC and DEST are written (issue 35)"
+    path_layout(tmp_path)
+    cwd,src,dest = (o.replace('ABS', str(tmp_path)) for o in PATH_FORMS[form])
+    out = tmp_path/('outs' if form == 'symlink' else '')/'out'
+    one_image_export(fmt, tmp_path/'data'/'exp')
+    monkeypatch.chdir(tmp_path/cwd)
+    code,_,err = run_cli(['convert', fmt, src, dest], capsys, monkeypatch)
+    assert code == 0, err  # `../..` in SRC refused every image of a valid export
+    assert len(files_under(out/'images')) == (3 if fmt == 'voc' else 1) and 'secret' not in str(files_under(out))
+    shutil.rmtree(tmp_path/'data'/'exp'); shutil.rmtree(out)
+    one_image_export(fmt, tmp_path/'data'/'exp', name=dict(coco='../../secret.png', voc=str(tmp_path/'data'/'secret.png')).get(fmt, '../secret.png'))
+    monkeypatch.chdir(tmp_path/cwd)  # made anew (`from_src` works inside the export)
+    code,_,err = run_cli(['convert', fmt, src, dest], capsys, monkeypatch)
+    assert code == 1 and 'leads outside' in err and 'Traceback' not in err, err  # SRC relative: copied from outside, exit 0
+    assert not (out/'images').exists() or files_under(out/'images') == []
+
+@pytest.mark.parametrize('form', ['absolute', 'relative', 'dotdot', 'symlink_parent', 'symlink'])
+def test_predict_out_whatever_the_path(form, model, data, tmp_path, capsys, monkeypatch):
+    "--out written any way: the outputs land in that folder and nowhere else; a run from elsewhere knows them as its own (issue 35)"
+    for o in ('a/b', 'p'): (tmp_path/o).mkdir(parents=True)
+    (tmp_path/'plink').symlink_to(tmp_path/'p'); (tmp_path/'outlink').symlink_to(tmp_path/'p')
+    cwd,out = dict(absolute=('a/b', str(tmp_path/'p'/'out')), relative=('.', 'p/out'), dotdot=('a/b', '../../p/out'),
+                   symlink_parent=('.', 'plink/out'), symlink=('.', 'outlink'))[form]
+    before = files_under(tmp_path)
+    monkeypatch.chdir(tmp_path/cwd)
+    code,_,err = run_cli(['predict', model, frame(data), '--out', out], capsys, monkeypatch)
+    if form == 'symlink':
+        assert code == 1 and 'is a symlink; give the real folder' in err, err
+        assert files_under(tmp_path) == before; return
+    assert code == 0, err
+    stem = frame(data).stem
+    assert files_under(tmp_path) == sorted(before + [f'p/out/{o}' for o in ('.segcourse-written', f'{stem}.png', f'{stem}_overlay.jpg')])
+    monkeypatch.chdir(tmp_path)
+    code,_,err = run_cli(['predict', model, frame(data), '--out', tmp_path/'p'/'out'], capsys, monkeypatch)
+    assert code == 0, err  # the same folder named another way: its files are segcourse's
+
+# issue 35: the record of written files binds to content (size and SHA-256 of what segcourse wrote)
+def empty_folder(p):
+    "`rm -rf p/*`: the hidden record stays"
+    for o in Path(p).iterdir():
+        if not o.name.startswith('.'): shutil.rmtree(o) if o.is_dir() else o.unlink()
+
+def test_record_after_emptying_the_folder(model, data, tmp_path, capsys, monkeypatch):
+    "After `rm -rf OUT/*`, a file the user puts at an output's name is the user's: kept and named, exit 1 (issue 35)"
+    src = make_labelme_like(tmp_path/'src', n=2, size=(32, 32))
+    stem = frame(data).stem
+    for cmd,out,user in ((['predict', model, frame(data), '--out', tmp_path/'out'], tmp_path/'out', f'{stem}.png'),
+                         (['convert', 'labelme', src, tmp_path/'dest'], tmp_path/'dest', 'images/frame_000.png')):
+        code,_,err = run_cli(cmd, capsys, monkeypatch)
+        assert code == 0, err
+        empty_folder(out)
+        (out/user).parent.mkdir(exist_ok=True); Image.fromarray(np.full((32, 32, 3), 9, np.uint8)).save(out/user)
+        mine = (out/user).read_bytes()
+        code,_,err = run_cli(cmd, capsys, monkeypatch)
+        assert code == 1 and f'holds 1 file(s) segcourse did not write ({user})' in err and 'Traceback' not in err, err
+        assert (out/user).read_bytes() == mine  # was replaced, exit 0
+        code,_,err = run_cli(cmd + ['--overwrite'], capsys, monkeypatch)
+        assert code == 0 and (out/user).read_bytes() != mine, err
+
+def test_record_keeps_a_mask_corrected_by_hand(model, data, tmp_path, capsys, monkeypatch):
+    "A mask the user edited after segcourse wrote it is kept by the next run, named, exit 1; `--overwrite` replaces it (issue 35)"
+    src = make_labelme_like(tmp_path/'src', n=2, size=(32, 32))
+    stem = frame(data).stem
+    for cmd,mask in ((['predict', model, frame(data), '--out', tmp_path/'out'], tmp_path/'out'/f'{stem}.png'),
+                     (['convert', 'labelme', src, tmp_path/'dest'], tmp_path/'dest'/'labels'/'frame_001.png')):
+        code,_,err = run_cli(cmd, capsys, monkeypatch)
+        assert code == 0, err
+        im = Image.open(mask); m = np.array(im); m[:4, :4] = (m[:4, :4] + 1) % 2  # same size on disk or not: the bytes differ
+        fixed = Image.fromarray(m, mode=im.mode);
+        if im.mode == 'P': fixed.putpalette(im.getpalette())
+        fixed.save(mask); mine = mask.read_bytes()
+        code,_,err = run_cli(cmd, capsys, monkeypatch)
+        assert code == 1 and 'changed since segcourse wrote them' in err and mask.name in err and 'Traceback' not in err, err
+        assert mask.read_bytes() == mine
+        code,_,err = run_cli(cmd + ['--overwrite'], capsys, monkeypatch)
+        assert code == 0 and mask.read_bytes() != mine, err
+
+def test_record_that_lists_a_users_file(model, data, tmp_path, capsys, monkeypatch):
+    "A record naming a file whose content is not what segcourse wrote (a tampered line; the old plain-text record): kept (issue 35)"
+    stem = frame(data).stem
+    out = tmp_path/'out'; out.mkdir()
+    (out/f'{stem}.png').write_bytes(b"the user's"); (out/f'{stem}_overlay.jpg').write_bytes(b"the user's too")
+    rec = out/'.segcourse-written'
+    rec.write_text(json.dumps(OutputFolder.header) + '\n' + json.dumps(dict(name=f'{stem}.png', size=10, sha256='0'*64)) + '\n')
+    code,_,err = run_cli(['predict', model, frame(data), '--out', out], capsys, monkeypatch)
+    assert code == 1 and f'changed since segcourse wrote them ({stem}.png)' in err and f'{stem}_overlay.jpg' in err, err
+    rec.write_text(f'{stem}.png\n{stem}_overlay.jpg\n')  # the record before issue 35: names only, so nothing to verify
+    code,_,err = run_cli(['predict', model, frame(data), '--out', out], capsys, monkeypatch)
+    assert code == 1 and 'listed in an old .segcourse-written that holds no content hashes' in err and '--overwrite' in err, err
+    assert (out/f'{stem}.png').read_bytes() == b"the user's" and (out/f'{stem}_overlay.jpg').read_bytes() == b"the user's too"
+    code,_,err = run_cli(['predict', model, frame(data), '--out', out, '--overwrite'], capsys, monkeypatch)
+    assert code == 0, err
+    code,_,err = run_cli(['predict', model, frame(data), '--out', out], capsys, monkeypatch)
+    assert code == 0, err  # the record now holds hashes: its own files are replaced without a word
+
+def test_record_survives_any_file_name(model, data, tmp_path, capsys, monkeypatch):
+    "A newline in a file name: the record stays one JSON line per file, and the next run knows the file as its own (issue 35)"
+    (tmp_path/'in').mkdir(); shutil.copy(frame(data), tmp_path/'in'/'a\nb.png'); shutil.copy(frame(data, 1), tmp_path/'in'/'c.png')
+    for _ in range(3):
+        code,_,err = run_cli(['predict', model, tmp_path/'in', '--out', tmp_path/'out'], capsys, monkeypatch)
+        assert code == 0, err
+    lines = (tmp_path/'out'/'.segcourse-written').read_text().splitlines()
+    entries = [json.loads(l) for l in lines]  # every line is JSON
+    assert entries[0] == OutputFolder.header and len(entries) <= 1 + 2*4  # rewritten whole on opening: one line per file, not per run
+    assert {e['name'] for e in entries[1:]} == {'a\nb.png', 'a\nb_overlay.jpg', 'c.png', 'c_overlay.jpg'}
+    assert OutputFolder(tmp_path/'out').theirs() == []
