@@ -497,7 +497,8 @@ def test_report_from_files_refuses_wrong_pairs(learn, data, tmp_path):
     with pytest.raises(TypeError, match='model must be a model from `load_seg_model`'): SegReport.from_files(None, fs, mask_of)
     m = read_mask(mask_of(fs[0])).copy()
     Image.fromarray(np.full_like(m, learn.dls.ignore_index)).save(tmp_path/'void.png')
-    with pytest.raises(ValueError, match=r'nothing to score: every pixel of the 1 mask\(s\) is ignore_index=31 \(Void\)'):
+    ii = learn.dls.ignore_index
+    with pytest.raises(ValueError, match=rf'nothing to score: every pixel of the 1 mask\(s\) is ignore_index={ii} \({learn.dls.codes[ii]}\)'):
         SegReport.from_files(learn, fs[:1], lambda f: tmp_path/'void.png')
     m[0, 0] = 200; Image.fromarray(m).save(tmp_path/'m200.png')  # a mask of another dataset: 200 is no class of this model
     with pytest.raises(ValueError) as e: SegReport.from_files(learn, fs[:1], lambda f: tmp_path/'m200.png')
