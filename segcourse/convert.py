@@ -527,6 +527,13 @@ def _check_items(items, root:Path):
         seen[it.stem] = it
     if bad: raise MaskError(f"{len(bad)} image(s) refused, nothing written:\n" + '\n'.join(bad[:10]) + (f"\n... and {len(bad)-10} more" if len(bad) > 10 else ''))
 
+def _refuse_nul(src:Path, classes:list, items:list):
+    "A NUL byte in an image name or a class name: no file name can hold one, and a codes.txt that did would not read back"
+    bad = [f"{it.source}: image {str(it.image)!r} holds a NUL byte, which no file name can" for it in items
+           if not isinstance(it.image, tuple) and '\x00' in str(it.image) + it.stem]
+    bad += [f"{src}: class name {o!r} holds a NUL byte" for o in classes if '\x00' in o]
+    if bad: raise MaskError(f"{len(bad)} name(s) with a NUL byte, nothing written:\n" + '\n'.join(bad[:10]))
+
 MAX_CODES = 256  # Classes a converted dataset may have: its masks are 8-bit PNGs
 
 def convert(format:str, # One of `CONVERTERS`: voc, cityscapes, coco, labelme, cvat, supervisely
@@ -547,6 +554,7 @@ def convert(format:str, # One of `CONVERTERS`: voc, cityscapes, coco, labelme, c
         raise MaskError(f"{src}: not a {format} export as segcourse reads it (a field is missing or of the wrong type: {type(e).__name__}: {e})") from None
     if not items: raise MaskError(f"{src}: no images to convert")
     if not all(isinstance(o, str) for o in classes_): raise MaskError(f"{src}: class names must be text, not {[o for o in classes_ if not isinstance(o, str)][:5]}")
+    _refuse_nul(src, classes_, items)
     _check_items(items, _src_root(src))
     codes = list(classes_) + (['void'] if void else [])
     if len(codes) > MAX_CODES or len(classes_) > 255 and void:

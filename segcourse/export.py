@@ -13,6 +13,7 @@ from fastai.vision.all import *
 from .core import OutputFolder
 from .offline import can_reach
 from .archs import ARCHS
+from .loaders import check_device
 from .learner import SegModel, ModelFileError, check_config
 
 # %% auto #0
@@ -47,6 +48,7 @@ def save_model_folder(model, # A `SegModel`, or a `seg_learner` (its model is sa
 def _read_config(fn:Path)->dict:
     try: cfg = json.loads(fn.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as e: raise ModelFileError(f"{fn}: not valid JSON ({e})") from None
+    except RecursionError: raise ModelFileError(f"{fn}: nested too deep to be a model config (a config.json is a flat object of a few keys)") from None
     except OSError as e: raise ModelFileError(f"{fn}: cannot be read ({e.strerror or e})") from None
     if not isinstance(cfg, dict) or 'arch' not in cfg: raise ModelFileError(f"{fn}: not a segcourse model config (no 'arch')")
     if isinstance(cfg['arch'], str) and cfg['arch'] not in ARCHS: raise ModelFileError(f"{fn}: unknown architecture '{cfg['arch']}'; this segcourse knows {sorted(ARCHS)}")
@@ -60,6 +62,24 @@ def _holds_dynamic_unet(fn)->bool:
     except Exception: return False  # not readable: loading it says why
     return any(k.startswith('model.layers.') for k in keys) and not any(k.startswith('model.encoder.') for k in keys)
 
+def _dtype_kind(dt:str)->str:
+    "'float', 'bool' or 'int' of a safetensors dtype name ('F32', 'BF16', 'F8_E4M3', 'I64', 'U8', 'BOOL')"
+    return 'bool' if dt == 'BOOL' else 'float' if dt.startswith(('F', 'BF')) else 'int'
+
+def _check_dtypes(fn, # The `model.safetensors` just loaded into `model`
+                  model:nn.Module):
+    "Refuse a weights file whose tensors are not of the kind the model holds: loading casts int8 or bool values to float without a word"
+    from safetensors import safe_open
+    own = model.state_dict()
+    with safe_open(str(fn), 'pt') as f:
+        for k in f.keys():
+            if k not in own: continue
+            dt,v = f.get_slice(k).get_dtype(),own[k]
+            want = 'bool' if v.dtype == torch.bool else 'float' if v.is_floating_point() else 'int'
+            if _dtype_kind(dt) != want:
+                raise ModelFileError(f"{fn}: tensor '{k}' is {dt}, but the model holds it as {str(v.dtype).replace('torch.', '')}: "
+                                     f"loading would cast it without a word; weights are saved {'floating point' if want == 'float' else want} by `save_model_folder`")
+
 HUB_PREFIX = 'hf://'  # `hf://user/name`: a model on the Hugging Face Hub, asked for explicitly
 
 def load_model_folder(folder, # A folder written by `save_model_folder`; or, from the Hugging Face Hub, `hf://user/name` (or `user/name` with `hub=True`)
@@ -68,6 +88,7 @@ def load_model_folder(folder, # A folder written by `save_model_folder`; or, fro
                **kwargs # Passed to `SegModel.from_pretrained` (`revision`, `token`, `local_files_only`, ...)
               )->SegModel: # In eval mode, on `device`, channels-last on the CPU and CUDA (as `seg_learner` trains it)
     "Load a model folder: the network rebuilt from `config.json`, its weights read from `model.safetensors`; nothing is unpickled. Local unless asked"
+    check_device(device)
     s = str(folder)
     if s.startswith(HUB_PREFIX): s,hub = s[len(HUB_PREFIX):],True
     p = Path(s)
@@ -80,13 +101,18 @@ def load_model_folder(folder, # A folder written by `save_model_folder`; or, fro
         if cfg['arch'] == 'unet' and _holds_dynamic_unet(p/SAFETENSORS_SINGLE_FILE):
             warnings.warn(f"{p}: saved when 'unet' was fastai's DynamicUnet; loaded as arch='dynamic_unet' (edit its config.json to keep this quiet)")
             cfg = {**cfg, 'arch': 'dynamic_unet'}
-        return SegModel._from_pretrained(model_id=str(p), revision=None, cache_dir=None, force_download=False, local_files_only=True,
-                                         token=None, map_location=device, **{**cfg, **kwargs})
+        m = SegModel._from_pretrained(model_id=str(p), revision=None, cache_dir=None, force_download=False, local_files_only=True,
+                                      token=None, map_location=device, **{**cfg, **kwargs})
+        _check_dtypes(p/SAFETENSORS_SINGLE_FILE, m)
+        return m
     if s.count('/') != 1 or s.startswith(('.', '/')): raise ModelFileError(f"{s}: not a Hugging Face Hub repository id (user/name)")
     kwargs['local_files_only'] = kwargs.get('local_files_only') or not can_reach('huggingface.co')  # offline: the hub's cache, at once
     try:
-        cfg = _read_config(Path(hf_hub_download(s, CONFIG_NAME, **{k:v for k,v in kwargs.items() if k in ('revision', 'token', 'cache_dir', 'local_files_only')})))
-        return SegModel.from_pretrained(s, map_location=device, **kwargs)
+        hub_kw = {k:v for k,v in kwargs.items() if k in ('revision', 'token', 'cache_dir', 'local_files_only')}
+        cfg = _read_config(Path(hf_hub_download(s, CONFIG_NAME, **hub_kw)))
+        m = SegModel.from_pretrained(s, map_location=device, **kwargs)
+        _check_dtypes(hf_hub_download(s, SAFETENSORS_SINGLE_FILE, **{**hub_kw, 'local_files_only': True}), m)  # in the cache now
+        return m
     except ModelFileError: raise
     except Exception as e: raise ModelFileError(f"{s}: not loadable from the Hugging Face Hub ({type(e).__name__}: {str(e)[:200]})") from None
 

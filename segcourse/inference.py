@@ -376,23 +376,71 @@ from .metrics import confusion_matrix, iou_per_class
 from .report import SegReport
 from .data import read_mask
 
+def _mask_of(get_mask, f:Path)->Path:
+    "`get_mask(f)` as a path; a failing `get_mask` named with the file it failed on"
+    try: return Path(get_mask(f))
+    except (MaskError, ImageError): raise
+    except Exception as e: raise ValueError(f"get_mask({str(f)!r}) failed: {type(e).__name__}: {e}") from None
+
+def _report_pairs(files, # Image files or folders
+                  get_mask:Callable, # Image file -> its mask file
+                 )->list: # [(image file, mask file)]
+    "Each image of `files` (folders expanded) with its mask, each image and each mask once: a file twice would pair predictions with the wrong masks"
+    if isinstance(files, (str, Path)): files = [files]
+    if not is_listy(files): raise TypeError(f"files must be a list of image files (or folders), not a {type(files).__name__}")
+    if not callable(get_mask): raise TypeError(f"get_mask must be a function: image file -> its mask file, e.g. MaskFinder('labels'), not {get_mask!r}")
+    imgs = L(image_files(o) if Path(o).is_dir() else [Path(o)] for o in files).concat()
+    if not imgs: raise ValueError("no image files to report on: give a list of image files, e.g. image_files('images'), and get_mask, e.g. MaskFinder('labels')")
+    pairs,seen,mask_seen = [],{},{}
+    for f in imgs:
+        k = os.path.realpath(f)
+        if k in seen: raise ValueError(f"{seen[k]} and {f} are the same image, given twice: give each image once (its pixels would count twice)")
+        seen[k],m = f,_mask_of(get_mask, f)
+        km = os.path.realpath(m)
+        if km in mask_seen: raise ValueError(f"{mask_seen[km]} and {f} both get the mask {m} from get_mask: one of them would be scored against "
+                                             f"another image's mask (a `MaskFinder` matches by file stem: are two images named alike?)")
+        mask_seen[km] = f
+        pairs.append((f, m))
+    return pairs
+
+def _check_report_classes(cfg:dict, codes, ignore_index):
+    "`codes` and `ignore_index` checked against the model's config: a report of other classes than the model's outputs means nothing"
+    if codes is not None:
+        if isinstance(codes, (str, Path)) or not is_listy(codes): raise TypeError(f"codes must be a list of class names, not {codes!r}")
+        if len(codes) != cfg['n_out']:
+            raise ValueError(f"codes has {len(codes)} names but the model has {cfg['n_out']} outputs: "
+                             f"give one name per output, in the model's order, or leave codes out to use the model's")
+    if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
+        raise TypeError(f"ignore_index must be a whole number (the mask value that counts nowhere) or None, not {ignore_index!r}")
+
 @patch(cls_method=True)
 @delegates(Learner.predict_masks, but='files,with_probs')
-def from_files(cls:SegReport, model, # A model from `load_seg_model`, or a `seg_learner`
-               files:list, # Image files
-               get_mask:Callable, # Image file -> its mask file (index or palette PNG), e.g. a `MaskFinder`
-               codes:list|None=None, # Class names; defaults to the model's
+def from_files(cls:SegReport, model, # A model from `load_seg_model`, a `seg_learner`, or a model folder
+               files:list, # Image files (or folders of them), each once
+               get_mask:Callable, # Image file -> its mask file (index or palette PNG), e.g. a `MaskFinder`; each image its own mask
+               codes:list|None=None, # Class names, one per model output; defaults to the model's
                ignore_index:int|None=None, # Mask value that counts nowhere; defaults to the model's
                **kwargs)->SegReport:
     "A `SegReport` of the prediction path: each file segmented by `predict_masks` (its defaults unless given), scored at full resolution"
     model = _model_of(model)
+    if not isinstance(getattr(model, 'config', None), dict):
+        raise TypeError(f"model must be a model from `load_seg_model`, a `seg_learner` or a model folder, not a {type(model).__name__}")
+    _check_report_classes(model.config, codes, ignore_index)
     codes,ignore_index = ifnone(codes, model.config['codes']),ifnone(ignore_index, model.config['ignore_index'])
-    n = len(codes) if codes is not None else model.config['n_out']
+    n = model.config['n_out']
+    pairs = _report_pairs(files, get_mask)
     start = time.perf_counter()
-    preds = model.predict_masks(files, **kwargs)
+    preds = model.predict_masks([f for f,_ in pairs], **kwargs)
     seconds = time.perf_counter() - start
-    cms = torch.stack([confusion_matrix(torch.from_numpy(p), torch.from_numpy(read_mask(get_mask(f))), n, ignore_index)
-                       for f,p in zip(files, preds)])
+    cms = []
+    for (f,m),p in zip(pairs, preds, strict=True):
+        try: cms.append(confusion_matrix(torch.from_numpy(p), torch.from_numpy(read_mask(m)), n, ignore_index))
+        except ValueError as e: raise ValueError(f"{m} (the mask of {f}): {e}") from None
+    cms = torch.stack(cms)
+    if cms.sum() == 0:
+        void = f" ({codes[ignore_index]})" if codes is not None and ignore_index is not None and 0 <= ignore_index < len(codes) else ""
+        raise ValueError(f"nothing to score: every pixel of the {len(pairs)} mask(s) is ignore_index={ignore_index}{void}; check that get_mask "
+                         f"gives these images' masks, and that ignore_index is the mask value meaning 'no label'")
     ious = torch.stack([iou_per_class(c) for c in cms])
     if ignore_index is not None and ignore_index < n: ious[:, ignore_index] = float('nan')
     return cls(cms.sum(0), codes, ignore_index, ious.nanmean(1).float(), None, seconds)

@@ -12,7 +12,8 @@ from .masks import *
 from .splits import *
 
 # %% auto #0
-__all__ = ['SegMaskBlock', 'seg_datablock', 'check_dls_args', 'check_split', 'files_dls', 'folder_dls']
+__all__ = ['SegMaskBlock', 'seg_datablock', 'check_dls_args', 'check_device', 'check_same_size', 'check_split', 'files_dls',
+           'folder_dls']
 
 # %% ../nbs/00d_loaders.ipynb #8cf63c9b
 def SegMaskBlock(codes, # Class names, index = class
@@ -56,6 +57,40 @@ def check_dls_args(bs, # The batch size asked for
     if size is not None and sz[0]*sz[1] > MAX_PIXELS:
         raise ValueError(f"size {size}: {sz[0]*sz[1]:,} pixels an image, more than segcourse.core.MAX_PIXELS = {MAX_PIXELS:,}; give a smaller size")
 
+def check_device(device, # What the user gave: 'cpu', 'cuda', 'cuda:1', 'mps', a `torch.device`, or None
+                 arg:str='device', # The argument's name, for the message
+                )->torch.device|None:
+    "`device` as a `torch.device`; a clear `ValueError` naming `arg` when it is not one, or names a GPU this machine does not have"
+    if device is None: return None
+    try: d = torch.device(device)
+    except (RuntimeError, TypeError, ValueError): raise ValueError(f"{arg}={device!r} is not a device: give 'cpu', 'cuda', 'cuda:0' or 'mps'") from None
+    if d.type == 'cuda' and not torch.cuda.is_available():
+        raise ValueError(f"{arg}={device!r}, but no CUDA is available on this machine (this PyTorch {torch.__version__} sees no GPU): "
+                         f"give {arg}='cpu', or leave {arg} out for the default device")
+    if d.type == 'cuda' and d.index is not None and d.index >= torch.cuda.device_count():
+        raise ValueError(f"{arg}={device!r}, but this machine has {torch.cuda.device_count()} CUDA device(s), cuda:0 to cuda:{torch.cuda.device_count()-1}")
+    if d.type == 'mps' and not torch.backends.mps.is_available(): raise ValueError(f"{arg}={device!r}, but MPS (Apple GPU) is not available here: give {arg}='cpu'")
+    return d
+
+def _image_size(fn)->tuple|None:
+    "(w, h) from the file's header, without decoding it; None when PIL cannot read it (`check_pairs` says why)"
+    try:
+        with Image.open(fn) as im: return im.size
+    except Exception: return None
+
+def check_same_size(files:list, # Image files that will be batched as they are (no `size`, no item transforms)
+                   ):
+    "Refuse, before training, images of different sizes that would meet in a batch: PyTorch's collate would fail at the first one; reads headers only"
+    first = None
+    for f in files:
+        sz = _image_size(f)
+        if sz is None: continue
+        if first is None: first = (f, sz); continue
+        if sz != first[1]:
+            (f0,(w0,h0)),(w,h) = first,sz
+            raise ValueError(f"{f0} is {w0}x{h0} but {f} is {w}x{h} (width x height): with size=None every image keeps its own size, and "
+                             f"images of different sizes cannot share a batch; give size=(h, w) to resize them all, e.g. size=({h0}, {w0})")
+
 def check_split(dls:DataLoaders, # Just made
                 bs:int, # Their batch size
                ):
@@ -84,9 +119,11 @@ def files_dls(files, # Image files
              )->DataLoaders: # With `codes`, `ignore_index` and `cache` set
     "`DataLoaders` from a list of image files and a way to find each one's mask: the body of `folder_dls`, `voc_dls`, `cityscapes_dls`"
     check_dls_args(bs, size)
+    check_device(kwargs.get('device'))
     pairs = PairCache() if cache else None
     if cache: reader.cache = pairs
     if check or cache: check_pairs(files, get_mask, reader, cache=pairs)
+    if size is None and item_tfms is None and bs > 1: check_same_size(files)
     dblock = seg_datablock(codes, get_mask, reader.colours, ignore_index, splitter=splitter, item_tfms=item_tfms,
                            batch_tfms=batch_tfms, size=size, get_items=noop, cache=pairs, reader=reader)
     kwargs.setdefault('pin_memory', torch.cuda.is_available())  # page-locked batches copy to the GPU faster

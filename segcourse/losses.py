@@ -55,6 +55,8 @@ def _check_weight(weight):
     bad = (~torch.isfinite(w) | (w < 0)).nonzero().flatten().tolist()
     if bad: raise ValueError(f"the weight of class {bad[0]} is {w[bad[0]].item()}: class weights must be finite numbers, 0 or more "
                              f"(one per class, in the order of the codes)")
+    if len(w) and not (w > 0).any(): raise ValueError(f"every class weight is 0 ({len(w)} zeros): no pixel would count, and the loss would "
+                                                      f"be 0/0 = NaN; give the classes to learn a weight above 0 (or leave weight=None)")
 
 # %% ../nbs/05_losses.ipynb #5b71fae6
 class SegLoss:
@@ -318,10 +320,10 @@ def median_frequency_weights(dls:DataLoaders, # Segmentation DataLoaders; the tr
                              ignore_index:int|None=None, # Mask value that is not a class; defaults to `dls.ignore_index`
                              max_weight:float|None=None, # Cap on the weights
                              show_progress:bool=True, # Show a progress bar
-                            )->Tensor: # (n_classes,) float weights, 0 for classes that never appear
+                            )->Tensor: # (n_classes,) float weights; classes never seen get the largest (warned), `ignore_index` 0
     "Per-class weights `median(freq)/freq` (median frequency balancing) from the training masks"
+    codes = dls_classes(dls)[0]
     if n_classes is None:
-        codes = dls_classes(dls)[0]
         if codes is None: raise ValueError("the DataLoaders have no `codes`: pass n_classes=")
         n_classes = len(codes)
     ignore_index = ifnone(ignore_index, dls_classes(dls)[1])
@@ -342,14 +344,22 @@ def median_frequency_weights(dls:DataLoaders, # Segmentation DataLoaders; the tr
     freq = counts[present] / totals[present]
     w = torch.zeros(n_classes, dtype=torch.float64)
     w[present] = torch.quantile(freq, 0.5) / freq
+    absent = [i for i in range(n_classes) if not present[i] and i != ignore_index]
+    if absent:
+        w[absent] = w.max()  # at least as rare as the rarest class seen: 0 would switch its pixels off in a batch that has them
+        names = [f"{i} ({codes[i]})" if codes is not None and len(codes) == n_classes else str(i) for i in absent]
+        warn(f"class(es) {', '.join(names)} never appear in the {n_b} training batch(es) counted: given the largest weight, "
+             f"{w.max().item():.3g} (a class absent from training is seldom learnt; check the masks, or count more batches)")
     if max_weight is not None: w = w.clamp(max=max_weight)
     return w.float()
 
 # %% ../nbs/05_losses.ipynb #344a36e6
-def _labelled_and_bad(t:Tensor, c:int, ignore_index:int)->tuple:
-    "(any pixel labelled, any value that is neither a class of a `c`-channel output nor `ignore_index`), read from the device at once"
+def _labelled_and_bad(t:Tensor, c:int, ignore_index:int, weight:Tensor|None=None)->tuple:
+    "(any pixel that counts: labelled, of a class weighted above 0; any value that is neither a class of a `c`-channel output nor `ignore_index`), read from the device at once"
     labelled = t != ignore_index
-    return tuple(torch.stack([labelled.any(), (labelled & ((t < 0) | (t >= c))).any()]).tolist())
+    bad = labelled & ((t < 0) | (t >= c))
+    if weight is not None: labelled &= weight[t.clamp(0, len(weight)-1)] > 0  # PyTorch's weighted mean divides by the weights: 0/0 = NaN
+    return tuple(torch.stack([labelled.any(), bad.any()]).tolist())
 
 def _refuse_targets(t:Tensor, c:int, ignore_index:int):
     "The error for a target value that is not a class: PyTorch says only 'out of bounds' (a CUDA assert on the GPU)"
@@ -358,11 +368,11 @@ def _refuse_targets(t:Tensor, c:int, ignore_index:int):
                      f"pass ignore_index={v} (or give `folder_dls` its void class, `void=...`, which `seg_learner` passes on)")
 
 class SegCELoss(CrossEntropyLossFlat):
-    "fastai's `CrossEntropyLossFlat`, except that a batch in which every pixel is ignored costs 0 with no gradient (PyTorch's mean over no pixel is NaN), and a mask value that is not a class is a clear error"
+    "fastai's `CrossEntropyLossFlat`, except that a batch in which every pixel is ignored, or of a class weighted 0, costs 0 with no gradient (PyTorch's mean over no pixel is NaN), and a mask value that is not a class is a clear error"
     def __call__(self, inp, targ, **kwargs):
         if self.func.weight is not None: self.func.to(inp.device)  # class weights follow the logits, in a `CombinedLoss` too
         t,c,ii = _plain(targ),inp.shape[self.axis],self.func.ignore_index
-        labelled,bad = _labelled_and_bad(t, c, ii)  # one wait for the device per batch, as before
+        labelled,bad = _labelled_and_bad(t, c, ii, self.func.weight)  # one wait for the device per batch, as before
         if bad: _refuse_targets(t, c, ii)
         if self.reduction == 'mean' and not labelled: return _plain(inp).sum() * 0
         return super().__call__(inp, targ, **kwargs)

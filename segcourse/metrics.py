@@ -15,20 +15,42 @@ __all__ = ['confusion_matrix', 'iou_per_class', 'dice_per_class', 'precision_per
            'mean_iou', 'mean_dice', 'mean_accuracy', 'ConfusionMatrix', 'SegMetric', 'seg_metrics']
 
 # %% ../nbs/04_metrics.ipynb #12ff8f5e
+def _refuse_values(pred:Tensor, targ:Tensor, n_classes:int, ignore_index, nan:Tensor):
+    "Read on the device at once whether `pred` holds NaN logits or a value that is not a class, and `targ` one that is neither a class nor `ignore_index`; raise naming it"
+    tbad = (targ < 0) | (targ >= n_classes)
+    if ignore_index is not None: tbad &= targ != ignore_index
+    lo,hi,is_nan,t_bad = torch.stack([*torch.aminmax(pred), nan.long(), tbad.any().long()]).tolist()  # one wait for the device
+    if is_nan: raise ValueError("the prediction holds NaN logits (a diverged model, or NaN in its input): a NaN is no class, "
+                                "and argmax would count it as one")
+    if lo < 0 or hi >= n_classes:
+        raise ValueError(f"predicted class {lo if lo < 0 else hi} is not one of the {n_classes} classes (0..{n_classes-1}): "
+                         f"the model's outputs and n_classes={n_classes} differ")
+    if t_bad:
+        v = int(targ[tbad][0])
+        raise ValueError(f"target value {v} is not one of the {n_classes} classes (0..{n_classes-1})"
+                         f"{'' if ignore_index is None else f' nor ignore_index={ignore_index}'}; if {v} means 'no label', pass ignore_index={v}")
+
 def confusion_matrix(pred:Tensor, # Predicted class indices (any shape), or logits with classes on `axis`
                      targ:Tensor, # True class indices, same shape as `pred` (without the class axis)
                      n_classes:int, # Number of classes
                      ignore_index:int|None=None, # Target value that counts nowhere
                      axis:int=1, # Class axis of logits
-                    )->Tensor: # (n_classes, n_classes) int64, rows = target, columns = prediction
-    "Confusion matrix of `pred` against `targ` with one `bincount`, on `pred`'s device"
+                     per_image:bool=False, # One matrix per item of the batch (the first axis), from the same `bincount`
+                    )->Tensor: # (n_classes, n_classes) int64, rows = target, columns = prediction; (N, n_classes, n_classes) per image
+    "Confusion matrix of `pred` against `targ` with one `bincount`, on `pred`'s device; NaN logits, a prediction or a target that is not a class (nor `ignore_index`) are a `ValueError`"
     pred,targ = TensorBase(pred).as_subclass(Tensor),TensorBase(targ).as_subclass(Tensor)
-    if pred.ndim == targ.ndim + 1: pred = pred.argmax(axis)
+    if pred.ndim == targ.ndim + 1: top,pred = pred.max(axis)  # `max` keeps a NaN logit in `top` (argmax alone would give its index)
+    else: top = pred
     if pred.shape != targ.shape: raise ValueError(f"prediction shape {tuple(pred.shape)} differs from target shape {tuple(targ.shape)}")
-    pred,targ = pred.reshape(-1).long(),targ.reshape(-1).long()
-    keep = (targ >= 0) & (targ < n_classes)
-    if ignore_index is not None: keep &= targ != ignore_index
-    return torch.bincount(targ[keep]*n_classes + pred[keep], minlength=n_classes*n_classes).reshape(n_classes, n_classes)
+    n_img,nn = (len(pred) if per_image else 1),n_classes*n_classes
+    shape = (n_img, n_classes, n_classes) if per_image else (n_classes, n_classes)
+    if pred.numel() == 0: return torch.zeros(shape, dtype=torch.long, device=pred.device)
+    nan = top.isnan().any() if top.is_floating_point() else torch.zeros((), dtype=torch.bool, device=pred.device)
+    pred,targ = pred.reshape(n_img, -1).long(),targ.reshape(n_img, -1).long()
+    _refuse_values(pred, targ, n_classes, ignore_index, nan)
+    idx = torch.arange(n_img, device=pred.device)[:, None]*nn + targ*n_classes + pred  # image i's cells are bins i*nn ... (i+1)*nn-1
+    if ignore_index is not None: idx = idx[targ != ignore_index]
+    return torch.bincount(idx.reshape(-1), minlength=n_img*nn).reshape(shape)
 
 # %% ../nbs/04_metrics.ipynb #a6099efb
 def _nan_div(a, b):

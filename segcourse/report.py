@@ -142,8 +142,8 @@ class ReportCallback(Callback):
         ii = self.ignore_index
         if not self.predict_void and ii is not None and ii < pred.shape[1]:
             pred = pred.float().clone(); pred[:, ii] = float('-inf')
+        cms = confusion_matrix(pred, targ, self.n_classes, ii, per_image=True)  # NaN logits, values that are no class: an error
         p = pred.argmax(1)
-        cms = torch.stack([confusion_matrix(a, b, self.n_classes, ii) for a,b in zip(p, targ)])
         self.cm = cms.sum(0) if self.cm is None else self.cm + cms.sum(0)
         ious = torch.stack([iou_per_class(c) for c in cms])
         if ii is not None and ii < self.n_classes: ious[:, ii] = float('nan')

@@ -595,3 +595,131 @@ def test_record_survives_any_file_name(model, data, tmp_path, capsys, monkeypatc
     assert entries[0] == OutputFolder.header and len(entries) <= 1 + 2*4  # rewritten whole on opening: one line per file, not per run
     assert {e['name'] for e in entries[1:]} == {'a\nb.png', 'a\nb_overlay.jpg', 'c.png', 'c_overlay.jpg'}
     assert OutputFolder(tmp_path/'out').theirs() == []
+
+
+# Issue 35: numbers that are never silently wrong, and no traceback at these entry points (tests/README.md)
+from segcourse.metrics import confusion_matrix
+from segcourse.report import SegReport
+from segcourse.data import MaskFinder
+
+NO_GPU = 'cuda' if not torch.cuda.is_available() else f'cuda:{torch.cuda.device_count()}'  # a device this machine lacks
+
+@pytest.mark.parametrize('pred,targ,kw,msg', [
+    (torch.tensor([0, 1, 5]), torch.tensor([0, 1, 1]), {}, 'predicted class 5 is not one of the 3 classes'),
+    (torch.tensor([0, -1, 2]), torch.tensor([0, 1, 1]), {}, 'predicted class -1 is not one of the 3 classes'),
+    (torch.full((1, 3, 2), float('nan')), torch.tensor([[1, 2]]), {}, 'NaN logits'),
+    (torch.tensor([0, 1]), torch.tensor([0, 7]), {}, "target value 7 is not one of the 3 classes (0..2); if 7 means 'no label', pass ignore_index=7"),
+    (torch.tensor([0, 1]), torch.tensor([-1, 1]), dict(ignore_index=255), 'target value -1 is not one of the 3 classes (0..2) nor ignore_index=255'),
+])
+def test_confusion_matrix_refuses_values_that_are_no_class(pred, targ, kw, msg):
+    with pytest.raises(ValueError) as e: confusion_matrix(pred, targ, 3, **kw)
+    assert msg in str(e.value), e.value
+    assert confusion_matrix(torch.tensor([0, 2]), torch.tensor([255, 2]), 3, ignore_index=255).tolist() == [[0, 0, 0], [0, 0, 0], [0, 0, 1]]
+
+def test_report_from_files_refuses_wrong_pairs(learn, data, tmp_path):
+    fs,mask_of = [frame(data, 0), frame(data, 1)],MaskFinder(data/'labels', '_P')
+    cases = [(([fs[0], fs[1], fs[0]], mask_of), {}, f'{fs[0]} and {fs[0]} are the same image, given twice'),
+             ((fs, lambda f: mask_of(fs[0])), {}, f'{fs[0]} and {fs[1]} both get the mask {mask_of(fs[0])}'),
+             ((fs, mask_of), dict(codes=['a', 'b']), 'codes has 2 names but the model has 32 outputs'),
+             (([], mask_of), {}, 'no image files to report on'),
+             ((fs, data/'labels'), {}, 'get_mask must be a function'),
+             ((5, mask_of), {}, 'files must be a list of image files'),
+             ((fs, mask_of), dict(ignore_index='31'), 'ignore_index must be a whole number')]
+    for args,kw,msg in cases:
+        with pytest.raises((ValueError, TypeError)) as e: SegReport.from_files(learn, *args, **kw)
+        assert msg in str(e.value), (msg, e.value)
+    with pytest.raises(TypeError, match='model must be a model from `load_seg_model`'): SegReport.from_files(None, fs, mask_of)
+    m = read_mask(mask_of(fs[0])).copy()
+    Image.fromarray(np.full_like(m, learn.dls.ignore_index)).save(tmp_path/'void.png')
+    ii = learn.dls.ignore_index
+    with pytest.raises(ValueError, match=rf'nothing to score: every pixel of the 1 mask\(s\) is ignore_index={ii} \({learn.dls.codes[ii]}\)'):
+        SegReport.from_files(learn, fs[:1], lambda f: tmp_path/'void.png')
+    m[0, 0] = 200; Image.fromarray(m).save(tmp_path/'m200.png')  # a mask of another dataset: 200 is no class of this model
+    with pytest.raises(ValueError) as e: SegReport.from_files(learn, fs[:1], lambda f: tmp_path/'m200.png')
+    assert f"{tmp_path/'m200.png'} (the mask of {fs[0]}): target value 200 is not one of the 32 classes" in str(e.value), e.value
+    rep = SegReport.from_files(learn, fs, mask_of)  # the right pairs still give a report of every labelled pixel
+    assert rep.cm.sum() == sum((read_mask(mask_of(f)) != learn.dls.ignore_index).sum() for f in fs)
+
+def test_compare_archs_refuses_arguments(learn):
+    from segcourse.compare import compare_archs
+    for args,kw,exc,msg in [(({},), {}, ValueError, 'no learners to compare'), (([learn],), {}, TypeError, 'learners must be a dict name -> Learner'),
+                            ((learn,), {}, TypeError, "(one learner: {'name': learn})"), ((learn.dls,), dict(archs=[]), ValueError, 'archs is empty'),
+                            ((learn.dls,), dict(archs='unet'), TypeError, 'archs must be a list of architecture names'),
+                            ((learn.dls,), dict(archs=['naive'], epochs=0), ValueError, 'epochs must be a whole number, 1 or more'),
+                            ((learn.dls,), dict(archs=['naive'], lr=float('nan')), ValueError, 'lr must be a learning rate above 0'),
+                            (({'a': learn},), dict(epochs='1'), ValueError, 'epochs must be a whole number')]:
+        with pytest.raises(exc) as e: compare_archs(*args, **kw)
+        assert msg in str(e.value), (msg, e.value)
+
+def test_zero_class_weights_are_finite_or_refused():
+    x,only0 = torch.randn(2, 4, 6, 6),torch.zeros(2, 6, 6, dtype=torch.long)
+    for name in SEG_LOSSES:
+        with pytest.raises(ValueError, match='every class weight is 0'): seg_loss(name, 4, 255, weight=[0.] * 4)
+        xv = x.clone().requires_grad_()
+        loss = seg_loss(name, 4, 255, weight=[0., 1., 1., 1.])(xv, only0)  # a batch of the zero-weight class only
+        loss.backward()
+        assert torch.isfinite(loss) and torch.isfinite(xv.grad).all(), name
+    xv = x.clone().requires_grad_(); loss = seg_loss('ce', 4, 255, weight=[0., 1., 1., 1.])(xv, only0); loss.backward()
+    assert loss.item() == 0 and xv.grad.abs().sum() == 0
+
+def test_median_frequency_weights_of_absent_classes():
+    from fastai.vision.all import DataLoader, DataLoaders, TensorMask
+    from segcourse.losses import median_frequency_weights
+    masks = [TensorMask(torch.tensor([[0, 0], [0, 1]])), TensorMask(torch.tensor([[0, 2], [2, 2]]))]
+    dl = DataLoader([(torch.tensor([0.]), m) for m in masks], bs=1)
+    dls = DataLoaders(dl, dl); dls.codes,dls.ignore_index = ['a', 'b', 'c', 'd'],None
+    with pytest.warns(UserWarning, match=r'class\(es\) 3 \(d\) never appear in the 2 training batch\(es\) counted: given the largest weight, 2'):
+        w = median_frequency_weights(dls, show_progress=False)
+    assert torch.allclose(w, torch.tensor([1, 2, 2/3, 2]))
+
+def test_model_folder_with_int8_or_bool_weights(model, data, tmp_path, capsys, monkeypatch):
+    import safetensors.torch
+    sd = safetensors.torch.load_file(model/'model.safetensors')
+    k = next(k for k,v in sd.items() if v.is_floating_point())
+    for dt,name in ((torch.int8, 'I8'), (torch.bool, 'BOOL')):
+        m = tmp_path/name; shutil.copytree(model, m)
+        safetensors.torch.save_file({**sd, k: sd[k].to(dt)}, m/'model.safetensors')
+        with pytest.raises(ModelFileError, match=f"tensor '{k}' is {name}, but the model holds it as float32"): load_model_folder(m)
+        code,_,err = run_cli(['predict', m, frame(data), '--out', tmp_path/'out'], capsys, monkeypatch)
+        assert code == 1 and f"{m/'model.safetensors'}: tensor '{k}' is {name}" in err and 'Traceback' not in err, err
+    assert not (tmp_path/'out').exists()
+
+def test_config_nested_too_deep(model, data, tmp_path, capsys, monkeypatch):
+    shutil.copytree(model, tmp_path/'m')
+    (tmp_path/'m'/'config.json').write_text('{"arch": ' + '[' * 100_000 + ']' * 100_000 + '}')
+    code,_,err = run_cli(['predict', tmp_path/'m', frame(data), '--out', tmp_path/'out'], capsys, monkeypatch)
+    assert code == 1 and 'config.json: nested too deep to be a model config' in err and 'Traceback' not in err, err
+
+def test_device_this_machine_lacks(model, data):
+    with pytest.raises(ValueError, match=f"device='{NO_GPU}', but"): load_model_folder(model, device=NO_GPU)
+    with pytest.raises(ValueError, match=f"device='{NO_GPU}', but"): folder_dls(data/'images', data/'labels', data/'codes.txt', mask_suffix='_P', bs=2, num_workers=0, device=NO_GPU)
+    with pytest.raises(ValueError, match=f"device='{NO_GPU}', but"): camvid_tiny_dls(data, bs=2, num_workers=0, device=NO_GPU)
+    with pytest.raises(ValueError, match="device='gpu' is not a device"): load_model_folder(model, device='gpu')
+
+def test_mixed_frame_sizes_without_size(data, tmp_path):
+    d = tmp_path/'mixed'; shutil.copytree(data, d)
+    f0 = sorted((d/'images').iterdir())[0]
+    Image.open(f0).resize((40, 30)).save(f0)
+    mf = d/'labels'/f'{f0.stem}_P.png'; Image.fromarray(read_mask(mf)).resize((40, 30), Image.NEAREST).save(mf)
+    kw = dict(mask_suffix='_P', num_workers=0, batch_tfms=[])
+    with pytest.raises(ValueError) as e: folder_dls(d/'images', d/'labels', d/'codes.txt', bs=2, **kw)
+    assert f"{f0} is 40x30 but " in str(e.value) and 'give size=(h, w) to resize them all, e.g. size=(30, 40)' in str(e.value), e.value
+    assert folder_dls(d/'images', d/'labels', d/'codes.txt', bs=2, size=(30, 40), **kw).one_batch()[0].shape == (2, 3, 30, 40)
+
+@pytest.mark.parametrize('size', ['256', ('a', 3), (32.0, 48), ('32', '48')])
+def test_string_sizes(size, learn, data):
+    with pytest.raises(ValueError, match='size must be None, or a size in pixels'): folder_dls(data/'images', data/'labels', data/'codes.txt', mask_suffix='_P', size=size, num_workers=0)
+    with pytest.raises(ValueError, match="size must be 'train', None or"): learn.predict_masks([frame(data)], size=size)
+
+def test_nul_byte_in_coco_and_supervisely(tmp_path, capsys, monkeypatch):
+    root = coco_folder(tmp_path/'coco', [[1, 1, 8, 1, 8, 8]], file_name='a\x00.jpg')
+    code,_,err = run_cli(['convert', 'coco', root, tmp_path/'d1'], capsys, monkeypatch)
+    assert code == 1 and "holds a NUL byte, which no file name can" in err and 'Traceback' not in err, err
+    sy = tmp_path/'sly'
+    for o in ('ds/img', 'ds/ann'): (sy/o).mkdir(parents=True)
+    Image.fromarray(np.zeros((24, 32, 3), np.uint8)).save(sy/'ds/img/a.png')
+    obj = dict(classTitle='c\x00ar', geometryType='rectangle', points=dict(exterior=[[0, 0], [4, 4]], interior=[]))
+    (sy/'ds/ann/a.png.json').write_text(json.dumps(dict(size=dict(height=24, width=32), objects=[obj])))
+    code,_,err = run_cli(['convert', 'supervisely', sy, tmp_path/'d2'], capsys, monkeypatch)
+    assert code == 1 and "class name 'c\\x00ar' holds a NUL byte" in err and 'Traceback' not in err, err
+    assert not (tmp_path/'d1').exists() and not (tmp_path/'d2').exists()
