@@ -7,11 +7,12 @@ Docs: https://segcourse.github.io/segcourse/export.html.md"""
 # %% ../nbs/14_export.ipynb #e0a1b2c5
 from __future__ import annotations
 import json, shutil, tempfile, warnings
+from contextlib import contextmanager
 from huggingface_hub import hf_hub_download
 from huggingface_hub.constants import CONFIG_NAME, SAFETENSORS_SINGLE_FILE
 from fastai.vision.all import *
 from .core import OutputFolder
-from .offline import can_reach
+from .offline import HUB_HOST, can_reach, hub_timeouts
 from .archs import ARCHS
 from .learner import SegModel, ModelFileError, check_config
 
@@ -62,6 +63,15 @@ def _holds_dynamic_unet(fn)->bool:
 
 HUB_PREFIX = 'hf://'  # `hf://user/name`: a model on the Hugging Face Hub, asked for explicitly
 
+@contextmanager
+def _hub_switched_off(off:bool):
+    "Within, when `off`: Hugging Face's own offline switch, so that no call of `huggingface_hub` opens a connection"
+    import huggingface_hub.constants as hfc
+    keep = hfc.HF_HUB_OFFLINE
+    if off: hfc.HF_HUB_OFFLINE = True
+    try: yield
+    finally: hfc.HF_HUB_OFFLINE = keep
+
 def load_model_folder(folder, # A folder written by `save_model_folder`; or, from the Hugging Face Hub, `hf://user/name` (or `user/name` with `hub=True`)
                device='cpu', # Where to put the weights
                hub:bool=False, # `folder` is a Hub repository id: download it (a local folder of that name is never replaced by a download otherwise)
@@ -83,10 +93,11 @@ def load_model_folder(folder, # A folder written by `save_model_folder`; or, fro
         return SegModel._from_pretrained(model_id=str(p), revision=None, cache_dir=None, force_download=False, local_files_only=True,
                                          token=None, map_location=device, **{**cfg, **kwargs})
     if s.count('/') != 1 or s.startswith(('.', '/')): raise ModelFileError(f"{s}: not a Hugging Face Hub repository id (user/name)")
-    kwargs['local_files_only'] = kwargs.get('local_files_only') or not can_reach('huggingface.co')  # offline: the hub's cache, at once
+    kwargs['local_files_only'] = kwargs.get('local_files_only') or not can_reach(HUB_HOST)  # offline or silent: the hub's cache, at once
     try:
-        cfg = _read_config(Path(hf_hub_download(s, CONFIG_NAME, **{k:v for k,v in kwargs.items() if k in ('revision', 'token', 'cache_dir', 'local_files_only')})))
-        return SegModel.from_pretrained(s, map_location=device, **kwargs)
+        with hub_timeouts(), _hub_switched_off(kwargs['local_files_only']):
+            cfg = _read_config(Path(hf_hub_download(s, CONFIG_NAME, **{k:v for k,v in kwargs.items() if k in ('revision', 'token', 'cache_dir', 'local_files_only')})))
+            return SegModel.from_pretrained(s, map_location=device, **kwargs)
     except ModelFileError: raise
     except Exception as e: raise ModelFileError(f"{s}: not loadable from the Hugging Face Hub ({type(e).__name__}: {str(e)[:200]})") from None
 
