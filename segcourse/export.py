@@ -12,7 +12,7 @@ from huggingface_hub import hf_hub_download
 from huggingface_hub.constants import CONFIG_NAME, SAFETENSORS_SINGLE_FILE
 from fastai.vision.all import *
 from .core import OutputFolder
-from .offline import HUB_HOST, can_reach, hub_timeouts
+from .offline import HUB_HOST, can_reach, hub_timeouts, is_offline
 from .archs import ARCHS
 from .learner import SegModel, ModelFileError, check_config
 
@@ -93,13 +93,17 @@ def load_model_folder(folder, # A folder written by `save_model_folder`; or, fro
         return SegModel._from_pretrained(model_id=str(p), revision=None, cache_dir=None, force_download=False, local_files_only=True,
                                          token=None, map_location=device, **{**cfg, **kwargs})
     if s.count('/') != 1 or s.startswith(('.', '/')): raise ModelFileError(f"{s}: not a Hugging Face Hub repository id (user/name)")
-    kwargs['local_files_only'] = kwargs.get('local_files_only') or not can_reach(HUB_HOST)  # offline or silent: the hub's cache, at once
+    asked = kwargs.get('local_files_only') or can_reach(HUB_HOST)  # offline, or the Hub does not answer: its cache, at once
+    kwargs['local_files_only'] = kwargs.get('local_files_only') or not asked
     try:
         with hub_timeouts(), _hub_switched_off(kwargs['local_files_only']):
             cfg = _read_config(Path(hf_hub_download(s, CONFIG_NAME, **{k:v for k,v in kwargs.items() if k in ('revision', 'token', 'cache_dir', 'local_files_only')})))
             return SegModel.from_pretrained(s, map_location=device, **kwargs)
     except ModelFileError: raise
-    except Exception as e: raise ModelFileError(f"{s}: not loadable from the Hugging Face Hub ({type(e).__name__}: {str(e)[:200]})") from None
+    except Exception as e:
+        off = '' if asked else (f"; the Hub was not asked ({'SEGCOURSE_OFFLINE or HF_HUB_OFFLINE is set' if is_offline(HUB_HOST) else f'{HUB_HOST} did not answer'})"
+                                " and the model is not in the Hugging Face cache")
+        raise ModelFileError(f"{s}: not loadable from the Hugging Face Hub ({type(e).__name__}: {str(e)[:200]}){off}") from None
 
 
 # %% ../nbs/14_export.ipynb #e0a1b2d2

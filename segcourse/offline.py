@@ -72,17 +72,17 @@ def _deadline(t:float)->Callable:
     return left
 
 def _answers(host:str, port:int, timeout:float)->bool:
-    "Whether the proxy opens a tunnel to `host:port` (its `200` to `CONNECT`), or without proxy `host` completes a TLS handshake, within `timeout` s in all"
+    "Whether `host:port` completes a TLS handshake, through the proxy's tunnel (its `200` to `CONNECT`) if there is one, within `timeout` s in all"
     left,px = _deadline(timeout),_proxy(host)
     with socket.create_connection(px or (host, port), timeout=left()) as s:
         if px:
             s.settimeout(left()); s.sendall(f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
             reply = b''
-            while b'\n' not in reply and len(reply) < 4096:
+            while b'\r\n\r\n' not in reply and len(reply) < 65536:  # the whole answer: what follows it is the tunnel's
                 s.settimeout(left())
                 if not (b := s.recv(4096)): break
                 reply += b
-            return reply.split(b' ', 2)[1:2] == [b'200']
+            if reply.split(b' ', 2)[1:2] != [b'200']: return False
         ctx = ssl.create_default_context()
         ctx.check_hostname,ctx.verify_mode = False,ssl.CERT_NONE  # an answer is asked for here; the download itself checks the certificate
         s.settimeout(left())  # the handshake as a whole, not each of its reads
@@ -92,7 +92,7 @@ def can_reach(host:str, # A host name, e.g. 'huggingface.co'
               port:int=443, # The port to connect to
               timeout:float|None=None, # Seconds to wait for the answer, in all; default `net_timeout()`
              )->bool:
-    "False when offline for `host` (`is_offline`); else whether `host` answers (a TLS handshake; behind the HTTPS proxy in the environment, the proxy's tunnel) within `timeout` seconds"
+    "False when offline for `host` (`is_offline`); else whether `host` answers a TLS handshake (through the HTTPS proxy in the environment, if any) within `timeout` seconds"
     if is_offline(host): return False
     try: return _answers(host, port, ifnone(timeout, net_timeout()))
     except OSError: return False
