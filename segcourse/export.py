@@ -7,11 +7,12 @@ Docs: https://segcourse.github.io/segcourse/export.html.md"""
 # %% ../nbs/14_export.ipynb #e0a1b2c5
 from __future__ import annotations
 import json, shutil, tempfile, warnings
+from contextlib import contextmanager
 from huggingface_hub import hf_hub_download
 from huggingface_hub.constants import CONFIG_NAME, SAFETENSORS_SINGLE_FILE
 from fastai.vision.all import *
 from .core import OutputFolder
-from .offline import can_reach
+from .offline import HUB_HOST, can_reach, hub_timeouts, is_offline
 from .archs import ARCHS
 from .loaders import check_device
 from .learner import SegModel, ModelFileError, check_config
@@ -82,6 +83,15 @@ def _check_dtypes(fn, # The `model.safetensors` just loaded into `model`
 
 HUB_PREFIX = 'hf://'  # `hf://user/name`: a model on the Hugging Face Hub, asked for explicitly
 
+@contextmanager
+def _hub_switched_off(off:bool):
+    "Within, when `off`: Hugging Face's own offline switch, so that no call of `huggingface_hub` opens a connection"
+    import huggingface_hub.constants as hfc
+    keep = hfc.HF_HUB_OFFLINE
+    if off: hfc.HF_HUB_OFFLINE = True
+    try: yield
+    finally: hfc.HF_HUB_OFFLINE = keep
+
 def load_model_folder(folder, # A folder written by `save_model_folder`; or, from the Hugging Face Hub, `hf://user/name` (or `user/name` with `hub=True`)
                device='cpu', # Where to put the weights
                hub:bool=False, # `folder` is a Hub repository id: download it (a local folder of that name is never replaced by a download otherwise)
@@ -106,16 +116,20 @@ def load_model_folder(folder, # A folder written by `save_model_folder`; or, fro
         _check_dtypes(p/SAFETENSORS_SINGLE_FILE, m)
         return m
     if s.count('/') != 1 or s.startswith(('.', '/')): raise ModelFileError(f"{s}: not a Hugging Face Hub repository id (user/name)")
-    kwargs['local_files_only'] = kwargs.get('local_files_only') or not can_reach('huggingface.co')  # offline: the hub's cache, at once
+    asked = kwargs.get('local_files_only') or can_reach(HUB_HOST)  # offline, or the Hub does not answer: its cache, at once
+    kwargs['local_files_only'] = kwargs.get('local_files_only') or not asked
     try:
         hub_kw = {k:v for k,v in kwargs.items() if k in ('revision', 'token', 'cache_dir', 'local_files_only')}
-        cfg = _read_config(Path(hf_hub_download(s, CONFIG_NAME, **hub_kw)))
-        m = SegModel.from_pretrained(s, map_location=device, **kwargs)
-        _check_dtypes(hf_hub_download(s, SAFETENSORS_SINGLE_FILE, **{**hub_kw, 'local_files_only': True}), m)  # in the cache now
+        with hub_timeouts(), _hub_switched_off(kwargs['local_files_only']):
+            cfg = _read_config(Path(hf_hub_download(s, CONFIG_NAME, **hub_kw)))
+            m = SegModel.from_pretrained(s, map_location=device, **kwargs)
+            _check_dtypes(hf_hub_download(s, SAFETENSORS_SINGLE_FILE, **{**hub_kw, 'local_files_only': True}), m)  # in the cache now
         return m
     except ModelFileError: raise
-    except Exception as e: raise ModelFileError(f"{s}: not loadable from the Hugging Face Hub ({type(e).__name__}: {str(e)[:200]})") from None
-
+    except Exception as e:
+        off = '' if asked else (f"; the Hub was not asked ({'SEGCOURSE_OFFLINE or HF_HUB_OFFLINE is set' if is_offline(HUB_HOST) else f'{HUB_HOST} did not answer'})"
+                                " and the model is not in the Hugging Face cache")
+        raise ModelFileError(f"{s}: not loadable from the Hugging Face Hub ({type(e).__name__}: {str(e)[:200]}){off}") from None
 
 # %% ../nbs/14_export.ipynb #e0a1b2d2
 STRIDE_MULTIPLE = 32  # The encoders' total stride: a network here takes heights and widths that are multiples of it

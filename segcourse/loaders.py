@@ -50,7 +50,7 @@ def check_dls_args(bs, # The batch size asked for
                    size=None, # The size asked for: `None`, an int or (h, w)
                   ):
     "Refuse, before any file is read, a `bs` that is not a whole number from 1 or a `size` that is not one in pixels or is past `MAX_PIXELS`"
-    if not (isinstance(bs, int) and bs >= 1): raise ValueError(f"bs (batch size) must be a whole number, 1 or more, not {bs}")
+    if not (isinstance(bs, int) and not isinstance(bs, bool) and bs >= 1): raise ValueError(f"bs (batch size) must be a whole number, 1 or more, not {bs}")
     sz = size if isinstance(size, (tuple, list)) else (size, size)
     if size is not None and not (len(sz) == 2 and all(isinstance(o, int) and not isinstance(o, bool) and o >= 1 for o in sz)):
         raise ValueError(f"size must be None, or a size in pixels (an int or (h, w), 1 or more), not {size}")
@@ -139,7 +139,7 @@ def folder_dls(images:str|Path|list, # Folder (or list of folders) of images, se
                mask_suffix:str='', # Added to the image stem to make the mask stem, e.g. `'_P'`
                colours:list|dict|None=None, # Colour table for RGB masks: list (index = class) or dict colour -> index
                void:str|None=None, # Name of the class that means "no label"; metrics and losses ignore it
-               ignore_index:int|None=None, # Mask value that means "no label" (e.g. 255); defaults to `void`'s index
+               ignore_index:int|None=None, # Mask value that means "no label" (e.g. 255); defaults to `void`'s index (given both, they must agree)
                valid_pct:float=0.2, # Random share of validation items, when no other split is given
                valid_names:list|None=None, # File names or stems of the validation items
                valid_folder:str|None=None, # Items under a folder of this name are the validation items, e.g. 'val'
@@ -159,7 +159,10 @@ def folder_dls(images:str|Path|list, # Folder (or list of folders) of images, se
     codes = read_codes(codes)
     if void is not None:
         if void not in codes: raise ValueError(f"void class '{void}' is not one of the codes {codes}")
-        ignore_index = ifnone(ignore_index, codes.index(void))
+        if ignore_index not in (None, codes.index(void)):
+            raise ValueError(f"void='{void}' (class {codes.index(void)}) and ignore_index={ignore_index} disagree: class {codes.index(void)} would be "
+                             f"trained while {ignore_index} is ignored. Give void alone to ignore class {codes.index(void)}, or ignore_index alone")
+        ignore_index = codes.index(void)
     files = image_files(images)
     if not files: raise MaskError(f"no image files found in {L(images)}")
     dls = files_dls(files, MaskFinder(masks, mask_suffix), codes, MaskReader(len(codes), colours, ignore_index),

@@ -166,8 +166,10 @@ def read_codes(codes:list|str|Path, # Class names, or a text file with one name 
     if isinstance(codes, (str, Path)):
         fn = src = Path(codes)
         if not fn.exists(): raise FileNotFoundError(f"{fn}: codes file not found")
+        if not fn.is_file(): raise ValueError(f"{fn}: is a {'folder' if fn.is_dir() else 'special file'}, not a file of class names (one a line)")
         try: codes = [o.strip() for o in fn.read_text(encoding='utf-8-sig').splitlines() if o.strip()]  # utf-8-sig: a BOM is not part of the first name
         except UnicodeDecodeError as e: raise ValueError(f"{fn}: not a UTF-8 text file of class names ({e})") from None
+        except OSError as e: raise ValueError(f"{fn}: cannot be read ({type(e).__name__}: {e.strerror or e})") from None
     try: codes = list(codes)
     except TypeError: raise ValueError(f"codes must be a list of class names or a text file of them, not {codes!r}") from None
     if not codes: raise ValueError("no class names (codes) given")

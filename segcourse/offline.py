@@ -6,19 +6,22 @@ Docs: https://segcourse.github.io/segcourse/offline.html.md"""
 
 # %% ../nbs/00e_offline.ipynb #0ff1a003
 from __future__ import annotations
-import os, socket, importlib.util, urllib.request, warnings
+import os, math, socket, ssl, shutil, threading, time, contextlib, http.client, importlib.util, urllib.request, warnings
 from pathlib import Path
-from urllib.parse import urlparse
+from typing import Callable
+from urllib.error import URLError
+from urllib.parse import urlparse, urljoin
 import torch, timm
 import huggingface_hub.constants as hfc
 from huggingface_hub import try_to_load_from_cache
-from fastcore.basics import first
-from fastdownload import download_url
+from fastcore.basics import first, ifnone
+from fastprogress.fastprogress import progress_bar
 
 # %% auto #0
-__all__ = ['HUB_HOST', 'LITE_WHEELS', 'DOWNLOAD_TIMEOUT', 'OfflineFallbackWarning', 'is_offline', 'can_reach',
-           'PretrainedWeightsError', 'no_weights_error', 'torch_hub_file', 'timm_cached_weights', 'torch_hub_weights',
-           'lite_weights_path', 'lukemelas_to_timm', 'timm_local_weights']
+__all__ = ['HUB_HOST', 'NET_TIMEOUT', 'STALL_BYTES', 'LITE_WHEELS', 'OfflineFallbackWarning', 'is_offline', 'net_timeout',
+           'ProxyError', 'can_reach', 'download_file', 'hub_timeouts', 'PretrainedWeightsError', 'no_weights_error',
+           'torch_hub_file', 'timm_cached_weights', 'torch_hub_weights', 'lite_weights_path', 'lukemelas_to_timm',
+           'timm_local_weights']
 
 # %% ../nbs/00e_offline.ipynb #0ff1a007
 class OfflineFallbackWarning(UserWarning):
@@ -34,22 +37,152 @@ def is_offline(host:str|None=None, # The host a download would come from; `HUB_H
     return _env_true('SEGCOURSE_OFFLINE') or (host == HUB_HOST and (_env_true('HF_HUB_OFFLINE') or bool(hfc.HF_HUB_OFFLINE)))
 
 # %% ../nbs/00e_offline.ipynb #0ff1a010
+NET_TIMEOUT = 5. # Seconds a network call waits for a connection, an answer or its next bytes before the server counts as silent
+
+def net_timeout()->float:
+    "Seconds a connection or a read may wait: `$SEGCOURSE_NET_TIMEOUT` when set, else `NET_TIMEOUT`"
+    v = os.environ.get('SEGCOURSE_NET_TIMEOUT', '').strip()
+    if not v: return NET_TIMEOUT
+    try: t = float(v)
+    except ValueError: t = math.nan
+    if not 0 < t <= 600: raise ValueError(f"SEGCOURSE_NET_TIMEOUT={v!r}: give the seconds a network call may wait, a number above 0 and at most 600")
+    return t
+
+class ProxyError(ValueError):
+    "The HTTPS proxy setting in the environment is not a proxy URL"
+
 def _proxy(host:str)->tuple|None:
-    "(host, port) of the HTTPS proxy `urllib` would use for `host`, or `None`"
+    "(host, port) of the HTTPS proxy `urllib` would use for `host`, or `None`; a `ProxyError` naming a setting that is not a proxy URL"
     p = urllib.request.getproxies().get('https')
     if not p or urllib.request.proxy_bypass(host): return None
     u = urlparse(p if '://' in p else f'http://{p}')
-    return u.hostname, u.port or 80
+    try: port,why = u.port,None
+    except ValueError: port,why = None,"its port is not a number from 0 to 65535"
+    if not why and (not u.hostname or u.scheme not in ('http', 'https')): why = "it is not http://HOST:PORT"
+    if why: raise ProxyError(f"the HTTPS proxy setting {p!r} (HTTPS_PROXY or https_proxy) is not a proxy URL: {why}. "
+                             "Fix it, unset it, or set SEGCOURSE_OFFLINE=1 to use no network")
+    return u.hostname, port or 80
+
+def _deadline(t:float)->Callable:
+    "A function that gives the seconds left of `t`, or raises `TimeoutError` when none are"
+    end = time.monotonic() + t
+    def left()->float:
+        if (r := end - time.monotonic()) <= 0: raise TimeoutError(f"no answer within {t:g} s")
+        return r
+    return left
+
+def _answers(host:str, port:int, timeout:float)->bool:
+    "Whether `host:port` completes a TLS handshake, through the proxy's tunnel (its `200` to `CONNECT`) if there is one, within `timeout` s in all"
+    left,px = _deadline(timeout),_proxy(host)
+    with socket.create_connection(px or (host, port), timeout=left()) as s:
+        if px:
+            s.settimeout(left()); s.sendall(f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+            reply = b''
+            while b'\r\n\r\n' not in reply and len(reply) < 65536:  # the whole answer: what follows it is the tunnel's
+                s.settimeout(left())
+                if not (b := s.recv(4096)): break
+                reply += b
+            if reply.split(b' ', 2)[1:2] != [b'200']: return False
+        ctx = ssl.create_default_context()
+        ctx.check_hostname,ctx.verify_mode = False,ssl.CERT_NONE  # an answer is asked for here; the download itself checks the certificate
+        s.settimeout(left())  # the handshake as a whole, not each of its reads
+        with ctx.wrap_socket(s, server_hostname=host): return True
 
 def can_reach(host:str, # A host name, e.g. 'huggingface.co'
               port:int=443, # The port to connect to
-              timeout:float=3., # Seconds to wait for the connection
+              timeout:float|None=None, # Seconds to wait for the answer, in all; default `net_timeout()`
              )->bool:
-    "False when offline for `host` (`is_offline`); else whether `host` (or the HTTPS proxy in the environment) accepts a connection within `timeout` seconds"
+    "False when offline for `host` (`is_offline`); else whether `host` answers a TLS handshake (through the HTTPS proxy in the environment, if any) within `timeout` seconds"
     if is_offline(host): return False
-    try:
-        with socket.create_connection(_proxy(host) or (host, port), timeout=timeout): return True
+    try: return _answers(host, port, ifnone(timeout, net_timeout()))
     except OSError: return False
+
+# %% ../nbs/00e_offline.ipynb #0ff1a0d2
+STALL_BYTES = 1024 # Fewer bytes than this in `4 * net_timeout()` seconds: a stalled download
+
+def _cut(conn, fired:list):
+    "Shut `conn`'s socket (and note it): the answer took too long in all"
+    fired.append(True)
+    try: conn.sock and conn.sock.shutdown(socket.SHUT_RDWR)
+    except OSError: pass
+
+def _get(url:str, t:float, redirects:int=5)->http.client.HTTPResponse:
+    "The answer to GET `url` (redirects followed), through the HTTPS proxy if any: the connection and each read bounded by `t` s, the headers by `3*t` s in all"
+    for _ in range(redirects + 1):
+        u = urlparse(url)
+        if u.scheme not in ('http', 'https') or not u.hostname: raise URLError(f"{url}: not an http(s) URL")
+        port = u.port or (443 if u.scheme == 'https' else 80)
+        px = _proxy(u.hostname) if u.scheme == 'https' else None
+        conn = (http.client.HTTPSConnection if u.scheme == 'https' else http.client.HTTPConnection)(*(px or (u.hostname, port)), timeout=t)
+        if px: conn.set_tunnel(u.hostname, port)
+        fired = []
+        dog = threading.Timer(3*t, _cut, (conn, fired)); dog.start()
+        try:
+            conn.request('GET', (u.path or '/') + (f'?{u.query}' if u.query else ''), headers={'User-Agent': 'segcourse'})
+            r = conn.getresponse()
+        except (OSError, http.client.HTTPException) as e:
+            conn.close()
+            if fired or isinstance(e, TimeoutError): raise TimeoutError(f"{url}: no answer within {3*t if fired else t:g} s") from None
+            raise URLError(f"{url}: {type(e).__name__}: {e}") from None
+        finally: dog.cancel()
+        if r.status in (301, 302, 303, 307, 308) and r.getheader('Location'):
+            url = urljoin(url, r.getheader('Location')); conn.close(); continue
+        if r.status != 200: conn.close(); raise URLError(f"{url}: HTTP {r.status} {r.reason}")
+        return r
+    raise URLError(f"{url}: more than {redirects} redirects")
+
+def _save(r, fn:Path, url:str, t:float, size:int, show_progress:bool)->int:
+    "Write `r`'s body to `fn`, one socket read at a time; the bytes written. A read past `t` s, or fewer than `STALL_BYTES` in `4*t` s, is a `TimeoutError`"
+    got,(mark_t,mark_n) = 0,(time.monotonic(), 0)
+    pbar = progress_bar([], total=size) if show_progress and size > 0 else None
+    if pbar: pbar.update(0)  # starts its clock
+    with open(fn, 'wb') as f:
+        while True:
+            try: b = r.read1(1 << 20)
+            except TimeoutError: raise TimeoutError(f"{url}: no bytes for {t:g} s after {got:,}") from None
+            except http.client.HTTPException: b = b''  # the server closed early: the caller compares the size
+            if not b: return got
+            f.write(b); got += len(b)
+            if pbar: pbar.update(got)
+            if time.monotonic() - mark_t > 4*t:
+                if got - mark_n < STALL_BYTES: raise TimeoutError(f"{url}: stalled ({got - mark_n} bytes in {4*t:g} s)")
+                mark_t,mark_n = time.monotonic(),got
+
+def download_file(url:str, # An http(s) URL (or file:// for a local copy)
+                  dest:str|Path, # The file to write
+                  timeout:float|None=None, # Seconds each wait may last; default `net_timeout()`
+                  show_progress:bool=True, # A progress bar when the size is known
+                 )->Path: # `dest`
+    "`url` downloaded to `dest` (as `dest.part`, renamed when whole): a silent or stalling server a `TimeoutError`, a short download a `ValueError` naming the file"
+    dest,t = Path(dest),ifnone(timeout, net_timeout())
+    part = dest.with_name(dest.name + '.part')
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if urlparse(url).scheme == 'file': shutil.copyfile(urllib.request.url2pathname(urlparse(url).path), part)
+        else:
+            with _get(url, t) as r:
+                try: size = int(r.getheader('Content-Length') or -1)
+                except ValueError: size = -1
+                got = _save(r, part, url, t, size, show_progress)
+            if 0 <= size != got:
+                raise ValueError(f"{dest}: the download from {url} stopped at {got:,} of its {size:,} bytes; "
+                                 "the unfinished file was removed: call again to download it anew")
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return part.replace(dest)
+
+# %% ../nbs/00e_offline.ipynb #0ff1a0d5
+@contextlib.contextmanager
+def hub_timeouts():
+    "Within: the Hub's metadata and download requests wait at most `net_timeout()` s on a socket, unless `HF_HUB_ETAG_TIMEOUT`/`HF_HUB_DOWNLOAD_TIMEOUT` are set"
+    t,keep = net_timeout(),{k: getattr(hfc, k) for k in ('HF_HUB_ETAG_TIMEOUT', 'HF_HUB_DOWNLOAD_TIMEOUT')}
+    try:
+        for k in keep:
+            if not os.environ.get(k): setattr(hfc, k, t)
+        yield
+    finally:
+        for k,v in keep.items(): setattr(hfc, k, v)
 
 # %% ../nbs/00e_offline.ipynb #0ff1a013
 class PretrainedWeightsError(RuntimeError):
@@ -88,19 +221,15 @@ def timm_cached_weights(name:str, # A timm model name, with or without a pretrai
     return fn if cfg.url and (fn := torch_hub_file(cfg.url)).is_file() else None
 
 # %% ../nbs/00e_offline.ipynb #0ff1a019
-DOWNLOAD_TIMEOUT = 5. # Seconds a weights download may wait on its socket before it counts as offline
-
 def torch_hub_weights(url:str, # The weights' URL, e.g. a torchvision `Weights.url`
                       name:str, # The backbone, named in the error
                      )->Path: # The file in torch.hub's cache (`TORCH_HOME/hub/checkpoints`)
-    "`url`'s file in torch.hub's cache: there already, else downloaded into it with a timeout, else `PretrainedWeightsError` naming where to put it"
+    "`url`'s file in torch.hub's cache: there already, else downloaded into it (`download_file`, bounded), else `PretrainedWeightsError` naming where to put it"
     fn,host = torch_hub_file(url),urlparse(url).hostname
     if fn.is_file(): return fn
     if not can_reach(host): raise no_weights_error(name, f"{host} cannot be reached", fn)
-    try: return download_url(url, fn, timeout=DOWNLOAD_TIMEOUT)
-    except OSError as e:
-        fn.with_name(fn.name + '.part').unlink(missing_ok=True)  # `download_url`'s unfinished file
-        raise no_weights_error(name, e, fn) from None
+    try: return download_file(url, fn)
+    except (OSError, ValueError) as e: raise no_weights_error(name, e, fn) from None
 
 # %% ../nbs/00e_offline.ipynb #0ff1a022
 def lite_weights_path(name:str, # A timm model name, e.g. `'tf_efficientnet_lite0'`
