@@ -56,8 +56,8 @@ def lab(tmp_path_factory):
         except subprocess.TimeoutExpired: p.kill(); p.wait()
         log.close()
 
-TITLE = "[...document.querySelectorAll('.widget-html-content')].map(e => e.innerText).find(t => t.includes('from the worst by')) || ''"
-IMAGE = "(document.querySelector('img.widget-image') || {}).src || ''"
+TITLE = "([...document.querySelectorAll('.widget-html-content')].map(e => e.innerText).find(t => t.includes('from the worst by')) || '')"
+IMAGE = "((document.querySelector('img.widget-image') || {}).src || '')"
 
 def test_explorer_in_lab(lab, tmp_path):
     url, token = lab
