@@ -14,7 +14,7 @@ from .core import dls_classes
 
 # %% auto #0
 __all__ = ['SEG_LOSSES', 'SegLoss', 'SegDiceLoss', 'JaccardLoss', 'SegFocalLoss', 'TverskyLoss', 'LovaszSoftmaxLoss',
-           'OhemCELoss', 'CombinedLoss', 'median_frequency_weights', 'SegCELoss', 'seg_loss']
+           'OhemCELoss', 'CombinedLoss', 'median_frequency', 'median_frequency_weights', 'SegCELoss', 'seg_loss']
 
 # %% ../nbs/05_losses.ipynb #58ab5fb5
 def _plain(x:Tensor)->Tensor:
@@ -314,6 +314,20 @@ class CombinedLoss(SegLoss):
     def decodes(self, x:Tensor)->Tensor: return getcallable(self.losses[0], 'decodes')(x)
 
 # %% ../nbs/05_losses.ipynb #02f4dcf3
+def median_frequency(counts, # (n_classes,) labelled pixels of each class
+                     totals, # (n_classes,) labelled pixels of the images in which each class appears
+                     max_weight:float|None=None, # Cap on the weights
+                    )->Tensor: # (n_classes,) float weights, 0 for classes that never appear
+    "Median frequency balancing (Eigen & Fergus): `median(freq)/freq`, where `freq = counts/totals`"
+    counts,totals = (torch.as_tensor(o, dtype=torch.float64) for o in (counts, totals))
+    present = counts > 0
+    if not present.any(): raise ValueError("no labelled pixels found in the training masks")
+    freq = counts[present] / totals[present]
+    w = torch.zeros(len(counts), dtype=torch.float64)
+    w[present] = torch.quantile(freq, 0.5) / freq
+    if max_weight is not None: w = w.clamp(max=max_weight)
+    return w.float()
+
 def median_frequency_weights(dls:DataLoaders, # Segmentation DataLoaders; the training set is counted
                              n_batches:int|None=None, # Count only this many batches (all by default)
                              n_classes:int|None=None, # Number of classes; defaults to `len(dls.codes)`
@@ -339,11 +353,8 @@ def median_frequency_weights(dls:DataLoaders, # Segmentation DataLoaders; the tr
         cnt = torch.bincount(idx, minlength=len(y)*n_classes).view(len(y), n_classes).double().cpu()
         counts += cnt.sum(0)
         totals += ((cnt > 0) * valid.sum(1, keepdim=True).cpu()).sum(0)
+    w = median_frequency(counts, totals).double()  # 0 for classes never seen
     present = counts > 0
-    if not present.any(): raise ValueError("no labelled pixels found in the training masks")
-    freq = counts[present] / totals[present]
-    w = torch.zeros(n_classes, dtype=torch.float64)
-    w[present] = torch.quantile(freq, 0.5) / freq
     absent = [i for i in range(n_classes) if not present[i] and i != ignore_index]
     if absent:
         w[absent] = w.max()  # at least as rare as the rarest class seen: 0 would switch its pixels off in a batch that has them

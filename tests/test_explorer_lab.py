@@ -1,0 +1,90 @@
+"""The explorer of a model's mistakes (`segcourse.explorer.explore`) as a student meets it in JupyterLab: a notebook that
+explores a tiny randomly initialised model on generated frames (nothing trained: it runs in seconds), run through the
+page in headless Chromium; the widget must appear, and pressing its 'better' button must show the next frame.
+Saves a screenshot to `_lab_check/explorer.png` for a person to look at. JupyterLab and Chromium as in `test_lab.py`."""
+import base64, json, os, secrets, subprocess, sys, time, urllib.request
+from pathlib import Path
+import pytest
+from test_docs_site import Browser
+from test_lab import pytestmark, _free_port, _wait, CHECK, ROOT  # noqa: F401 (pytestmark: the same skips)
+
+NB = 'explorer.ipynb'
+CELLS = [
+    "import tempfile, warnings\nwarnings.simplefilter('ignore')\nfrom pathlib import Path\n"
+    "from segcourse.generated import make_camvid_tiny\nfrom segcourse.loaders import folder_dls\n"
+    "from segcourse.learner import seg_learner\nfrom segcourse.explorer import explore",
+    "tiny = make_camvid_tiny(Path(tempfile.mkdtemp())/'tiny', n=8)\n"
+    "dls = folder_dls(tiny/'images', tiny/'labels', tiny/'codes.txt', mask_suffix='_P', bs=2, num_workers=0,\n"
+    "                 valid_groups=['0006R0'], batch_tfms=[], check=False)\n"
+    "learn = seg_learner(dls, arch='naive')  # random weights: wrong nearly everywhere",
+    "ex = explore(learn, figsize=(12, 2.6))\nex",
+]
+
+@pytest.fixture(scope='module')
+def lab(tmp_path_factory):
+    "A JupyterLab server on a notebook of the explorer, with the kernel `segcourse` installed as `make lab` does: (url, token)"
+    tmp = tmp_path_factory.mktemp('lab')
+    subprocess.run([sys.executable, '-m', 'ipykernel', 'install', '--prefix', str(tmp/'prefix'), '--name', 'segcourse',
+                    '--display-name', 'Python (segcourse)'], check=True, capture_output=True)
+    (nbs := tmp/'nbs').mkdir()
+    cells = [dict(cell_type='code', execution_count=None, metadata={}, outputs=[], source=c) for c in CELLS]
+    (nbs/NB).write_text(json.dumps(dict(cells=cells, nbformat=4, nbformat_minor=5, metadata=dict(
+        kernelspec={'name': 'segcourse', 'display_name': 'Python (segcourse)', 'language': 'python'}))))
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {**os.environ, 'JUPYTER_PATH': str(tmp/'prefix'/'share'/'jupyter'), 'JUPYTER_CONFIG_DIR': str(tmp/'config'),
+           'JUPYTER_RUNTIME_DIR': str(tmp/'runtime'), 'PYTHONPATH': os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')]),
+           'OMP_NUM_THREADS': '1'}
+    log = open(tmp/'lab.log', 'w')
+    p = subprocess.Popen([sys.executable, '-m', 'jupyterlab', '--no-browser', '--ServerApp.ip=127.0.0.1', f'--ServerApp.port={port}',
+                          '--ServerApp.port_retries=0', f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={nbs}',
+                          '--LabApp.expose_app_in_browser=True', *(['--allow-root'] if os.geteuid() == 0 else []),
+                          '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate'],
+                         env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f'http://127.0.0.1:{port}'
+    try:
+        deadline = time.time() + 600
+        while time.time() < deadline:
+            try: urllib.request.urlopen(f'{url}/api/status?token={token}', timeout=5).close(); break
+            except OSError: time.sleep(0.5)
+            if p.poll() is not None: break
+        else: pytest.fail(f"JupyterLab did not answer on {url}:\n{(tmp/'lab.log').read_text()[-3000:]}")
+        if p.poll() is not None: pytest.fail(f"JupyterLab exited ({p.returncode}):\n{(tmp/'lab.log').read_text()[-3000:]}")
+        yield url, token
+    finally:
+        p.terminate()
+        try: p.wait(20)
+        except subprocess.TimeoutExpired: p.kill(); p.wait()
+        log.close()
+
+TITLE = "([...document.querySelectorAll('.widget-html-content')].map(e => e.innerText).find(t => t.includes('from the worst by')) || '')"
+IMAGE = "((document.querySelector('img.widget-image') || {}).src || '')"
+
+def test_explorer_in_lab(lab, tmp_path):
+    url, token = lab
+    b = Browser(tmp_path/'chromium', timeout=300)
+    try:
+        b.call('Emulation.setDeviceMetricsOverride', page=True, width=1400, height=1100, deviceScaleFactor=1, mobile=False)
+        b.open(f'{url}/lab/tree/{NB}?token={token}')
+        nb = 'window.jupyterapp && jupyterapp.shell.currentWidget'
+        _wait(b, f"!!({nb} && {nb}.context && {nb}.context.isReady && {nb}.sessionContext.session?.kernel?.status === 'idle')",
+              "JupyterLab to open the notebook and start its kernel")
+        b.js(f"""window.ranCells = 'running'; (async () => {{
+            const w = {nb}; w.content.activeCellIndex = 0;
+            for (let i = 0; i < {len(CELLS)}; i++) await jupyterapp.commands.execute('notebook:run-cell-and-select-next');
+            window.ranCells = 'done'; }})().catch(e => {{ window.ranCells = 'failed: ' + e; }}); true""")
+        state = _wait(b, "window.ranCells !== 'running' && window.ranCells", "the cells to run", timeout=900)
+        assert state == 'done', state
+        first = _wait(b, f"{TITLE}.includes('number 1 of') && {IMAGE}.length > 0 && {TITLE}", "the explorer widget to show its first frame")
+        src = b.js(IMAGE)
+        clicked = b.js("(() => { const k = [...document.querySelectorAll('button')].find(e => e.innerText.trim() == 'better'); if (k) k.click(); return !!k; })()")
+        assert clicked, "no 'better' button in the page"
+        second = _wait(b, f"{TITLE}.includes('number 2 of') && {IMAGE} != {json.dumps(src)} && {TITLE}", "the next frame after pressing 'better'", timeout=300)
+        time.sleep(1)
+        CHECK.mkdir(exist_ok=True)
+        (CHECK/'explorer.png').write_bytes(base64.b64decode(b.call('Page.captureScreenshot', page=True, format='png')['data']))
+        cells = b.js(f"[...Array({len(CELLS)}).keys()].map(i => {nb}.content.model.cells.get(i).toJSON())")
+        errors = [f"cell {i}: {o['ename']}: {o['evalue']}" for i,c in enumerate(cells) for o in c.get('outputs', []) if o['output_type'] == 'error']
+        assert not errors, '\n'.join(errors)
+        assert first.split(':')[0] != second.split(':')[0], (first, second)  # another frame's name
+    finally:
+        b.close()
