@@ -394,7 +394,7 @@ def _advice(call:dict|None, findings:list, binary:str|None, weights:list|None, n
     if weights is not None:
         shown = ', '.join(f"{c} {w:.2f}" for c,w in zip(names, weights) if w > 0)
         out += ["# the classes are imbalanced: seg_recipe weighs them (CE + Dice, each class by the square root of its median-frequency weight)",
-                "learn = seg_recipe(dls, 'resnet34')",
+                "learn = seg_recipe(dls, 'tf_efficientnet_lite0')  # pretrained, installs offline",
                 "# or a loss of your own: seg_loss('ce', len(dls.codes), dls.ignore_index, weight=median_frequency_weights(dls))",
                 f"# the median-frequency weights of these training masks: {shown}"]
     if not kinds and weights is None: out.append("# nothing else to fix")
