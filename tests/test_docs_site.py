@@ -230,7 +230,7 @@ def test_every_export_has_its_api_rendered(site):
 
 def test_search_finds_a_symbol(chromium, site, server):
     index = json.loads((site/'search'/'search_index.json').read_text())
-    assert {p.name for p in site.glob('*.html')} - {'404.html'} <= {d['location'].split('#')[0] for d in index['docs']}, \
+    assert {p.name for p in site.glob('*.html')} - {'404.html', '404-site.html'} <= {d['location'].split('#')[0] for d in index['docs']}, \
         "pages missing from the search index"
     chromium.open(server + 'index.html?q=SegDiceLoss')  # Material runs the query in `?q=` in its search worker
     for _ in range(100):
@@ -282,7 +282,7 @@ def layout_summary(res):
             f"(column {max((o['column'] for o in res.values()), default=0)} px); {dense} stored at 2x their displayed size or more")
 
 def test_nothing_cut_off(chromium, site, server):
-    pages = sorted(p.relative_to(site).as_posix() for p in site.rglob('*.html') if p.name != '404.html')
+    pages = sorted(p.relative_to(site).as_posix() for p in site.rglob('*.html') if p.name not in ('404.html', '404-site.html'))
     res = measure_layout(chromium, server, pages)
     print('\n' + layout_summary(res))
     n = sum(o['blocks'] for o in res.values()); scrolls = [f"{p}: {s}" for p, o in res.items() for s in o['scrolls']]
@@ -355,6 +355,9 @@ def test_404_page(chromium, site, at_root):
     home = f"http://127.0.0.1:{srv.server_address[1]}/" + ('' if at_root else f'{BASE}/')
     try:
         events = chromium.open(home + 'no/such/deep/page.html')
+        for _ in range(100):  # the 404 page writes the site's page in after it loaded: wait for it
+            if chromium.js("!!document.querySelector('a.md-logo, a.md-header__button')"): break
+            time.sleep(0.1)
         failed = [e['params']['response']['url'] for e in events if e.get('method') == 'Network.responseReceived'
                   and e['params']['response']['status'] >= 400 and not e['params']['response']['url'].endswith('page.html')]
         failed += [e['params'].get('errorText') for e in events if e.get('method') == 'Network.loadingFailed']

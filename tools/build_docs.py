@@ -231,10 +231,17 @@ _zoom_js = """document.addEventListener('click', e => {
 document.addEventListener('keydown', e => { if (e.key === 'Escape') document.querySelector('.sc-zoom')?.remove(); });
 """
 
-# The 404 page is served for a missing page at any depth, at the site's root or under its prefix (e.g. /segcourse/):
-# before its stylesheets load, this points its relative links at the site's root, wherever that is.
-_404_base = """<script>(() => {{ const p = '{prefix}', here = location.pathname;
-  document.write('<base href="' + (p !== '/' && here.startsWith(p) ? p : '/') + '">'); }})();</script>"""
+# The 404 page is served for a missing page at any depth, at the site's root or under its prefix (e.g. /segcourse/).
+# Its own HTML loads nothing: a script reads the site's page (`404-site.html`, links under the prefix), points its links at
+# the root it is served from, and writes it in. (Relative links with a `<base>` written in by a script fail: Chromium's
+# preload scanner fetches the stylesheets against the missing page's folder before the script has run.)
+_404_loader = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Page not found</title><link rel="icon" href="data:,">
+<script>(() => {{ const p = '{prefix}', root = p !== '/' && location.pathname.startsWith(p) ? p : '/';
+  fetch(root + '404-site.html').then(r => r.text()).then(t => {{
+    document.open(); document.write(p === root ? t : t.split('"' + p).join('"' + root)); document.close(); }}); }})();</script>
+</head><body><noscript><h1>Page not found</h1><p><a href="/">The course's home page</a></p></noscript></body></html>
+"""
 
 # A local copy of the Colab badge, so a tutorial page shows it offline; the link still opens Colab.
 _badge_svg = """<svg xmlns="http://www.w3.org/2000/svg" width="117" height="20" role="img" aria-label="Open In Colab">
@@ -362,12 +369,11 @@ def build(out=ROOT/'_site', n_workers=2):
     return pages
 
 def fix_404(fn, prefix):
-    "Make the 404 page work at the site's root and under `prefix`: its links relative, resolved against a `<base>` set at load"
+    "Make the 404 page work at the site's root and under `prefix`: the page itself in `404-site.html`, loaded by a script"
     prefix = '/' + prefix.strip('/') + '/' if prefix.strip('/') else '/'
-    text = Path(fn).read_text()
-    if prefix != '/': text = re.sub(r'(href|src)="' + re.escape(prefix), r'\1="', text)  # /segcourse/assets/x -> assets/x
-    text = re.sub(r'(href|src)="/(?!/)', r'\1="', text)
-    Path(fn).write_text(text.replace('<head>', '<head>\n' + _404_base.format(prefix=prefix), 1))
+    fn = Path(fn)
+    (fn.parent/'404-site.html').write_text(fn.read_text())
+    fn.write_text(_404_loader.format(prefix=prefix))
 
 # --- mkdocs hooks ------------------------------------------------------------------------------------------------
 
