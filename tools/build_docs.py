@@ -280,7 +280,7 @@ LABELS = {'encoders': 'Encoders', 'archs': 'Architecture registry', 'compare': '
 
 def nav_label(nb_path, stem, title):
     "A lesson's label is its number and title ('04 Architectures'); a library page's its title, or its entry in `LABELS`"
-    if is_tutorial(nb_path): return Path(nb_path).name[:2] + ' ' + re.sub(r'^Tutorial:\s*', '', title)
+    if is_tutorial(nb_path): t = re.sub(r'^Tutorial:\s*', '', title); return Path(nb_path).name[:2] + ' ' + t[:1].upper() + t[1:]
     return LABELS.get(stem, title)
 
 def write_pages(proc, cfg):
