@@ -26,7 +26,7 @@ def _model_of(o)->nn.Module:
     "The model of `o`: a learner's `model`, a model folder loaded, or `o` itself (a `SegModel`)"
     if isinstance(o, (str, Path)): return load_model_folder(o)
     m = get_model(o.model) if isinstance(o, Learner) else o
-    if not isinstance(m, nn.Module): raise TypeError(f"model={o!r:.80}: not a model; give a `seg_learner`, a `SegModel` (`load_seg_model`) or a model folder")
+    if not isinstance(m, nn.Module): raise TypeError(f"model must be a model from `load_seg_model`, a `seg_learner` or a model folder, not a {type(o).__name__}")
     return m
 
 def check_flag(v, # What the user gave
