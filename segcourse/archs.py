@@ -14,12 +14,13 @@ from torchvision.models.segmentation.fcn import FCNHead
 from .encoders import *
 
 # %% auto #0
-__all__ = ['ARCHS', 'naive', 'fcn32s', 'fcn16s', 'fcn8s', 'unet_plain', 'unet', 'deeplabv3', 'deeplabv3plus', 'pspnet', 'fpn',
-           'mask2former', 'COURSE_ARCHS', 'encoder_split', 'register_arch', 'arch_from_class', 'dynamic_unet',
-           'create_seg_model', 'interpolate_to', 'eval_mode', 'count_params', 'child_strides', 'dilate_encoder',
-           'MultiScaleEncoder', 'NaiveSegNet', 'bilinear_kernel', 'crop_to', 'FCN', 'double_conv', 'PlainUNet', 'UNet',
-           'bn_to_gn', 'DeepLabV3', 'DeepLabV3Plus', 'PyramidPooling', 'PSPNet', 'FPN', 'sine_pos_2d', 'PixelDecoder',
-           'QueryLayer', 'Mask2Former']
+__all__ = ['ARCHS', 'MAX_CLASSES', 'MAX_WIDTH', 'MAX_CHANNELS', 'OUTPUT_STRIDES', 'naive', 'fcn32s', 'fcn16s', 'fcn8s',
+           'unet_plain', 'unet', 'deeplabv3', 'deeplabv3plus', 'pspnet', 'fpn', 'mask2former', 'COURSE_ARCHS',
+           'encoder_split', 'register_arch', 'arch_from_class', 'dynamic_unet', 'check_model_args', 'create_seg_model',
+           'interpolate_to', 'eval_mode', 'count_params', 'child_strides', 'dilate_encoder', 'MultiScaleEncoder',
+           'NaiveSegNet', 'bilinear_kernel', 'crop_to', 'FCN', 'double_conv', 'PlainUNet', 'UNet', 'bn_to_gn',
+           'DeepLabV3', 'DeepLabV3Plus', 'PyramidPooling', 'PSPNet', 'FPN', 'sine_pos_2d', 'PixelDecoder', 'QueryLayer',
+           'Mask2Former']
 
 # %% ../nbs/07_archs.ipynb #5394bc22
 ARCHS = {}
@@ -75,6 +76,23 @@ def dynamic_unet(encoder:nn.Sequential, # A sequential encoder, from `create_enc
     return models.unet.DynamicUnet(encoder, n_out, img_size, **kwargs)
 
 # %% ../nbs/07_archs.ipynb #7c2eef9b
+MAX_CLASSES,MAX_WIDTH,MAX_CHANNELS = 256,2048,16  # Limits of a model and its config: masks are 8-bit; widths; input channels
+OUTPUT_STRIDES = (8, 16, 32)  # The strides an encoder can end at: dilated to 8 or 16, or as it is (32)
+
+def _is_int(o, lo:int, hi:int)->bool: return isinstance(o, int) and not isinstance(o, bool) and lo <= o <= hi
+
+def check_model_args(n_out, # See `create_seg_model`
+                     n_in, # See `create_seg_model`
+                     img_size, # See `create_seg_model`
+                     output_stride=None, # The architecture's `output_stride`, when given
+                    )->None:
+    "Refuse, before anything is built, a number of classes or channels, an image size or an output stride that no network here can have"
+    if not _is_int(n_out, 1, MAX_CLASSES): raise ValueError(f"n_out={n_out!r}: give the number of classes, a whole number from 1 to {MAX_CLASSES} (masks are 8-bit)")
+    if not _is_int(n_in, 1, MAX_CHANNELS): raise ValueError(f"n_in={n_in!r}: give the number of input channels, a whole number from 1 to {MAX_CHANNELS}")
+    if not (isinstance(img_size, (list, tuple)) and len(img_size) == 2 and all(_is_int(o, 1, 2**16) for o in img_size)):
+        raise ValueError(f"img_size={img_size!r}: give (height, width) in pixels, whole numbers from 1 to {2**16}")
+    if output_stride is not None and output_stride not in OUTPUT_STRIDES: raise ValueError(f"output_stride={output_stride!r}: give one of {OUTPUT_STRIDES}")
+
 def create_seg_model(arch:str='unet', # A name in `ARCHS`
                      backbone:str|Callable='resnet34', # A timm name (a string: 'resnet34' is timm's) or a torchvision constructor (`resnet34`)
                      n_out:int=2, # Number of classes
@@ -86,6 +104,7 @@ def create_seg_model(arch:str='unet', # A name in `ARCHS`
                     )->tuple: # (model, splitter, normalisation stats)
     "A segmentation model from the registry"
     if arch not in ARCHS: raise ValueError(f"unknown architecture '{arch}'; choose one of {sorted(ARCHS)}")
+    check_model_args(n_out, n_in, img_size, kwargs.get('output_stride'))
     entry = ARCHS[arch]
     if not entry['uses_encoder']: return entry['create'](None, n_out, img_size, n_in=n_in, **kwargs), entry['splitter'], imagenet_stats
     p = inspect.signature(entry['create']).parameters.get('output_stride')  # DeepLab, PSPNet: timm or torchvision dilates the encoder

@@ -11,21 +11,30 @@ from contextlib import contextmanager
 from huggingface_hub import hf_hub_download
 from huggingface_hub.constants import CONFIG_NAME, SAFETENSORS_SINGLE_FILE
 from fastai.vision.all import *
-from .core import OutputFolder
+from .core import OutputFolder, PathError, atomic_write
 from .offline import HUB_HOST, can_reach, hub_timeouts, is_offline
 from .archs import ARCHS
 from .loaders import check_device
 from .learner import SegModel, ModelFileError, check_config
 
 # %% auto #0
-__all__ = ['HUB_PREFIX', 'STRIDE_MULTIPLE', 'ONNX_UNSUPPORTED', 'save_model_folder', 'load_model_folder', 'export_onnx',
-           'onnx_config']
+__all__ = ['HUB_PREFIX', 'STRIDE_MULTIPLE', 'ONNX_UNSUPPORTED', 'check_flag', 'save_model_folder', 'load_model_folder',
+           'export_onnx', 'onnx_config']
 
 # %% ../nbs/14_export.ipynb #e0a1b2ca
 def _model_of(o)->nn.Module:
     "The model of `o`: a learner's `model`, a model folder loaded, or `o` itself (a `SegModel`)"
     if isinstance(o, (str, Path)): return load_model_folder(o)
-    return get_model(o.model) if isinstance(o, Learner) else o
+    m = get_model(o.model) if isinstance(o, Learner) else o
+    if not isinstance(m, nn.Module): raise TypeError(f"model must be a model from `load_seg_model`, a `seg_learner` or a model folder, not a {type(o).__name__}")
+    return m
+
+def check_flag(v, # What the user gave
+               arg:str, # The argument's name, for the message
+              )->bool:
+    "`v` when it is True or False; a clear `TypeError` otherwise: a string such as 'no' is truthy and would switch the option on"
+    if not isinstance(v, bool): raise TypeError(f"{arg}={v!r}: give True or False (a string such as 'no' is truthy: it would turn {arg} on)")
+    return v
 
 def save_model_folder(model, # A `SegModel`, or a `seg_learner` (its model is saved)
                folder, # The folder to write (created); files of yours in it are kept unless `overwrite`
@@ -35,6 +44,8 @@ def save_model_folder(model, # A `SegModel`, or a `seg_learner` (its model is sa
                **kwargs # Passed to `save_pretrained` (`model_card_kwargs`, and `push_to_hub`'s `private`, `token`, ...)
               )->Path: # `folder`
     "Write `config.json` + `model.safetensors` (+ a model card), the Hugging Face Hub layout that `load_model_folder` reads"
+    if not str(folder).strip(): raise PathError(f"folder={folder!r} is empty: name the folder to write the model to (not the current folder)")
+    check_flag(push_to_hub, 'push_to_hub'); check_flag(overwrite, 'overwrite')
     m = _model_of(model)
     if not isinstance(m, SegModel): raise ModelFileError(f"a {type(m).__name__}: only a `SegModel` (the model of a `seg_learner`) can be saved as a model folder")
     check_config(m.config, 'the model config')
@@ -145,21 +156,27 @@ def export_onnx(model, # A `seg_learner`, a `SegModel` or a model folder
                )->Path:
     "Export to ONNX with dynamic batch, height and width; the model's config is in the metadata property `segcourse_config`"
     import onnx
-    if opset < 17: raise ValueError(f"opset {opset}: use 17 or more")
+    from torch.onnx._constants import ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET as top
+    if not isinstance(opset, int) or isinstance(opset, bool) or not 17 <= opset <= top:
+        raise ValueError(f"opset={opset!r}: give a whole number from 17 to {top} (the ONNX opsets this PyTorch {torch.__version__} exports)")
+    if not str(fn).strip(): raise PathError(f"fn={fn!r} is empty: name the .onnx file to write")
+    fn = Path(fn)
+    if fn.is_symlink(): raise PathError(f"{fn}: is a symlink; segcourse writes no file through a link: remove it, or give another fn")
+    if fn.is_dir(): raise PathError(f"{fn}: is a folder; fn is the .onnx file to write")
     m = deepcopy(_model_of(model)).cpu().float().eval()  # a copy: the learner's model stays where and as it is
     arch = m.config['arch']
     if arch in ONNX_UNSUPPORTED: raise ModelFileError(f"architecture '{arch}' does not export to ONNX: {ONNX_UNSUPPORTED[arch]}")
-    fn = Path(fn); fn.parent.mkdir(parents=True, exist_ok=True)
     h,w = [-(-s // STRIDE_MULTIPLE) * STRIDE_MULTIPLE for s in m.config['img_size']]
     axes = {0: 'batch', 2: 'height', 3: 'width'}
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # the TorchScript exporter's deprecation notice and tracer warnings on shape checks
-        torch.onnx.export(m.model, (torch.zeros(1, m.config['n_in'], h, w),), str(fn), input_names=['image'], output_names=['logits'],
-                          opset_version=opset, dynamo=False, dynamic_axes={'image': axes, 'logits': axes})
-    g = onnx.load(str(fn))
-    onnx.helper.set_model_props(g, {'segcourse_config': json.dumps(m.config)})
-    onnx.save(g, str(fn))
-    return fn
+    def write(tmp):
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # the TorchScript exporter's deprecation notice and tracer warnings on shape checks
+            torch.onnx.export(m.model, (torch.zeros(1, m.config['n_in'], h, w),), str(tmp), input_names=['image'], output_names=['logits'],
+                              opset_version=opset, dynamo=False, dynamic_axes={'image': axes, 'logits': axes})
+        g = onnx.load(str(tmp))
+        onnx.helper.set_model_props(g, {'segcourse_config': json.dumps(m.config)})
+        onnx.save(g, str(tmp))
+    return atomic_write(fn, write)  # whole or not at all, a temporary file renamed over `fn`: never written through a link
 
 def onnx_config(fn, # An ONNX file written by `export_onnx`
                )->dict:

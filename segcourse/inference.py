@@ -15,13 +15,13 @@ from .core import *
 from .data import image_files
 
 # %% auto #0
-__all__ = ['MAX_TILE_WORK', 'MAX_TILES', 'load_seg_model', 'OnnxSegModel', 'load_onnx_model', 'check_predict_args',
+__all__ = ['MAX_TILE_WORK', 'MAX_TILES', 'load_seg_model', 'OnnxSegModel', 'load_onnx_model', 'check_predict_args', 'check_image',
            'inference_size', 'prob_bands', 'predict_probs', 'class_palette', 'save_mask', 'overlay', 'predict_files',
            'segcourse_predict']
 
 # %% ../nbs/15_inference.ipynb #44708b00
 from .learner import SegModel, MAX_CLASSES
-from .export import STRIDE_MULTIPLE, ModelFileError, load_model_folder, onnx_config, _model_of
+from .export import STRIDE_MULTIPLE, ModelFileError, load_model_folder, onnx_config, _model_of, check_flag
 
 def _looks_pickled(fn:Path)->bool:
     "A `learn.export()`/`torch.save` file: a zip archive or a raw pickle"
@@ -143,14 +143,28 @@ def check_predict_args(tile:int|tuple|None=None, # See `prob_bands`
                        overlap:float=0.25, # See `prob_bands`
                        bs:int=4, # See `prob_bands`
                        size:str|tuple|None='train', # See `prob_bands`
+                       tta:bool=False, # See `prob_bands`
+                       stride_multiple:int=STRIDE_MULTIPLE, # See `prob_bands`
                        **kwargs, # The other arguments of `prob_bands` need no check
                       )->None:
     "Refuse settings that would divide by zero, never finish or give NaN, with a message that says what is allowed"
-    if not 0 <= overlap < 1: raise ValueError(f"overlap must be in [0, 1) (the fraction of a tile shared with its neighbour), not {overlap}")
+    if not isinstance(overlap, (int, float, np.floating)) or isinstance(overlap, bool) or not 0 <= overlap < 1: raise ValueError(f"overlap must be in [0, 1) (the fraction of a tile shared with its neighbour), not {overlap!r}")
     if not isinstance(bs, int) or isinstance(bs, bool) or bs < 1: raise ValueError(f"bs (tiles per forward pass) must be a whole number, 1 or more, not {bs}")
     if tile is not None and not _is_hw(tile): raise ValueError(f"tile must be a size in pixels, 1 or more, not {tile}")
     if not (isinstance(size, str) and size == 'train' or size is None or _is_hw(size)): raise ValueError(f"size must be 'train', None or (h, w), not {size}")
     if _is_hw(size): check_pixels(size[1], size[0], f"size {tuple(size)}")
+    check_flag(tta, 'tta')
+    if not isinstance(stride_multiple, int) or isinstance(stride_multiple, bool) or stride_multiple < 1:
+        raise ValueError(f"stride_multiple must be a whole number, 1 or more (the encoder's total stride, {STRIDE_MULTIPLE} here), not {stride_multiple!r}")
+
+def check_image(img, # What the user gave as the image
+               )->np.ndarray:
+    "`img` when it is an (H, W, 3) uint8 array of at least one pixel; a clear error otherwise (a float image would be cast to uint8 without a word)"
+    if not isinstance(img, np.ndarray): raise TypeError(f"img: a {type(img).__name__}, not a numpy array; give an (H, W, 3) uint8 array (`read_image(fn)` reads one)")
+    if img.dtype != np.uint8: raise TypeError(f"img: a {img.dtype} array; give (H, W, 3) uint8 values 0..255 (a float image in [0, 1]: `(img*255).round().astype(np.uint8)`)")
+    if img.ndim != 3 or img.shape[2] != 3: raise ValueError(f"img: an array of shape {img.shape}; give (H, W, 3) RGB (`read_image(fn)` converts grey, RGBA and palette images)")
+    if 0 in img.shape: raise ValueError(f"img: an empty image of shape {img.shape}; give one of at least 1x1 pixel")
+    return img
 
 # %% ../nbs/15_inference.ipynb #97cc40e1
 def inference_size(model, # A model with a `config` (`SegModel`, `OnnxSegModel`), or a `seg_learner`
@@ -239,7 +253,7 @@ def prob_bands(model, # A `SegModel` (`load_seg_model`), an `OnnxSegModel`, or a
                size:str|tuple|None='train', # 'train': at the training scale; None: the image's own size; (h, w): resized to that size
               ): # Yields (n_classes, rows, W) float probabilities, top to bottom, on the model's device
     "The class probabilities of `img` at its own size, as bands of rows, computed in memory bounded by a band"
-    check_predict_args(tile, overlap, bs, size)
+    check_predict_args(tile, overlap, bs, size, tta, stride_multiple); check_image(img)
     model = _model_of(model).eval()  # a learner fresh from training is in train mode: BatchNorm refuses a batch of one 1x1 map
     device = next(model.parameters()).device
     hw,auto_tile = inference_size(model, img.shape[:2], size)
@@ -349,6 +363,7 @@ def predict_files(model, # A model from `load_seg_model`, or a `seg_learner`
                   **kwargs)->list: # [(path, error message)] of the inputs that failed
     "Segment every input into `out`, keeping the inputs' folders; failures are collected, not fatal; no file of the user's is replaced"
     check_predict_args(**kwargs)
+    for k,v in dict(save_probs=save_probs, show_progress=show_progress, overwrite=overwrite).items(): check_flag(v, k)
     check_apart(out, L(inputs))
     jobs,failures = _expand_inputs(inputs)
     _check_outputs(jobs)

@@ -22,8 +22,8 @@ import segcourse.distributed  # noqa: F401 (imported for its effect) lets fastai
 from .archs import *
 
 # %% auto #0
-__all__ = ['MAX_CLASSES', 'MAX_WIDTH', 'MAX_CHANNELS', 'CHANNELS_LAST_DEVICES', 'NaNLossError', 'StopOnNaN', 'FusedAdam',
-           'TrainingHistory', 'train_view', 'ModelFileError', 'check_config', 'SegModel', 'seg_learner']
+__all__ = ['CHANNELS_LAST_DEVICES', 'NaNLossError', 'StopOnNaN', 'FusedAdam', 'TrainingHistory', 'train_view', 'ModelFileError',
+           'check_config', 'SegModel', 'seg_learner']
 
 # %% ../nbs/09_learner.ipynb #3b4c0c73
 class NaNLossError(FloatingPointError):
@@ -126,9 +126,7 @@ def train_view(dls:DataLoaders, # Segmentation DataLoaders
 class ModelFileError(ValueError):
     "A model folder or file that cannot be loaded; the message names it and says why"
 
-MAX_CLASSES,MAX_WIDTH,MAX_CHANNELS = 256,2048,16  # Limits of a model config: masks are 8-bit; widths; input channels
-
-def _is_int(o, lo:int, hi:int)->bool: return isinstance(o, int) and not isinstance(o, bool) and lo <= o <= hi
+from .archs import _is_int  # and the limits of a model config, MAX_CLASSES, MAX_WIDTH and MAX_CHANNELS (07_archs)
 def _is_nums(o, n:int, positive:bool=False)->bool:
     return (isinstance(o, (list, tuple)) and len(o) == n and all(isinstance(v, (int, float)) and not isinstance(v, bool)
             and math.isfinite(v) and (v > 0 or not positive) for v in o))
@@ -165,8 +163,8 @@ def check_config(cfg:dict, # A model config (`SegModel.config`, `config.json`, a
          f"arch_kwargs must be an object of numbers (whole ones at most {MAX_WIDTH}), short strings and lists"),
         (_is_int(n_in, 1, MAX_CHANNELS), f"n_in must be a whole number from 1 to {MAX_CHANNELS}"),
         (_is_int(n_out, 1, MAX_CLASSES), f"n_out must be a whole number from 1 to {MAX_CLASSES}"),
-        (g('codes') is None or isinstance(g('codes'), (list, tuple)) and all(isinstance(o, str) for o in g('codes')) and len(g('codes')) <= MAX_CLASSES,
-         f"codes must be a list of class names, at most {MAX_CLASSES}"),
+        (g('codes') is None or isinstance(g('codes'), (list, tuple)) and all(isinstance(o, str) and o.strip() and o.isprintable() for o in g('codes')) and len(g('codes')) <= MAX_CLASSES,
+         f"codes must be a list of class names (each a printable, non-empty line: no newline), at most {MAX_CLASSES}"),
         (nc is None or not _is_int(n_out, 1, MAX_CLASSES) or nc == n_out or (n_out, nc) == (1, 2),
          f"codes has {nc} names but n_out is {n_out}: one name per output channel (two for n_out 1: background, foreground)"),
         (g('ignore_index') is None or _is_int(g('ignore_index'), 0, 255), "ignore_index must be null or a whole number from 0 to 255"),
@@ -263,6 +261,17 @@ def _check_mask_values(yb:Tensor, n_out:int, ignore_index:int|None):
     if len(bad): raise ValueError(f"mask values {bad.tolist()[:10]} in a training batch are not classes of a model with n_out={n_out} "
                                   f"(values 0..{n_out-1}{f', and {ignore_index} ignored' if ignore_index is not None else ''}): raise `n_out` or fix the codes")
 
+def _check_learner_args(dls, loss_func, metrics, mixed_precision, channels_last, arch_kwargs):
+    "Refuse, naming the argument, what `seg_learner` would otherwise take and misuse: the sizes are `check_model_args`'s"
+    if not isinstance(dls, DataLoaders): raise TypeError(f"dls: a {type(dls).__name__}, not fastai DataLoaders; make them with `folder_dls`, `camvid_tiny_dls` or a `DataBlock`")
+    if not (isinstance(loss_func, str) or callable(loss_func)): raise TypeError(f"loss_func={loss_func!r:.80}: give a loss name for `seg_loss` ('ce', 'dice', 'ce+dice', 'focal', ...) or a loss function")
+    if isinstance(metrics, str) or metrics is not None and not all(callable(m) or isinstance(m, Metric) for m in L(metrics)):
+        raise TypeError(f"metrics={metrics!r:.80}: give a list of metric functions or fastai `Metric`s (e.g. `seg_metrics(n_out)`), or None for the default")
+    if not (isinstance(mixed_precision, bool) or isinstance(mixed_precision, str) and mixed_precision in ('auto', 'fp16', 'bf16')):
+        raise ValueError(f"mixed_precision={mixed_precision!r}: give 'auto', True, False, 'fp16' or 'bf16'")
+    if not (isinstance(channels_last, bool) or channels_last == 'auto'): raise ValueError(f"channels_last={channels_last!r}: give 'auto', True or False (a string such as 'no' is truthy)")
+    if arch_kwargs is not None and not isinstance(arch_kwargs, dict): raise TypeError(f"arch_kwargs={arch_kwargs!r:.80}: give a dict of the architecture's arguments (e.g. dict(output_stride=8)), or None")
+
 @delegates(Learner.__init__, but='dls,model,loss_func,splitter,metrics')
 def seg_learner(dls:DataLoaders, # Segmentation DataLoaders (e.g. from `camvid_tiny_dls` or `folder_dls`)
                 backbone:str|Callable='resnet34', # A timm name (a string: 'resnet34' is timm's) or a torchvision constructor (`resnet34`)
@@ -281,11 +290,13 @@ def seg_learner(dls:DataLoaders, # Segmentation DataLoaders (e.g. from `camvid_t
                 **kwargs # Passed to fastai's `Learner` (`opt_func`, `lr`, `cbs`, `path`, `wd`, ...)
                )->Learner: # Its `model` a `SegModel` whose `config` records what prediction and model files need
     "A fastai `Learner` for semantic segmentation on `dls`"
+    _check_learner_args(dls, loss_func, metrics, mixed_precision, channels_last, arch_kwargs)
     codes,ignore_index = dls_classes(dls)
     n_out = ifnone(n_out, len(codes) if codes is not None else get_c(dls))
     if not n_out: raise ValueError("number of classes unknown: pass `n_out`, or DataLoaders with codes")
     if codes is not None and n_out != len(codes): raise ValueError(f"n_out={n_out} but the DataLoaders have {len(codes)} classes: the model needs one output per class")
     xb,yb = dls.one_batch()
+    if xb.ndim == 4 and xb.shape[1] != n_in: raise ValueError(f"n_in={n_in!r}, but the DataLoaders' images have {xb.shape[1]} channels: give n_in={xb.shape[1]}")
     _check_mask_values(yb, n_out, ignore_index)
     img_size = xb.shape[-2:]
     net,splitter,stats = create_seg_model(arch, backbone, n_out, img_size, pretrained, weights, n_in, **ifnone(arch_kwargs, {}))
