@@ -27,6 +27,8 @@ from .report import *
 from .compare import *
 from .export import *
 from .inference import *
+from .doctor import *
+from .explorer import *
 
 # %% ../nbs/99_all.ipynb #all-05
 __all__ = [o for o in dir() if not o.startswith('_')]

@@ -30,16 +30,18 @@ class NaNLossError(FloatingPointError):
     "The loss became NaN or infinite; training stopped before the weights were changed by it"
 
 class StopOnNaN(Callback):
-    "Raise `NaNLossError` as soon as the training loss is not finite, before the backward pass"
+    "Raise `NaNLossError` as soon as the loss is not finite: in training before the backward pass, in validation before the metrics count NaN outputs"
     order = -9
     def __init__(self): super().__init__()  # no options (and no fastai event arguments in its signature)
     def after_loss(self):
-        if not self.training or torch.isfinite(self.loss).all(): return
+        if torch.isfinite(self.loss).all(): return
         lrs = ', '.join(sorted({f"{h['lr']:.3g}" for h in self.opt.hypers})) if self.opt is not None else 'unknown'
-        raise NaNLossError(f"the loss is {self.loss.item()} at epoch {self.epoch}, batch {self.iter} of {self.n_iter} "
-                           f"(training batch {self.train_iter} in all), learning rate {lrs}: training stopped before "
-                           "this batch changed the weights. Try a lower learning rate, check the masks for values that are "
-                           "not classes, or turn off mixed precision (`mixed_precision=False`).")
+        where = (f"batch {self.iter} of {self.n_iter} (training batch {self.train_iter} in all)" if self.training else
+                 f"validation batch {self.iter} of {self.n_iter}: the model's outputs are no longer finite (its weights or "
+                 "batch-norm statistics overflowed in the last training steps)")
+        raise NaNLossError(f"the loss is {self.loss.item()} at epoch {self.epoch}, {where}, learning rate {lrs}: training stopped before "
+                           f"{'this batch changed the weights' if self.training else 'the next epoch'}. Try a lower learning rate, "
+                           "check the masks for values that are not classes, or turn off mixed precision (`mixed_precision=False`).")
 
 # %% ../nbs/09_learner.ipynb #784007ae
 class FusedAdam(Optimizer):
