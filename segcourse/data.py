@@ -287,7 +287,7 @@ def camvid_dls(path:str|Path|None=None, # CamVid folder (either layout); `None`:
     iv = void_index(codes, void, path/'codes.txt' if os.path.lexists(path/'codes.txt') else 'CAMVID11_CODES')
     used = [s for s in layout if s != 'test' or split == 'test']
     files = image_files([layout[s][0] for s in used])
-    if split == 'dev': splitter = seg_splitter(valid_groups=list(valid_groups))
+    if split == 'dev': splitter = seg_splitter(valid_groups=list(L(valid_groups)))  # L: one drive as a string is one group
     else: splitter = NameSplitter([o.name for o in image_files(layout['val' if split == 'segnet' else 'test'][0])])
     dls = files_dls(files, MaskFinder([layout[s][1] for s in used]), codes, MaskReader(len(codes), ignore_index=iv),
                     splitter, ignore_index=iv, size=size, bs=bs, **kwargs)
