@@ -78,9 +78,11 @@ def check_cm_shape(cm:Tensor)->None:
                          f"(see `confusion_matrix`)")
 
 def iou_per_class(cm:Tensor, # (n_classes, n_classes) confusion matrix, rows = target
-                  )->Tensor: # (n_classes,) float64
+                  check_counts:bool=True, # Refuse negative counts (one read from the device); False where `confusion_matrix` just made `cm`
+                 )->Tensor: # (n_classes,) float64
     "Intersection over union of each class; NaN for a class absent from both target and prediction"
     check_cm_shape(cm)
+    if check_counts and (cm < 0).any(): raise ValueError(f"the confusion matrix holds a negative count ({cm.min().item()}): its cells count pixels, 0 or more")
     tp = cm.diag()
     return _nan_div(tp, cm.sum(0) + cm.sum(1) - tp)
 
