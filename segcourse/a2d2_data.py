@@ -146,7 +146,11 @@ def read_a2d2_manifest(cache, # A folder made by `preprocess_a2d2`
     if not fn.exists(): raise FileNotFoundError(f"{fn}: not found; {cache} is not an A2D2 cache made by preprocess_a2d2")
     try: man = json.loads(fn.read_text())
     except json.JSONDecodeError as e: raise ValueError(f"{fn}: not valid JSON ({e}); delete {cache} and run preprocess_a2d2 again") from None
-    for r in man.get('frames', []):
+    frames = man.get('frames', []) if isinstance(man, dict) else None
+    if not isinstance(frames, list) or not all(isinstance(r, dict) and all(isinstance(r.get(k), str) for k in ('image', 'label')) for r in frames):
+        raise ValueError(f"{fn}: not an A2D2 cache manifest (each of its 'frames' needs an 'image' and a 'label' path); "
+                         f"delete {cache} and run preprocess_a2d2 again")
+    for r in frames:
         for k in ('image', 'label'): _inside(Path(cache), r[k], k)
     if complete and not man.get('complete'):
         raise ValueError(f"{fn}: the cache is incomplete (its preprocessing run was interrupted); run preprocess_a2d2 with the same arguments to finish it")

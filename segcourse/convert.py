@@ -259,7 +259,16 @@ def read_coco(src, # A COCO folder (`annotations/*.json`) or one instances JSON 
     for fn in files:
         d = _load_json(fn)
         if not {'images', 'annotations', 'categories'} <= set(d): raise MaskError(f"{fn}: not a COCO instances file (needs images, annotations and categories)")
+        for k in ('images', 'annotations', 'categories'):
+            if not isinstance(d[k], list): raise MaskError(f"{fn}: '{k}' is a {type(d[k]).__name__}, not a list: not a COCO instances file")
+        seen = set()
+        for im in d['images']:
+            k = im.get('id') if isinstance(im, dict) else None
+            if k in seen: raise MaskError(f"{fn}: image id {k} appears twice in 'images' (each image needs its own id)")
+            seen.add(k)
         for c in d['categories']:
+            if not isinstance(c.get('name'), str) or not c['name'].strip():
+                raise MaskError(f"{fn}: category id {c.get('id')} has the name {c.get('name')!r}: each category needs a name")
             if cats.setdefault(c['id'], c['name']) != c['name']: raise MaskError(f"{fn}: category id {c['id']} is '{c['name']}' here and '{cats[c['id']]}' in another file")
         data.append((fn, d))
     names = read_codes(classes) if classes is not None else [cats[k] for k in sorted(cats)]
@@ -272,6 +281,9 @@ def read_coco(src, # A COCO folder (`annotations/*.json`) or one instances JSON 
         split = fn.stem.removeprefix('instances_')
         by_image = {im['id']: [] for im in d['images']}
         for a in d['annotations']:
+            if not a.get('segmentation'):
+                raise MaskError(f"{fn}: annotation id {a.get('id')} (image id {a.get('image_id')}) has no segmentation, only a box or nothing: "
+                                f"segcourse paints segmentations; remove the annotation or draw its outline")
             if a['image_id'] not in by_image: raise MaskError(f"{fn}: annotation id {a.get('id')} refers to image id {a['image_id']}, which is not in 'images'")
             if a['category_id'] not in cats: raise MaskError(f"{fn}: annotation id {a.get('id')} has category id {a['category_id']}, which is not in 'categories'")
             by_image[a['image_id']].append(a)
@@ -355,6 +367,8 @@ def read_labelme(src, # A folder of LabelMe JSON files (searched recursively), o
     anns = [(fn, _load_json(fn)) for fn in files]
     for fn,a in anns:
         if not isinstance(a, dict) or 'shapes' not in a: raise MaskError(f"{fn}: not a LabelMe file (no 'shapes')")
+        if not isinstance(a['shapes'], list) or not all(isinstance(s, dict) for s in a['shapes']):
+            raise MaskError(f"{fn}: 'shapes' is not a list of shapes: not a LabelMe file")
     found = {s['label']: fn for fn,a in reversed(anns) for s in a['shapes']}
     cls,index,void = class_table(read_codes(classes) if classes is not None else sorted(found), found)
     items = []
@@ -426,6 +440,11 @@ def read_cvat(src, # A CVAT for images 1.1 export folder (`annotations.xml`, `im
     try: root = ET.parse(fn).getroot()
     except ET.ParseError as e: raise MaskError(f"{fn}: not a readable XML file ({e})") from None
     images = root.findall('image')
+    for im in images:
+        if not im.get('name'): raise MaskError(f"{fn}: <image id='{im.get('id')}'> has no name: each <image> needs name='FILE'")
+        for e in im:
+            if e.tag in _CVAT_AREAS and e.get('label') is None:
+                raise MaskError(f"{fn}: <{e.tag}> of image '{im.get('name')}' has no label attribute: each shape needs label='CLASS'")
     meta = [o.findtext('name') for o in root.iterfind('meta/*/labels/label')]
     found = {e.get('label'): f"{fn} (image '{im.get('name')}')" for im in reversed(images) for e in im if e.tag in _CVAT_AREAS}
     cls,index,void = class_table(read_codes(classes) if classes is not None else (meta or sorted(found)), found)
@@ -481,6 +500,9 @@ def read_supervisely(src, # A Supervisely project folder (`meta.json`, DATASET/a
     if not anns: raise FileNotFoundError(f"{src}: no DATASET/ann/*.json annotation files (a Supervisely project folder)")
     meta = _load_json(src/'meta.json').get('classes', []) if (src/'meta.json').exists() else []
     data = [(fn, _load_json(fn)) for fn in anns]
+    for fn,a in data:
+        if not isinstance(a, dict) or not isinstance(a.get('objects', []), list) or not all(isinstance(o, dict) for o in a.get('objects', [])):
+            raise MaskError(f"{fn}: 'objects' is not a list of objects: not a Supervisely annotation")
     found = {o['classTitle']: fn for fn,a in reversed(data) for o in a.get('objects', []) if o.get('geometryType') in _SLY_AREAS}
     cls,index,void = class_table(read_codes(classes) if classes is not None else ([c['title'] for c in meta] or sorted(found)), found)
     skipped,items = {},[]
@@ -519,7 +541,7 @@ def _check_items(items, root:Path):
     "Refuse, before anything is written: an output name that is not a plain name, two images with one output name, an image outside `root`"
     seen,bad = {},[]
     for it in items:
-        if Path(it.stem).name != it.stem or it.stem in ('', '.', '..') or '\\' in it.stem: bad.append(f"{it.source}: '{it.stem}' is not a plain image name")
+        if Path(it.stem).name != it.stem or it.stem in ('', '.', '..') or any(ch in it.stem for ch in '\\\n\r'): bad.append(f"{it.source}: '{it.stem}' is not a plain image name")
         elif not isinstance(it.image, tuple):
             try: confined(root, it.image, it.source)  # `it.image` as it will be opened: the folder, resolved, is compared with it, resolved
             except PathError as e: bad.append(f"{e} (images must be inside {root})")

@@ -287,7 +287,7 @@ def camvid_dls(path:str|Path|None=None, # CamVid folder (either layout); `None`:
     iv = void_index(codes, void, path/'codes.txt' if os.path.lexists(path/'codes.txt') else 'CAMVID11_CODES')
     used = [s for s in layout if s != 'test' or split == 'test']
     files = image_files([layout[s][0] for s in used])
-    if split == 'dev': splitter = seg_splitter(valid_groups=list(valid_groups))
+    if split == 'dev': splitter = seg_splitter(valid_groups=list(L(valid_groups)))  # L: one drive as a string is one group
     else: splitter = NameSplitter([o.name for o in image_files(layout['val' if split == 'segnet' else 'test'][0])])
     dls = files_dls(files, MaskFinder([layout[s][1] for s in used]), codes, MaskReader(len(codes), ignore_index=iv),
                     splitter, ignore_index=iv, size=size, bs=bs, **kwargs)
@@ -393,7 +393,10 @@ def voc_split(path, # The VOC2012 folder (or a folder above it)
     "Image stems of VOC's official segmentation split, from `ImageSets/Segmentation/{split}.txt`; each a plain name"
     fn = _voc_root(path)/'ImageSets'/'Segmentation'/f'{split}.txt'
     if not fn.exists(): raise FileNotFoundError(f"{fn}: split file not found")
-    return [_split_entry(fn, i, o) for i,l in enumerate(fn.read_text().splitlines(), 1) for o in l.split()]
+    stems = [_split_entry(fn, i, o) for i,l in enumerate(fn.read_text().splitlines(), 1) for o in l.split()]
+    twice = sorted(k for k,v in Counter(stems).items() if v > 1)
+    if twice: raise ValueError(f"{fn}: {len(twice)} image(s) listed twice, e.g. {twice[:3]}: each image once, or it counts twice")
+    return stems
 
 @delegates(files_dls, but='files,get_mask,codes,reader,splitter,ignore_index')
 def voc_dls(path:str|Path, # The VOC2012 folder (or `VOCdevkit`, or a folder above it)
@@ -404,6 +407,9 @@ def voc_dls(path:str|Path, # The VOC2012 folder (or `VOCdevkit`, or a folder abo
     "`DataLoaders` for PASCAL VOC 2012 segmentation as it is on disk: official train/val split, border (255) ignored"
     root = _voc_root(path)
     train,valid = voc_split(root, 'train'),voc_split(root, 'val')
+    both = sorted(set(train) & set(valid))
+    if both: raise ValueError(f"{root/'ImageSets'/'Segmentation'}: {len(both)} image(s) in both train.txt and val.txt, e.g. {both[:3]}: "
+                              f"a validation image must not be trained on; list each in one file")
     files = [root/'JPEGImages'/f'{o}.jpg' for o in train + valid]
     return files_dls(files, MaskFinder(root/'SegmentationClass'), VOC_CLASSES, MaskReader(len(VOC_CLASSES), ignore_index=255),
                      NameSplitter(valid), 255, size=size, bs=bs, **kwargs)

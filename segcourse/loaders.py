@@ -12,8 +12,8 @@ from .masks import *
 from .splits import *
 
 # %% auto #0
-__all__ = ['SegMaskBlock', 'seg_datablock', 'check_dls_args', 'check_device', 'check_same_size', 'check_split', 'files_dls',
-           'folder_dls']
+__all__ = ['SegMaskBlock', 'seg_datablock', 'check_dls_args', 'check_mask_args', 'check_device', 'check_same_size', 'check_split',
+           'files_dls', 'folder_dls']
 
 # %% ../nbs/00d_loaders.ipynb #8cf63c9b
 def SegMaskBlock(codes, # Class names, index = class
@@ -56,6 +56,14 @@ def check_dls_args(bs, # The batch size asked for
         raise ValueError(f"size must be None, or a size in pixels (an int or (h, w), 1 or more), not {size}")
     if size is not None and sz[0]*sz[1] > MAX_PIXELS:
         raise ValueError(f"size {size}: {sz[0]*sz[1]:,} pixels an image, more than segcourse.core.MAX_PIXELS = {MAX_PIXELS:,}; give a smaller size")
+
+def check_mask_args(codes:list, # The class names
+                    ignore_index=None, # The mask value that means "no label", or None
+                   ):
+    "Refuse, before any file is read, more classes than an 8-bit mask holds, or an `ignore_index` that is no mask value 0..255"
+    if len(codes) > 256: raise ValueError(f"{len(codes)} class names, but a mask holds 256 values (0..255): give at most 256 codes")
+    if ignore_index is not None and not (isinstance(ignore_index, (int, np.integer)) and not isinstance(ignore_index, bool) and 0 <= ignore_index <= 255):
+        raise ValueError(f"ignore_index={ignore_index!r}: it is the mask value that means 'no label', a whole number 0..255 (e.g. 255), or None")
 
 def check_device(device, # What the user gave: 'cpu', 'cuda', 'cuda:1', 'mps', a `torch.device`, or None
                  arg:str='device', # The argument's name, for the message
@@ -119,6 +127,7 @@ def files_dls(files, # Image files
              )->DataLoaders: # With `codes`, `ignore_index` and `cache` set
     "`DataLoaders` from a list of image files and a way to find each one's mask: the body of `folder_dls`, `voc_dls`, `cityscapes_dls`"
     check_dls_args(bs, size)
+    check_mask_args(codes, ignore_index)
     check_device(kwargs.get('device'))
     pairs = PairCache() if cache else None
     if cache: reader.cache = pairs

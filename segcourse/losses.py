@@ -51,7 +51,8 @@ def _class_weights(weight, n:int, like:Tensor)->Tensor:
 def _check_weight(weight):
     "Class weights must be finite and non-negative: a weighted mean with negative, infinite or NaN weights is not a mean"
     if weight is None: return
-    w = torch.as_tensor(weight, dtype=torch.float).flatten()
+    try: w = torch.as_tensor(weight, dtype=torch.float).flatten()
+    except (TypeError, ValueError, RuntimeError): raise ValueError(f"weight={weight!r}: class weights are numbers, one per class, e.g. [1., 2., 0.5]") from None
     bad = (~torch.isfinite(w) | (w < 0)).nonzero().flatten().tolist()
     if bad: raise ValueError(f"the weight of class {bad[0]} is {w[bad[0]].item()}: class weights must be finite numbers, 0 or more "
                              f"(one per class, in the order of the codes)")
@@ -167,6 +168,8 @@ class SegFocalLoss(SegLoss):
         ignore_index:int|None=None, # Target value that counts nowhere, e.g. `dls.ignore_index`
     ):
         _check_weight(weight)
+        if not (isinstance(gamma, (int, float)) and not isinstance(gamma, bool) and math.isfinite(gamma) and gamma >= 0):
+            raise ValueError(f"gamma={gamma!r}: the focusing parameter is a finite number, 0 or more (0 is cross-entropy, 2 is usual)")
         store_attr()
     __repr__ = basic_repr('gamma,weight,reduction,ignore_index')
     reductions,binary_as_two = ('mean', 'sum', 'none'),True
@@ -289,6 +292,11 @@ class CombinedLoss(SegLoss):
         if not losses: raise ValueError("CombinedLoss needs at least one loss")
         weights = list(ifnone(weights, [1.]*len(losses)))
         if len(weights) != len(losses): raise ValueError(f"{len(weights)} weights for {len(losses)} losses")
+        def _finite(w):
+            try: return not isinstance(w, (bool, str)) and math.isfinite(float(w))
+            except (TypeError, ValueError, RuntimeError): return False
+        if not all(map(_finite, weights)):
+            raise ValueError(f"weights={weights}: the weight of each loss is a finite number, e.g. weights=[1., 0.5]")
         self.losses,self.weights,self._reduction = list(losses),weights,'mean'
 
     def __repr__(self): return 'CombinedLoss(' + ' + '.join(f'{w}*{l!r}' for w,l in zip(self.weights, self.losses)) + ')'
@@ -383,6 +391,10 @@ class SegCELoss(CrossEntropyLossFlat):
     def __call__(self, inp, targ, **kwargs):
         if self.func.weight is not None: self.func.to(inp.device)  # class weights follow the logits, in a `CombinedLoss` too
         t,c,ii = _plain(targ),inp.shape[self.axis],self.func.ignore_index
+        if t.is_floating_point(): raise TypeError(f"the target is a float tensor ({t.dtype}): cross-entropy needs class indices, whole numbers "
+                                                  f"(a long or uint8 mask, e.g. targ.long() after checking its values)")
+        if t.numel()*c != inp.numel(): raise ValueError(f"target shape {tuple(t.shape)} does not match the output shape {tuple(inp.shape)} "
+                                                        f"without its class axis {self.axis}: masks and images must have the same size")
         labelled,bad = _labelled_and_bad(t, c, ii, self.func.weight)  # one wait for the device per batch, as before
         if bad: _refuse_targets(t, c, ii)
         if self.reduction == 'mean' and not labelled: return _plain(inp).sum() * 0
@@ -414,6 +426,8 @@ def seg_loss(loss='ce', # A name in `SEG_LOSSES`, names joined by '+' such as 'c
             ):
     "A segmentation loss from its name in `SEG_LOSSES` ('ce', 'dice', 'lovasz', 'ohem', ...), or a sum such as 'ce+dice'"
     if not isinstance(loss, str): return loss
+    if n_classes is not None and not (isinstance(n_classes, int) and not isinstance(n_classes, bool) and n_classes >= 1):
+        raise ValueError(f"n_classes={n_classes!r}: the model's output channels, a whole number 1 or more (1 means binary), or None")
     names = [o.strip() for o in loss.split('+')]
     for o in names:
         if o not in SEG_LOSSES: raise ValueError(f"unknown loss '{o}' in '{loss}': choose from {list(SEG_LOSSES)}, or a sum of them such as 'ce+dice'")

@@ -11,9 +11,24 @@ from fastai.vision.all import *
 from .core import *
 
 # %% auto #0
-__all__ = ['read_mask', 'image_files', 'MaskFinder', 'PairCache', 'ImageReader', 'MaskReader', 'check_pairs', 'read_codes']
+__all__ = ['check_colours', 'read_mask', 'image_files', 'MaskFinder', 'PairCache', 'ImageReader', 'MaskReader', 'check_pairs',
+           'read_codes']
 
 # %% ../nbs/00a_masks.ipynb #dd59824f
+def check_colours(colours, # Colour table: a list (index = class) or a dict colour -> index
+                  fn=None, # The mask file, named in the error
+                 )->None:
+    "Refuse a colour table that is not (r, g, b) colours of whole numbers 0..255 mapped to classes 0..255 (an 8-bit mask)"
+    items = colours.items() if isinstance(colours, dict) else ((c,i) for i,c in enumerate(colours))
+    where = f"{fn}: " if fn is not None else ''
+    for c,i in items:
+        if not (isinstance(c, (tuple, list, np.ndarray)) and len(c) == 3
+                and all(isinstance(v, (int, np.integer, float, np.floating)) and not isinstance(v, bool) and float(v).is_integer() and 0 <= v <= 255 for v in c)):
+            raise MaskError(f"{where}colour {c!r} (class {i!r}) in `colours` is not an (r, g, b) colour of three whole numbers 0..255; "
+                            f"give colours such as (255, 0, 0)")
+        if not (isinstance(i, (int, np.integer)) and not isinstance(i, bool) and 0 <= i <= 255):
+            raise MaskError(f"{where}colour {tuple(c)} maps to class {i!r}: a class is a whole number 0..255 (an 8-bit mask), so `colours` holds at most 256 classes")
+
 def read_mask(fn, # Mask file
               colours=None, # Colour table for RGB masks: list (index = class) or dict colour -> index
              )->np.ndarray: # (H, W) uint8 class indices
@@ -34,6 +49,7 @@ def read_mask(fn, # Mask file
     if colours is None:
         if (a[...,0]==a[...,1]).all() and (a[...,1]==a[...,2]).all(): return a[...,0].copy()
         raise MaskError(f"{fn}: colour (RGB) mask but no colour table; pass `colours=` (one colour per class)")
+    check_colours(colours, fn)
     idx,unknown = colours_to_index(a, colours)
     if len(unknown):
         shown = ', '.join(f'#{u:06x}' for u in unknown[:5])
@@ -163,6 +179,7 @@ def read_codes(codes:list|str|Path, # Class names, or a text file with one name 
               )->list: # The names; no names, or a name twice, is an error
     "Class names from a list, or from a text file with one name per line (as CamVid's `codes.txt`); each name once"
     src = 'codes'
+    if isinstance(codes, str) and not codes.strip(): raise ValueError(f"codes={codes!r}: give a codes.txt file or a list of class names")
     if isinstance(codes, (str, Path)):
         fn = src = Path(codes)
         if not fn.exists(): raise FileNotFoundError(f"{fn}: codes file not found")
@@ -172,9 +189,11 @@ def read_codes(codes:list|str|Path, # Class names, or a text file with one name 
         except OSError as e: raise ValueError(f"{fn}: cannot be read ({type(e).__name__}: {e.strerror or e})") from None
     try: codes = list(codes)
     except TypeError: raise ValueError(f"codes must be a list of class names or a text file of them, not {codes!r}") from None
-    if not codes: raise ValueError("no class names (codes) given")
+    if not codes: raise ValueError(f"{src}: no class names (codes) given")
     bad = [o for o in codes if not isinstance(o, str)]
     if bad: raise ValueError(f"{src}: class names must be text, not {bad[:5]}: give a list such as ['sky', 'road'], or a codes.txt file")
+    blank = [o for o in codes if not o.strip() or any(ch in o for ch in '\n\r\x00')]
+    if blank: raise ValueError(f"{src}: class name(s) {blank[:5]!r} are empty or hold a line break or NUL byte; each name is one line of text")
     twice = sorted({c for c in codes if codes.count(c) > 1})
     if twice: raise ValueError(f"{src}: class name(s) {twice} appear more than once; each class needs its own name")
     return codes

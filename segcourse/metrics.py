@@ -11,17 +11,25 @@ import torch.distributed as dist
 from fastai.vision.all import *
 
 # %% auto #0
-__all__ = ['confusion_matrix', 'iou_per_class', 'dice_per_class', 'precision_per_class', 'recall_per_class', 'pixel_accuracy',
-           'mean_iou', 'mean_dice', 'mean_accuracy', 'ConfusionMatrix', 'SegMetric', 'seg_metrics']
+__all__ = ['check_n_classes', 'confusion_matrix', 'check_cm_shape', 'iou_per_class', 'dice_per_class', 'precision_per_class',
+           'recall_per_class', 'pixel_accuracy', 'mean_iou', 'mean_dice', 'mean_accuracy', 'ConfusionMatrix',
+           'SegMetric', 'seg_metrics']
 
 # %% ../nbs/04_metrics.ipynb #12ff8f5e
-def _refuse_values(pred:Tensor, targ:Tensor, n_classes:int, ignore_index, nan:Tensor):
-    "Read on the device at once whether `pred` holds NaN logits or a value that is not a class, and `targ` one that is neither a class nor `ignore_index`; raise naming it"
+def check_n_classes(n_classes)->None:
+    "Refuse a number of classes that is not a whole number, 1 or more"
+    if not isinstance(n_classes, (int, np.integer)) or isinstance(n_classes, bool) or n_classes < 1:
+        raise ValueError(f"n_classes={n_classes!r}: the number of classes is a whole number, 1 or more (e.g. len(codes))")
+
+def _refuse_values(pred:Tensor, targ:Tensor, n_classes:int, ignore_index, nan:Tensor, frac:Tensor):
+    "Read on the device at once whether `pred` holds NaN logits, a fraction or a value that is not a class, and `targ` one that is neither a class nor `ignore_index`; raise naming it"
     tbad = (targ < 0) | (targ >= n_classes)
     if ignore_index is not None: tbad &= targ != ignore_index
-    lo,hi,is_nan,t_bad = torch.stack([*torch.aminmax(pred), nan.long(), tbad.any().long()]).tolist()  # one wait for the device
+    lo,hi,is_nan,is_frac,t_bad = torch.stack([*torch.aminmax(pred), nan.long(), frac.long(), tbad.any().long()]).tolist()  # one wait for the device
     if is_nan: raise ValueError("the prediction holds NaN logits (a diverged model, or NaN in its input): a NaN is no class, "
                                 "and argmax would count it as one")
+    if is_frac: raise ValueError("the prediction is float class indices holding a value that is not a whole number: pass the logits "
+                                 "(classes on `axis`) or whole-number class indices, e.g. logits.argmax(1)")
     if lo < 0 or hi >= n_classes:
         raise ValueError(f"predicted class {lo if lo < 0 else hi} is not one of the {n_classes} classes (0..{n_classes-1}): "
                          f"the model's outputs and n_classes={n_classes} differ")
@@ -38,16 +46,20 @@ def confusion_matrix(pred:Tensor, # Predicted class indices (any shape), or logi
                      per_image:bool=False, # One matrix per item of the batch (the first axis), from the same `bincount`
                     )->Tensor: # (n_classes, n_classes) int64, rows = target, columns = prediction; (N, n_classes, n_classes) per image
     "Confusion matrix of `pred` against `targ` with one `bincount`, on `pred`'s device; NaN logits, a prediction or a target that is not a class (nor `ignore_index`) are a `ValueError`"
+    check_n_classes(n_classes)
     pred,targ = TensorBase(pred).as_subclass(Tensor),TensorBase(targ).as_subclass(Tensor)
-    if pred.ndim == targ.ndim + 1: top,pred = pred.max(axis)  # `max` keeps a NaN logit in `top` (argmax alone would give its index)
+    logits = pred.ndim == targ.ndim + 1
+    if logits: top,pred = pred.max(axis)  # `max` keeps a NaN logit in `top` (argmax alone would give its index)
     else: top = pred
     if pred.shape != targ.shape: raise ValueError(f"prediction shape {tuple(pred.shape)} differs from target shape {tuple(targ.shape)}")
     n_img,nn = (len(pred) if per_image else 1),n_classes*n_classes
     shape = (n_img, n_classes, n_classes) if per_image else (n_classes, n_classes)
     if pred.numel() == 0: return torch.zeros(shape, dtype=torch.long, device=pred.device)
-    nan = top.isnan().any() if top.is_floating_point() else torch.zeros((), dtype=torch.bool, device=pred.device)
+    no = torch.zeros((), dtype=torch.bool, device=pred.device)
+    nan = top.isnan().any() if top.is_floating_point() else no
+    frac = (top != top.trunc()).any() if top.is_floating_point() and not logits else no  # float indices: 1.7 is no class
     pred,targ = pred.reshape(n_img, -1).long(),targ.reshape(n_img, -1).long()
-    _refuse_values(pred, targ, n_classes, ignore_index, nan)
+    _refuse_values(pred, targ, n_classes, ignore_index, nan, frac)
     idx = torch.arange(n_img, device=pred.device)[:, None]*nn + targ*n_classes + pred  # image i's cells are bins i*nn ... (i+1)*nn-1
     if ignore_index is not None: idx = idx[targ != ignore_index]
     return torch.bincount(idx.reshape(-1), minlength=n_img*nn).reshape(shape)
@@ -58,9 +70,19 @@ def _nan_div(a, b):
     b = b.double()
     return a.double() / b.where(b > 0, torch.full_like(b, float('nan')))
 
+def check_cm_shape(cm:Tensor)->None:
+    "Refuse a confusion matrix that is not square (n_classes, n_classes) (a shape check: no wait for the device)"
+    if not isinstance(cm, Tensor) or cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        shape = tuple(cm.shape) if hasattr(cm, 'shape') else type(cm).__name__
+        raise ValueError(f"confusion matrix of shape {shape}: it must be a square (n_classes, n_classes) tensor, rows = target "
+                         f"(see `confusion_matrix`)")
+
 def iou_per_class(cm:Tensor, # (n_classes, n_classes) confusion matrix, rows = target
-                  )->Tensor: # (n_classes,) float64
+                  check_counts:bool=True, # Refuse negative counts (one read from the device); False where `confusion_matrix` just made `cm`
+                 )->Tensor: # (n_classes,) float64
     "Intersection over union of each class; NaN for a class absent from both target and prediction"
+    check_cm_shape(cm)
+    if check_counts and (cm < 0).any(): raise ValueError(f"the confusion matrix holds a negative count ({cm.min().item()}): its cells count pixels, 0 or more")
     tp = cm.diag()
     return _nan_div(tp, cm.sum(0) + cm.sum(1) - tp)
 
@@ -178,6 +200,7 @@ def seg_metrics(n_classes:int, # Number of classes
                 per_class:bool=False, # Add one IoU column per class
                )->L:
     "mIoU, mean Dice, pixel accuracy and mean pixel accuracy (and per-class IoU), sharing one confusion matrix"
+    check_n_classes(n_classes)
     cm = ConfusionMatrix(n_classes, ignore_index)
     mets = L(SegMetric(cm, mean_iou, 'miou'), SegMetric(cm, mean_dice, 'dice'),
              SegMetric(cm, pixel_accuracy, 'pixel_acc'), SegMetric(cm, mean_accuracy, 'mean_acc'))

@@ -145,7 +145,7 @@ class ReportCallback(Callback):
         cms = confusion_matrix(pred, targ, self.n_classes, ii, per_image=True)  # NaN logits, values that are no class: an error
         p = pred.argmax(1)
         self.cm = cms.sum(0) if self.cm is None else self.cm + cms.sum(0)
-        ious = torch.stack([iou_per_class(c) for c in cms])
+        ious = torch.stack([iou_per_class(c, check_counts=False) for c in cms])  # counts from `confusion_matrix`: no read from the device per image
         if ii is not None and ii < self.n_classes: ious[:, ii] = float('nan')
         ious = ious.nanmean(1)
         self.ious.append(ious)
@@ -170,6 +170,11 @@ class SegReport:
                  worst:tuple|None=None, # (IoUs, decoded images, targets, predictions) of the worst images, worst first
                  seconds:float|None=None, # Time of the validation pass
                 ):
+        check_cm_shape(cm)
+        bad = cm < 0
+        if cm.is_floating_point(): bad |= ~cm.isfinite() | (cm != cm.trunc())
+        if bad.any(): raise ValueError(f"confusion matrix value {cm[bad][0].item()} is no pixel count (counts are whole numbers, 0 or more): "
+                                       f"pass the matrix `confusion_matrix` gives")
         store_attr()
         self.codes = [str(i) for i in range(len(cm))] if codes is None else list(codes)
 

@@ -17,7 +17,9 @@ __all__ = ['NameSplitter', 'FolderSplitter', 'camvid_group', 'RegexGroup', 'grou
 def _some_valid(is_valid:Callable, msg:str)->Callable:
     "fastai's `FuncSplitter(is_valid)`, raising `ValueError(msg)` when no item is a validation item"
     def _inner(items):
-        if not any(map(is_valid, items)): raise ValueError(msg)
+        valid = list(map(is_valid, items))
+        if not any(valid): raise ValueError(msg)
+        if all(valid): raise ValueError(f"every one of the {len(items)} images is a validation item: leave at least one for training")
         return FuncSplitter(is_valid)(items)
     return _inner
 
@@ -53,7 +55,10 @@ class RegexGroup:
 def group_key(group:Callable|str, # A function file -> group, or a regex for `RegexGroup`
              )->Callable: # file -> group
     "A function file -> group: `group` itself when it is one, a `RegexGroup` for a regex string"
-    if isinstance(group, str): return RegexGroup(group)
+    if isinstance(group, str):
+        try: return RegexGroup(group)
+        except re.error as e: raise ValueError(f"group={group!r} is not a valid regex ({e}): give a regex whose first capture group is "
+                                               f"the recording, e.g. r'^([^_]+)_'") from None
     if callable(group): return group
     raise TypeError(f"group must be a function (file -> group name) or a regex string, not {group!r}")
 
@@ -137,6 +142,10 @@ def seg_splitter(valid_pct:float=0.2, # Fraction of items for validation, when n
                 ):
     "A deterministic splitter: by folder, by names, by groups, or at random with a seed"
     if not (isinstance(valid_pct, (int, float)) and 0 < valid_pct < 1): raise ValueError(f"valid_pct must be a fraction above 0 and below 1, not {valid_pct}")
+    if seed is not None and not (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
+        raise ValueError(f"seed must be a whole number (or None), not {seed!r}")
+    if valid_groups is not None and not isinstance(valid_groups, str) and not len(L(valid_groups)):
+        raise ValueError(f"valid_groups={valid_groups!r} names no validation group: give recordings such as ['0006R0'], or 'random', or leave it out")
     given = [k for k,v in dict(valid_folder=valid_folder, valid_names=valid_names, valid_groups=valid_groups).items() if v is not None]
     if len(given) > 1: raise ValueError(f"pass one of valid_folder, valid_names and valid_groups, not {' and '.join(given)}")
     if valid_folder is not None: return FolderSplitter(valid_folder)
