@@ -24,7 +24,8 @@ def load_state_dict_file(fn, # A `.pth`, `.pt`, `.bin` or `.safetensors` file
     if not fn.exists(): raise FileNotFoundError(f"{fn}: weights file not found")
     if fn.suffix == '.safetensors':
         from safetensors.torch import load_file
-        return load_file(str(fn))
+        try: return load_file(str(fn))
+        except Exception as e: raise ValueError(f"{fn}: not a safetensors weights file ({e})") from None
     try: sd = torch.load(fn, map_location='cpu', weights_only=True)
     except Exception as e: raise ValueError(f"{fn}: not a PyTorch weights file ({e})") from None
     for k in ('state_dict', 'model'):
@@ -135,10 +136,15 @@ def _tv_weights(arch, pretrained:bool):
 
 def _tv_model(arch, weights, output_stride:int|None):
     "`arch(weights=weights)`, dilated to `output_stride` by `replace_stride_with_dilation` where torchvision can (ResNets of bottleneck blocks)"
+    model = None
     if output_stride:
-        try: return arch(weights=weights, replace_stride_with_dilation=[False, output_stride <= 8, output_stride <= 16])
+        try: model = arch(weights=weights, replace_stride_with_dilation=[False, output_stride <= 8, output_stride <= 16])
         except (TypeError, ValueError, NotImplementedError): pass  # another model, or basic blocks: `MultiScaleEncoder` dilates it
-    return arch(weights=weights)
+    if model is None: model = arch(weights=weights)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"backbone {getattr(arch, '__name__', arch)!r}: called, it gave a {type(model).__name__}, not a torch model (nn.Module); "
+                        "give a torchvision model constructor (e.g. resnet34) or a timm model name")
+    return model
 
 def torchvision_encoder(arch, # A torchvision model constructor, e.g. `resnet34`
                         pretrained:bool=True, # ImageNet weights: downloaded by torchvision, or offline from torch.hub's cache (`TORCH_HOME`)

@@ -427,6 +427,8 @@ def _check_report_classes(cfg:dict, codes, ignore_index):
                              f"give one name per output, in the model's order, or leave codes out to use the model's")
     if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
         raise TypeError(f"ignore_index must be a whole number (the mask value that counts nowhere) or None, not {ignore_index!r}")
+    if ignore_index is not None and not 0 <= ignore_index <= 255:
+        raise ValueError(f"ignore_index must be a mask value, 0 to 255 (the mask value that counts nowhere), or None, not {ignore_index}")
 
 @patch(cls_method=True)
 @delegates(Learner.predict_masks, but='files,with_probs')
