@@ -263,7 +263,7 @@ def _check_mask_values(yb:Tensor, n_out:int, ignore_index:int|None):
     if len(bad): raise ValueError(f"mask values {bad.tolist()[:10]} in a training batch are not classes of a model with n_out={n_out} "
                                   f"(values 0..{n_out-1}{f', and {ignore_index} ignored' if ignore_index is not None else ''}): raise `n_out` or fix the codes")
 
-def _check_learner_args(dls, loss_func, metrics, mixed_precision, channels_last, arch_kwargs):
+def _check_learner_args(dls, loss_func, metrics, mixed_precision, channels_last, arch_kwargs, kwargs=None):
     "Refuse, naming the argument, what `seg_learner` would otherwise take and misuse: the sizes are `check_model_args`'s"
     if not isinstance(dls, DataLoaders): raise TypeError(f"dls: a {type(dls).__name__}, not fastai DataLoaders; make them with `folder_dls`, `camvid_tiny_dls` or a `DataBlock`")
     if not (isinstance(loss_func, str) or callable(loss_func)): raise TypeError(f"loss_func={loss_func!r:.80}: give a loss name for `seg_loss` ('ce', 'dice', 'ce+dice', 'focal', ...) or a loss function")
@@ -273,6 +273,11 @@ def _check_learner_args(dls, loss_func, metrics, mixed_precision, channels_last,
         raise ValueError(f"mixed_precision={mixed_precision!r}: give 'auto', True, False, 'fp16' or 'bf16'")
     if not (isinstance(channels_last, bool) or channels_last == 'auto'): raise ValueError(f"channels_last={channels_last!r}: give 'auto', True or False (a string such as 'no' is truthy)")
     if arch_kwargs is not None and not isinstance(arch_kwargs, dict): raise TypeError(f"arch_kwargs={arch_kwargs!r:.80}: give a dict of the architecture's arguments (e.g. dict(output_stride=8)), or None")
+    import inspect
+    extra = sorted(set(kwargs or {}) - set(inspect.signature(Learner.__init__).parameters) - {'self'})
+    if 'device' in extra: raise TypeError("seg_learner takes no device: the DataLoaders carry it; pass device= to the loader "
+                                          "(folder_dls(..., device='cuda'), camvid_dls, ...) or move them with dls.to(device)")
+    if extra: raise TypeError(f"seg_learner got unknown argument(s) {extra}: its own are in its signature, the rest go to fastai's Learner")
 
 @delegates(Learner.__init__, but='dls,model,loss_func,splitter,metrics')
 def seg_learner(dls:DataLoaders, # Segmentation DataLoaders (e.g. from `camvid_tiny_dls` or `folder_dls`)
@@ -292,7 +297,7 @@ def seg_learner(dls:DataLoaders, # Segmentation DataLoaders (e.g. from `camvid_t
                 **kwargs # Passed to fastai's `Learner` (`opt_func`, `lr`, `cbs`, `path`, `wd`, ...)
                )->Learner: # Its `model` a `SegModel` whose `config` records what prediction and model files need
     "A fastai `Learner` for semantic segmentation on `dls`"
-    _check_learner_args(dls, loss_func, metrics, mixed_precision, channels_last, arch_kwargs)
+    _check_learner_args(dls, loss_func, metrics, mixed_precision, channels_last, arch_kwargs, kwargs)
     codes,ignore_index = dls_classes(dls)
     n_out = ifnone(n_out, len(codes) if codes is not None else get_c(dls))
     if not n_out: raise ValueError("number of classes unknown: pass `n_out`, or DataLoaders with codes")
