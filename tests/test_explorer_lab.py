@@ -2,11 +2,10 @@
 explores a tiny randomly initialised model on generated frames (nothing trained: it runs in seconds), run through the
 page in headless Chromium; the widget must appear, and pressing its 'better' button must show the next frame.
 Saves a screenshot to `_lab_check/explorer.png` for a person to look at. JupyterLab and Chromium as in `test_lab.py`."""
-import base64, json, os, secrets, subprocess, sys, time, urllib.request
-from pathlib import Path
+import base64, json, time
 import pytest
 from test_docs_site import Browser
-from test_lab import pytestmark, _free_port, _wait, CHECK, ROOT  # noqa: F401 (pytestmark: the same skips)
+from test_lab import pytestmark, serve_lab, _wait, CHECK, ROOT  # noqa: F401 (pytestmark: the same skips)
 
 NB = 'explorer.ipynb'
 CELLS = [
@@ -22,39 +21,9 @@ CELLS = [
 
 @pytest.fixture(scope='module')
 def lab(tmp_path_factory):
-    "A JupyterLab server on a notebook of the explorer, with the kernel `segcourse` installed as `make lab` does: (url, token)"
-    tmp = tmp_path_factory.mktemp('lab')
-    subprocess.run([sys.executable, '-m', 'ipykernel', 'install', '--prefix', str(tmp/'prefix'), '--name', 'segcourse',
-                    '--display-name', 'Python (segcourse)'], check=True, capture_output=True)
-    (nbs := tmp/'nbs').mkdir()
+    "A JupyterLab server on a notebook of the explorer: (url, token)"
     cells = [dict(cell_type='code', execution_count=None, metadata={}, outputs=[], source=c) for c in CELLS]
-    (nbs/NB).write_text(json.dumps(dict(cells=cells, nbformat=4, nbformat_minor=5, metadata=dict(
-        kernelspec={'name': 'segcourse', 'display_name': 'Python (segcourse)', 'language': 'python'}))))
-    port, token = _free_port(), secrets.token_hex(16)
-    env = {**os.environ, 'JUPYTER_PATH': str(tmp/'prefix'/'share'/'jupyter'), 'JUPYTER_CONFIG_DIR': str(tmp/'config'),
-           'JUPYTER_RUNTIME_DIR': str(tmp/'runtime'), 'PYTHONPATH': os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')]),
-           'OMP_NUM_THREADS': '1'}
-    log = open(tmp/'lab.log', 'w')
-    p = subprocess.Popen([sys.executable, '-m', 'jupyterlab', '--no-browser', '--ServerApp.ip=127.0.0.1', f'--ServerApp.port={port}',
-                          '--ServerApp.port_retries=0', f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={nbs}',
-                          '--LabApp.expose_app_in_browser=True', *(['--allow-root'] if os.geteuid() == 0 else []),
-                          '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate'],
-                         env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f'http://127.0.0.1:{port}'
-    try:
-        deadline = time.time() + 600
-        while time.time() < deadline:
-            try: urllib.request.urlopen(f'{url}/api/status?token={token}', timeout=5).close(); break
-            except OSError: time.sleep(0.5)
-            if p.poll() is not None: break
-        else: pytest.fail(f"JupyterLab did not answer on {url}:\n{(tmp/'lab.log').read_text()[-3000:]}")
-        if p.poll() is not None: pytest.fail(f"JupyterLab exited ({p.returncode}):\n{(tmp/'lab.log').read_text()[-3000:]}")
-        yield url, token
-    finally:
-        p.terminate()
-        try: p.wait(20)
-        except subprocess.TimeoutExpired: p.kill(); p.wait()
-        log.close()
+    yield from serve_lab(tmp_path_factory.mktemp('lab'), NB, dict(cells=cells, nbformat=4, nbformat_minor=5, metadata={}))
 
 TITLE = "([...document.querySelectorAll('.widget-html-content')].map(e => e.innerText).find(t => t.includes('from the worst by')) || '')"
 IMAGE = "((document.querySelector('img.widget-image') || {}).src || '')"

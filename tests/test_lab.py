@@ -1,4 +1,4 @@
-"""`make lab` as a student meets it: JupyterLab on the course notebooks with the `segcourse` kernel, tutorial 10 opened in
+"""`make lab` as a student meets it: JupyterLab on the course notebooks with the `segcourse` kernel, tutorial 01 opened in
 headless Chromium and its first cells run through the page (JupyterLab's own "run cell and select next" command).
 Fails on a kernel error in those cells; saves a screenshot to `_lab_check/tutorial10.png` for a person to look at.
 Chromium is driven over its DevTools pipe as in `test_docs_site.py` (no browser download, no driver)."""
@@ -19,17 +19,14 @@ pytestmark = [pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not 
 def _free_port():
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
-@pytest.fixture(scope='module')
-def lab(tmp_path_factory):
-    "A JupyterLab server on a copy of tutorial 10, with the kernel `segcourse` installed as `make lab` does: (url, token)"
-    tmp = tmp_path_factory.mktemp('lab')
+def serve_lab(tmp:Path, name:str, nb:dict):
+    "JupyterLab on `tmp/nbs`, holding notebook `nb` as `name`, with the kernel `segcourse` installed as `make lab` does: yields (url, token)"
     subprocess.run([sys.executable, '-m', 'ipykernel', 'install', '--prefix', str(tmp/'prefix'), '--name', 'segcourse',
                     '--display-name', 'Python (segcourse)'], check=True, capture_output=True)
-    (nbs := tmp/'nbs').mkdir()
-    nb = json.loads((ROOT/'nbs'/NB).read_text())
-    nb['metadata']['kernelspec'] = {'name': 'segcourse', 'display_name': 'Python (segcourse)', 'language': 'python'}
-    (nbs/NB).parent.mkdir(parents=True, exist_ok=True)
-    (nbs/NB).write_text(json.dumps(nb))
+    nbs = tmp/'nbs'
+    nb.setdefault('metadata', {})['kernelspec'] = {'name': 'segcourse', 'display_name': 'Python (segcourse)', 'language': 'python'}
+    (nbs/name).parent.mkdir(parents=True, exist_ok=True)
+    (nbs/name).write_text(json.dumps(nb))
     port, token = _free_port(), secrets.token_hex(16)
     env = {**os.environ, 'JUPYTER_PATH': str(tmp/'prefix'/'share'/'jupyter'), 'JUPYTER_CONFIG_DIR': str(tmp/'config'),
            'JUPYTER_RUNTIME_DIR': str(tmp/'runtime'), 'PYTHONPATH': os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')]),
@@ -54,6 +51,12 @@ def lab(tmp_path_factory):
         try: p.wait(20)
         except subprocess.TimeoutExpired: p.kill(); p.wait()
         log.close()
+
+
+@pytest.fixture(scope='module')
+def lab(tmp_path_factory):
+    "A JupyterLab server on a copy of tutorial 01: (url, token)"
+    yield from serve_lab(tmp_path_factory.mktemp('lab'), NB, json.loads((ROOT/'nbs'/NB).read_text()))
 
 def _wait(browser, expr, what, timeout=600):
     deadline = time.time() + timeout
