@@ -18,12 +18,12 @@ from .splits import *
 from .losses import median_frequency
 
 # %% auto #0
-__all__ = ['VOID_NAMES', 'DUPLICATE_DISTANCE', 'IMBALANCE_RATIO', 'Finding', 'mask_encoding', 'fingerprint', 'near_duplicates',
+__all__ = ['VOID_HINTS', 'DUPLICATE_DISTANCE', 'IMBALANCE_RATIO', 'Finding', 'mask_encoding', 'fingerprint', 'near_duplicates',
            'FrameCheck', 'check_frame', 'DoctorReport', 'guess_mask_suffix', 'seg_doctor', 'make_broken_dataset',
            'segcourse_doctor']
 
 # %% ../nbs/12a_doctor.ipynb #5ed74c2a
-VOID_NAMES = ('void', 'unlabelled', 'unlabeled', 'ignore', 'ignored', 'unknown')  # a class of one of these names means "no label"
+VOID_HINTS = ('void', 'unlabelled', 'unlabeled', 'ignore', 'ignored', 'unknown')  # names the doctor suggests as void (wider than `data.VOID_NAMES`, which `camvid_dls` takes as void unasked)
 DUPLICATE_DISTANCE = 0.085  # `fingerprint` distance below which two frames are near-duplicates (measured on camvid11, see below)
 IMBALANCE_RATIO = 20  # the commonest training class has this many times the pixel share of the rarest: weigh the classes
 
@@ -274,7 +274,7 @@ def _void_index(codes:list|None, void:str|None, ignore_index:int|None, findings:
         return ifnone(ignore_index, codes.index(void)), void
     if ignore_index is not None and codes is not None and 0 <= ignore_index < len(codes): return ignore_index, codes[ignore_index]
     if ignore_index is None and codes is not None:
-        named = [c for c in codes if c.strip().lower() in VOID_NAMES]
+        named = [c for c in codes if c.strip().lower() in VOID_HINTS]
         if named: return codes.index(named[0]), named[0]
     return ignore_index, None
 
@@ -419,7 +419,7 @@ def seg_doctor(images, # Folder (or list of folders) of images, as `folder_dls` 
                codes:list|str|Path|None=None, # Class names, a list or a codes.txt; None: the doctor says how many the masks need
                mask_suffix:str='', # Added to the image stem to make the mask stem, e.g. `'_P'` (guessed when no mask matches)
                colours:list|dict|None=None, # Colour table for RGB masks, as `folder_dls`'s
-               void:str|None=None, # Name of the class that means "no label" (guessed from `VOID_NAMES`)
+               void:str|None=None, # Name of the class that means "no label" (guessed from `VOID_HINTS`)
                ignore_index:int|None=None, # Mask value that means "no label", e.g. 255
                valid_pct:float=0.2, # Random share of validation items, when no other split is given
                valid_names:list|None=None, # File names or stems of the validation items
