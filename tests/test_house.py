@@ -29,8 +29,8 @@ def test_tutorials_live_apart():
     tut = sorted(p.name for p in (NBS/'tutorials').glob('*.ipynb'))
     assert tut and all(re.match(r'\d\d_', o) for o in tut)
     assert not [o for o in tut if '#| default_exp' in (NBS/'tutorials'/o).read_text()], "a tutorial exports a module"
-    assert not [p.name for p in NBS.glob('*.ipynb') if p.name != 'index.ipynb' and p.name not in {nb.name for nb in _library().values()}], \
-        "a notebook in nbs/ exports nothing: tutorials go in nbs/tutorials/"
+    assert not [p.name for p in NBS.glob('*.ipynb') if p.name not in ('index.ipynb', 'install.ipynb') and p.name not in {nb.name for nb in _library().values()}], \
+        "a notebook in nbs/ exports nothing: tutorials go in nbs/tutorials/ (index and install are the site's pages)"
 
 def test_the_course_list_is_written_once():
     "The architectures of the course are `COURSE_ARCHS`; no other file spells the whole list out"
