@@ -5,7 +5,7 @@ Saves a screenshot to `_lab_check/explorer.png` for a person to look at. Jupyter
 import base64, json, time
 import pytest
 from test_docs_site import Browser
-from test_lab import pytestmark, serve_lab, _wait, CHECK, ROOT  # noqa: F401 (pytestmark: the same skips)
+from test_lab import pytestmark, serve_lab, open_and_run, _wait, NB_JS, CHECK, ROOT  # noqa: F401 (pytestmark: the same skips)
 
 NB = 'explorer.ipynb'
 CELLS = [
@@ -32,16 +32,7 @@ def test_explorer_in_lab(lab, tmp_path):
     url, token = lab
     b = Browser(tmp_path/'chromium', timeout=300)
     try:
-        b.call('Emulation.setDeviceMetricsOverride', page=True, width=1400, height=1100, deviceScaleFactor=1, mobile=False)
-        b.open(f'{url}/lab/tree/{NB}?token={token}')
-        nb = 'window.jupyterapp && jupyterapp.shell.currentWidget'
-        _wait(b, f"!!({nb} && {nb}.context && {nb}.context.isReady && {nb}.sessionContext.session?.kernel?.status === 'idle')",
-              "JupyterLab to open the notebook and start its kernel")
-        b.js(f"""window.ranCells = 'running'; (async () => {{
-            const w = {nb}; w.content.activeCellIndex = 0;
-            for (let i = 0; i < {len(CELLS)}; i++) await jupyterapp.commands.execute('notebook:run-cell-and-select-next');
-            window.ranCells = 'done'; }})().catch(e => {{ window.ranCells = 'failed: ' + e; }}); true""")
-        state = _wait(b, "window.ranCells !== 'running' && window.ranCells", "the cells to run", timeout=900)
+        state = open_and_run(b, url, token, NB, len(CELLS), height=1100)
         assert state == 'done', state
         first = _wait(b, f"{TITLE}.includes('number 1 of') && {IMAGE}.length > 0 && {TITLE}", "the explorer widget to show its first frame")
         src = b.js(IMAGE)
@@ -51,7 +42,7 @@ def test_explorer_in_lab(lab, tmp_path):
         time.sleep(1)
         CHECK.mkdir(exist_ok=True)
         (CHECK/'explorer.png').write_bytes(base64.b64decode(b.call('Page.captureScreenshot', page=True, format='png')['data']))
-        cells = b.js(f"[...Array({len(CELLS)}).keys()].map(i => {nb}.content.model.cells.get(i).toJSON())")
+        cells = b.js(f"[...Array({len(CELLS)}).keys()].map(i => {NB_JS}.content.model.cells.get(i).toJSON())")
         errors = [f"cell {i}: {o['ename']}: {o['evalue']}" for i,c in enumerate(cells) for o in c.get('outputs', []) if o['output_type'] == 'error']
         assert not errors, '\n'.join(errors)
         assert first.split(':')[0] != second.split(':')[0], (first, second)  # another frame's name

@@ -67,21 +67,28 @@ def _wait(browser, expr, what, timeout=600):
     (CHECK/'timeout.png').write_bytes(base64.b64decode(browser.call('Page.captureScreenshot', page=True, format='png')['data']))
     pytest.fail(f"timed out after {timeout}s waiting for {what} (screenshot: {CHECK/'timeout.png'})")
 
+NB_JS = 'window.jupyterapp && jupyterapp.shell.currentWidget'  # the notebook JupyterLab shows
+
+def open_and_run(b, url:str, token:str, name:str, n_cells:int, height:int=1000)->str:
+    "Open notebook `name` in JupyterLab at `url`, wait for its kernel, run its first `n_cells` through the page: 'done' or why not"
+    b.call('Emulation.setDeviceMetricsOverride', page=True, width=1400, height=height, deviceScaleFactor=1, mobile=False)
+    b.open(f'{url}/lab/tree/{name}?token={token}')
+    nb = NB_JS
+    _wait(b, f"!!({nb} && {nb}.context && {nb}.context.isReady && {nb}.sessionContext.session?.kernel?.status === 'idle')",
+          "JupyterLab to open the notebook and start its kernel")
+    assert b.js(f"{nb}.sessionContext.session.kernel.name") == 'segcourse'
+    b.js(f"""window.ranCells = 'running'; (async () => {{
+        const w = {nb}; w.content.activeCellIndex = 0;
+        for (let i = 0; i < {n_cells}; i++) await jupyterapp.commands.execute('notebook:run-cell-and-select-next');
+        window.ranCells = 'done'; }})().catch(e => {{ window.ranCells = 'failed: ' + e; }}); true""")
+    return _wait(b, "window.ranCells !== 'running' && window.ranCells", f"the first {n_cells} cells to run", timeout=900)
+
 def test_tutorial_runs_in_lab(lab, tmp_path):
     url, token = lab
     b = Browser(tmp_path/'chromium', timeout=300)
     try:
-        b.call('Emulation.setDeviceMetricsOverride', page=True, width=1400, height=1000, deviceScaleFactor=1, mobile=False)
-        b.open(f'{url}/lab/tree/{NB}?token={token}')
-        nb = 'window.jupyterapp && jupyterapp.shell.currentWidget'
-        _wait(b, f"!!({nb} && {nb}.context && {nb}.context.isReady && {nb}.sessionContext.session?.kernel?.status === 'idle')",
-              "JupyterLab to open the notebook and start its kernel")
-        assert b.js(f"{nb}.sessionContext.session.kernel.name") == 'segcourse'
-        b.js(f"""window.ranCells = 'running'; (async () => {{
-            const w = {nb}; w.content.activeCellIndex = 0;
-            for (let i = 0; i < {N_CELLS}; i++) await jupyterapp.commands.execute('notebook:run-cell-and-select-next');
-            window.ranCells = 'done'; }})().catch(e => {{ window.ranCells = 'failed: ' + e; }}); true""")
-        state = _wait(b, "window.ranCells !== 'running' && window.ranCells", f"the first {N_CELLS} cells to run", timeout=900)
+        state = open_and_run(b, url, token, NB, N_CELLS)
+        nb = NB_JS
         cells = b.js(f"[...Array({N_CELLS}).keys()].map(i => {nb}.content.model.cells.get(i).toJSON())")
         CHECK.mkdir(exist_ok=True)
         (CHECK/'tutorial10.png').write_bytes(base64.b64decode(b.call('Page.captureScreenshot', page=True, format='png')['data']))
