@@ -53,7 +53,9 @@ from segcourse.learner import seg_learner
 from bench_data import camvid11_dev_files, camvid11_dls, DEV_VALID_DRIVES
 
 RECIPE = dict(loss='ce+dice', weight_power=0.5, lr=1e-3, zoom=1.1, lighting=0.2, rotate=0., warp=0., color=0.,
-              ft_lr=2e-3, lr_mult=100., arch='unet')  # ft_lr, lr_mult: `fine_tune`'s base_lr and lr_mult (fastai's defaults)
+              ft_lr=2e-3, lr_mult=100., arch='unet', encoder='tf_efficientnet_lite0', bf16=0)
+# ft_lr, lr_mult: `fine_tune`'s base_lr and lr_mult (fastai's defaults); encoder: the ImageNet encoder of the `_pre` set-ups;
+# bf16=1: bfloat16 autocast on the CPU (`CPUAutocast`)
 BEFORE_ARCH = dict(arch='dynamic_unet')  # a run recorded before `arch` was a key trained fastai's DynamicUnet, then `seg_learner`'s default
 VOID = 'Unlabelled'
 RARE = ['Pole', 'SignSymbol', 'Fence', 'Pedestrian', 'Bicyclist']  # camvid11's small classes
@@ -81,18 +83,32 @@ def plain_pre(root, size, bs, epochs, codes, **_):
     learn.freeze()
     return learn, lambda: learn.fine_tune(epochs-1, freeze_epochs=1)
 
-def _recipe_learner(root, size, bs, codes, backbone, pretrained, loss, weight_power, lr, zoom, lighting, rotate, warp, color, arch='unet', **_):
+class CPUAutocast(Callback):
+    "bfloat16 autocast around the forward pass and the loss on the CPU (fastai's `MixedPrecision` autocasts only on CUDA)"
+    order = 10
+    def before_batch(self): self.ac = torch.autocast('cpu', dtype=torch.bfloat16); self.ac.__enter__()
+    def after_pred(self): self.learn.pred = self.pred.float()
+    def after_loss(self): self.ac.__exit__(None, None, None)
+
+def _tfms(zoom, lighting, rotate, warp, color, **_):
     xtra = [Saturation(max_lighting=color, p=0.75), Hue(max_hue=color/4, p=0.75)] if color else None
-    tfms = aug_transforms(max_zoom=zoom, max_lighting=lighting, max_rotate=rotate, max_warp=warp, xtra_tfms=xtra)  # = recipe_tfms() at the defaults
-    dls = camvid11_dls(root, void=VOID, size=size, bs=bs, num_workers=0, batch_tfms=tfms)
-    return seg_recipe(dls, backbone, arch=arch, pretrained=pretrained, lr=lr, loss=loss, weight_power=weight_power, show_progress=False)
+    return aug_transforms(max_zoom=zoom, max_lighting=lighting, max_rotate=rotate, max_warp=warp, xtra_tfms=xtra)  # = recipe_tfms() at the defaults
+
+def recipe_dls(root, size, bs, **rcp):
+    "The recipe's batches at `size`, decoded once (`cache=True`, as tutorial 01 makes them)"
+    return camvid11_dls(root, void=VOID, size=size, bs=bs, num_workers=0, cache=True, batch_tfms=_tfms(**rcp))
+
+def _recipe_learner(root, size, bs, codes, backbone, pretrained, loss, weight_power, lr, arch='unet', bf16=0, **rcp):
+    dls = recipe_dls(root, size, bs, **rcp)
+    learn = seg_recipe(dls, backbone, arch=arch, pretrained=pretrained, lr=lr, loss=loss, weight_power=weight_power, show_progress=False)
+    return learn.add_cb(CPUAutocast()) if bf16 else learn
 
 def recipe(root, size, bs, epochs, codes, **rcp):
     learn = _recipe_learner(root, size, bs, codes, resnet18, False, **rcp)
     return learn, lambda: learn.fit_one_cycle(epochs)
 
 def recipe_pre(root, size, bs, epochs, codes, **rcp):
-    learn = _recipe_learner(root, size, bs, codes, PRETRAINED, True, **rcp)
+    learn = _recipe_learner(root, size, bs, codes, rcp.get('encoder', PRETRAINED), True, **rcp)
     ft_lr,lr_mult = rcp.get('ft_lr', RECIPE['ft_lr']),rcp.get('lr_mult', RECIPE['lr_mult'])
     return learn, lambda: learn.fine_tune(epochs-1, base_lr=ft_lr, freeze_epochs=1, lr_mult=lr_mult)
 
@@ -103,29 +119,47 @@ def tutorial(root, size, bs, epochs, codes, **_):
 
 SETUPS = dict(plain=plain, recipe=recipe, plain_pre=plain_pre, recipe_pre=recipe_pre, tutorial=tutorial)
 
-def score_full_res(learn:Learner, files, n_classes:int, ignore_index:int)->Tensor:
-    "Confusion matrix of the predict path: test_dl at the training size, probabilities upsampled to each file's size"
-    cm = torch.zeros(n_classes, n_classes, dtype=torch.long)
+def score_full_res(learn:Learner, files, n_classes:int, ignore_index:int)->tuple:
+    "Confusion matrices of the predict path (test_dl at the training size, probabilities upsampled to each file's size), without and with flip TTA"
+    cm,cm_tta = (torch.zeros(n_classes, n_classes, dtype=torch.long) for _ in range(2))
+    secs = [0., 0.]
     for f in files:
-        p,_ = learn.get_preds(dl=learn.dls.test_dl([f], num_workers=0))
+        dl = learn.dls.test_dl([f], num_workers=0)
+        t0 = time.perf_counter()
+        p,_ = learn.get_preds(dl=dl)
+        t1 = time.perf_counter()
+        xb = dl.one_batch()[0]
+        with torch.no_grad(): pf = learn.model.eval()(xb.flip(-1)).softmax(1).flip(-1)  # the mirrored frame, mirrored back
+        secs[0] += t1 - t0; secs[1] += time.perf_counter() - t1
         targ = torch.from_numpy(read_mask(_label(f))).long()
-        p = F.interpolate(p[:, :n_classes].float(), size=targ.shape, mode='bilinear', align_corners=False)
-        cm += confusion_matrix(p.argmax(1)[0], targ, n_classes, ignore_index)
-    return cm
+        up = lambda o: F.interpolate(o[:, :n_classes].float(), size=targ.shape, mode='bilinear', align_corners=False)
+        cm += confusion_matrix(up(p).argmax(1)[0], targ, n_classes, ignore_index)
+        cm_tta += confusion_matrix(up((p + pf)/2).argmax(1)[0], targ, n_classes, ignore_index)
+    return cm, cm_tta, secs
 
-def run(setup:str, seed:int, root:Path, size, bs:int, epochs:int, codes, rcp:dict)->dict:
+def then_fit(learn:Learner, root:Path, size, bs:int, epochs:int, rcp:dict):
+    "Progressive resizing, as fastai's CamVid lesson does it: the same learner, new batches at `size`, `epochs` more unfrozen"
+    norm = learn.dls.after_batch.fs.filter(risinstance(Normalize))
+    learn.dls = recipe_dls(root, size, bs, **rcp)
+    learn.dls.add_tfms(norm, 'after_batch')
+    lr = rcp.get('ft_lr', RECIPE['ft_lr'])/2  # `fine_tune`'s unfrozen rate
+    learn.fit_one_cycle(epochs, slice(lr/rcp.get('lr_mult', RECIPE['lr_mult']), lr), pct_start=0.3, div=5.)
+
+def run(setup:str, seed:int, root:Path, size, bs:int, epochs:int, codes, rcp:dict, then=None)->dict:
     set_seed(seed, reproducible=True)
     start = time.perf_counter()
     learn,fit = SETUPS[setup](root=root, size=size, bs=bs, epochs=epochs, codes=codes, **rcp)
     with learn.no_bar(): fit()  # one line per epoch (epoch, losses, metrics, time)
+    if then:
+        with learn.no_bar(): then_fit(learn, root, then[:2], bs, then[2], rcp)
     secs = time.perf_counter() - start
     valid = [f for f in camvid11_dev_files(root) if f.name.split('_')[0] in DEV_VALID_DRIVES]
     n = len(codes) - 1  # the 11 classes; void is the last code
-    with learn.no_bar(): cm = score_full_res(learn, valid, n, ignore_index=None)
-    t = per_class_table(cm, codes[:n])
-    iou = t.set_index('class')['iou'].drop('mean').to_dict()
+    with learn.no_bar(): cm,cm_tta,pred_secs = score_full_res(learn, valid, n, ignore_index=n)  # void (the last code) ignored
+    iou,iou_tta = (per_class_table(c, codes[:n]).set_index('class')['iou'].drop('mean').to_dict() for c in (cm, cm_tta))
     return dict(setup=setup, seed=seed, miou=float(np.mean(list(iou.values()))), iou=iou, minutes=secs/60,
-                size=list(size), bs=bs, epochs=epochs, recipe=rcp if 'recipe' in setup else None,
+                miou_tta=float(np.mean(list(iou_tta.values()))), iou_tta=iou_tta, predict_secs=pred_secs,
+                size=list(size), bs=bs, epochs=epochs, then=list(then) if then else None, recipe=rcp if 'recipe' in setup else None,
                 n_train=len(learn.dls.train_ds), n_valid=len(valid), torch=torch.__version__, fastai=fastai.__version__,
                 threads=torch.get_num_threads())
 
@@ -136,13 +170,15 @@ def _changes(r:dict)->dict:
 def table(out:Path)->pd.DataFrame:
     "Mean and spread (sample std) over seeds of every set-up (and recipe variant) in `out`"
     rows = [json.loads(l) for l in out.read_text().splitlines() if l.strip()]
-    df = pd.DataFrame([dict(setup=r['setup'] + (' ' + json.dumps(_changes(r)) if _changes(r) else ''), size='x'.join(map(str, r['size'])),
+    df = pd.DataFrame([dict(setup=r['setup'] + (' ' + json.dumps(_changes(r)) if _changes(r) else ''),
+                            size='x'.join(map(str, r['size'])) + (' then {}x{} ({})'.format(*r['then']) if r.get('then') else ''),
                             epochs=r['epochs'], seed=r['seed'], miou=100*r['miou'],
-                            rare=100*np.mean([r['iou'][c] for c in RARE]), minutes=r['minutes']) for r in rows])
+                            rare=100*np.mean([r['iou'][c] for c in RARE]), minutes=r['minutes'],
+                            tta=100*r.get('miou_tta', np.nan)) for r in rows])
     g = df.sort_values('seed', kind='stable').groupby(['setup', 'size', 'epochs'], sort=False)  # `per seed` in the order of `seeds`
     return pd.DataFrame({'mIoU mean': g.miou.mean(), 'std': g.miou.std(), 'seeds': g.seed.apply(lambda s: ' '.join(map(str, s))),
                          'per seed': g.miou.apply(lambda s: ' '.join(f'{v:.1f}' for v in s)), 'rare': g.rare.mean(),
-                         'min/run': g.minutes.mean()}).round(2)
+                         'flip TTA': g.tta.mean(), 'minutes': g.minutes.median()}).round(2)
 
 def per_class(out:Path)->pd.DataFrame:
     "Per-class IoU (mean over seeds) of every set-up in `out`"
@@ -173,6 +209,7 @@ if __name__ == '__main__':
     p.add_argument('--epochs', type=int, default=8)
     p.add_argument('--size', type=int, nargs=2, default=(96, 128), help='height width')
     p.add_argument('--bs', type=int, default=8)
+    p.add_argument('--then', type=int, nargs=3, metavar=('H', 'W', 'EPOCHS'), help='progressive resizing: EPOCHS more at HxW (recipe set-ups)')
     p.add_argument('--set', nargs='*', default=[], metavar='KEY=VALUE', help=f'change the recipe; defaults {RECIPE}')
     p.add_argument('--out', default='bench_out/recipe_camvid11.jsonl', help='JSON lines, one per finished run (appended)')
     p.add_argument('--table-only', action='store_true', help='print the table of --out and stop')
@@ -192,7 +229,7 @@ if __name__ == '__main__':
         out.parent.mkdir(parents=True, exist_ok=True)
         for seed in a.seeds:
             for s in a.setups:
-                r = run(s, seed, root, size, a.bs, a.epochs, codes, rcp)
+                r = run(s, seed, root, size, a.bs, a.epochs, codes, rcp, a.then)
                 with open(out, 'a') as f: f.write(json.dumps(r) + '\n')
                 print(f"{s} seed {seed}: mIoU {100*r['miou']:.2f} ({r['minutes']:.1f} min)", flush=True)
     with pd.option_context('display.width', 200, 'display.max_columns', 20, 'display.max_colwidth', 80):
