@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # fastprogress's text bar (`|████---| 40.00% [2/5 00:01<00:02]`), carriage returns, and its HTML <progress> element
-BAR = re.compile(r'█|\r(?!\n)|\|-{4,}|\d+\.\d+% \[\d+/\d+|<progress[\s>]')
+BAR = re.compile(r'█|\r(?!\n)|\|-{4,}|\d+\.\d+% \[\d+/\d+|<progress[\s>]|progress::|table\.fastprogress')
 # An absolute path of the machine that ran the notebook (not the end of a URL: no word character, '.', ':' or '/' before it)
 MACHINE_PATH = re.compile(r'(?<![\w.:/~-])/(?:work|root|tmp|home|Users|var/folders)/')
 # A Python warning printed on stdout (e.g. a subprocess's stderr), and the source line Python prints under it
@@ -47,7 +47,8 @@ def scrub(o:dict):
     for k, v in o.get('data', {}).items():
         if k.startswith('text/'):
             v = _relative(''.join(v) if isinstance(v, list) else v)
-            if BAR.search(v) and k == 'text/html': continue
+            if k == 'text/html' and (BAR.search(v) or not v.strip()): continue
         data[k] = v
+    if list(data) == ['text/plain'] and data['text/plain'].startswith('<IPython.core.display.HTML object>'): return None  # its HTML was a bar
     if not data: return None
     return {**o, 'data': data}
