@@ -186,12 +186,18 @@ def _resize_image(img:np.ndarray, hw)->np.ndarray:
     if tuple(hw) == img.shape[:2]: return img
     return np.asarray(Image.fromarray(img).resize((hw[1], hw[0]), Image.Resampling.BILINEAR))
 
+def _probs(logits:Tensor)->Tensor:
+    "Class probabilities of (N, C, H, W) logits: softmax; one channel (binary): two maps, 1 - sigmoid and sigmoid"
+    if logits.shape[1] != 1: return logits.softmax(1)
+    s = logits.sigmoid()
+    return torch.cat([1 - s, s], 1)
+
 @torch.no_grad()
 def _forward(model, x:Tensor, tta:bool, mult:int)->Tensor:
     "Softmax probabilities of a batch, padded to `mult` and cropped back, averaged with the flipped batch when `tta`"
     xp,(h,w) = _pad_to(x, mult)
-    p = model(xp).float().softmax(1)
-    if tta: p = (p + model(xp.flip(-1)).float().softmax(1).flip(-1)) / 2
+    p = _probs(model(xp).float())
+    if tta: p = (p + _probs(model(xp.flip(-1)).float()).flip(-1)) / 2
     return p[..., :h, :w]
 
 def _tile_bands(model, img:np.ndarray, device, tile, overlap:float, tta:bool, bs:int, mult:int):
@@ -315,12 +321,24 @@ def _check_outputs(jobs):
         if k in first_of: raise ValueError(f"{first_of[k]} and {f} would both be written as {rel}.png: rename one, or segment them into different --out folders")
         first_of[k] = f
 
-def _predict_mask(model, img:np.ndarray, probs_fn=None, **kwargs)->np.ndarray:
+def _check_threshold(model, threshold):
+    "A threshold is for a one-channel (binary) model, and a probability strictly between 0 and 1"
+    if threshold is None: return
+    if not (isinstance(threshold, (int, float, np.floating)) and not isinstance(threshold, bool) and 0 < threshold < 1):
+        raise ValueError(f"threshold={threshold!r}: a probability between 0 and 1 (exclusive), e.g. 0.5")
+    n = _model_of(model).config['n_out']
+    if n != 1: raise ValueError(f"threshold={threshold} is for a one-channel (binary) model; this one has {n} classes, and each pixel takes the most probable")
+
+def _decide(p:Tensor, threshold:float|None=None)->Tensor:
+    "(H, W) mask of (C, H, W) probabilities: the most probable class, or, given a `threshold`, class 1 where its probability is above it"
+    return p.argmax(0) if threshold is None else (p[1] > threshold).long()
+
+def _predict_mask(model, img:np.ndarray, probs_fn=None, threshold=None, **kwargs)->np.ndarray:
     "Mask (H, W) uint8 of `img`, band by band; with `probs_fn` the probabilities go to that `.npy` (float16) as they come"
     mask,y,probs = np.empty(img.shape[:2], np.uint8),0,None
     for b in prob_bands(model, img, **kwargs):
         b = b.cpu()
-        mask[y:y+b.shape[1]] = b.argmax(0).numpy()
+        mask[y:y+b.shape[1]] = _decide(b, threshold).numpy()
         if probs_fn is not None:
             if probs is None: probs = np.lib.format.open_memmap(str(probs_fn), mode='w+', dtype=np.float16, shape=(b.shape[0], *img.shape[:2]))
             probs[:, y:y+b.shape[1]] = b.numpy()
@@ -336,16 +354,18 @@ def predict_masks(self:Learner|SegModel|OnnxSegModel, files, # Image files (or f
                   bs:int=4, # Tiles per forward pass
                   size:str|tuple|None='train', # 'train', None (each image's own size) or (h, w), as `prob_bands`
                   with_probs:bool=False, # Also return the probabilities
-                 )->list: # Masks (H, W) uint8, or (mask, probs) pairs
+                  threshold:float|None=None, # One-channel (binary) model: class 1 where its probability is above this (None: 0.5)
+                 )->list: # Masks (H, W) uint8, or (mask, probs) pairs; a binary model's probs are (2, H, W): 1-p and p
     "Segment image files (at the training scale, see `predict_probs`); raises `ImageError` naming the first file that cannot be read"
+    _check_threshold(self, threshold)
     jobs,failures = _expand_inputs(files)
     if failures: raise ImageError(failures[0][1])
     kw,res = dict(tile=tile, overlap=overlap, tta=tta, bs=bs, size=size),[]
     for f,_ in progress_bar(jobs, leave=False):
         img = read_image(f)
-        if not with_probs: res.append(_predict_mask(self, img, **kw)); continue
+        if not with_probs: res.append(_predict_mask(self, img, threshold=threshold, **kw)); continue
         p = predict_probs(self, img, **kw)
-        res.append((p.argmax(0).numpy().astype(np.uint8), p.numpy()))
+        res.append((_decide(p, threshold).numpy().astype(np.uint8), p.numpy()))
     return res
 
 # %% ../nbs/15_inference.ipynb #608f5c27
@@ -372,7 +392,7 @@ def predict_files(model, # A model from `load_seg_model`, or a `seg_learner`
     model = _model_of(model)
     n_out = model.config['n_out']  # a palette PNG mask holds class indices 0..255
     if n_out > MAX_CLASSES: raise ValueError(f"the model has {n_out} classes; a mask PNG holds at most {MAX_CLASSES}")
-    pal = class_palette(n_out)
+    pal = class_palette(max(n_out, 2))  # one channel (binary): classes 0 and 1
     for f,rel in progress_bar(jobs, display=show_progress, leave=False):
         try:
             img,mask = read_image(f),{}
@@ -444,7 +464,7 @@ def from_files(cls:SegReport, model, # A model from `load_seg_model`, a `seg_lea
         raise TypeError(f"model must be a model from `load_seg_model`, a `seg_learner` or a model folder, not a {type(model).__name__}")
     _check_report_classes(model.config, codes, ignore_index)
     codes,ignore_index = ifnone(codes, model.config['codes']),ifnone(ignore_index, model.config['ignore_index'])
-    n = model.config['n_out']
+    n = max(model.config['n_out'], 2)  # one channel (binary): classes 0 and 1
     pairs = _report_pairs(files, get_mask)
     start = time.perf_counter()
     preds = model.predict_masks([f for f,_ in pairs], **kwargs)

@@ -1,0 +1,64 @@
+"One output channel end to end: data of 0/1/255 masks, `seg_learner(n_out=1)` with BCE + Dice, the positive class's IoU, `predict_masks(threshold=)`, a model folder and ONNX"
+import numpy as np, pytest, torch
+from pathlib import Path
+from PIL import Image
+from fastai.vision.all import resnet18
+from segcourse.data import make_camvid_tiny, CAMVID_CODES, read_mask
+from segcourse.loaders import folder_dls
+from segcourse.learner import seg_learner, SegModel
+from segcourse.export import save_model_folder, load_model_folder, export_onnx
+from segcourse.inference import load_seg_model, predict_probs, predict_files
+from segcourse.core import read_image
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    torch.manual_seed(0)
+    tmp = tmp_path_factory.mktemp('binary')
+    path = make_camvid_tiny(tmp/'camvid', n=8, size=(64, 96))
+    (tmp/'labels').mkdir()
+    road,void = CAMVID_CODES.index('Road'),CAMVID_CODES.index('Void')
+    for f in (path/'labels').glob('*_P.png'):
+        m = read_mask(f)
+        Image.fromarray(np.where(m == road, 1, np.where(m == void, 255, 0)).astype(np.uint8)).save(tmp/'labels'/f.name.replace('_P', ''))
+    dls = folder_dls(path/'images', tmp/'labels', ['not road', 'road'], ignore_index=255, bs=4, num_workers=0, valid_groups=['0006R0'])
+    learn = seg_learner(dls, resnet18, pretrained=False, n_out=1, loss_func='ce+dice', arch='unet')
+    with learn.no_bar(), learn.no_logging(): learn.fit(2, 1e-2)
+    return learn, tmp
+
+def test_learner(trained):
+    learn,_ = trained
+    assert learn.metrics.attrgot('name') == ['iou', 'dice', 'miou', 'pixel_acc']
+    probs,targs,masks = learn.get_preds(with_decoded=True)
+    assert probs.shape[1] == 1 and 0 <= probs.min() and probs.max() <= 1
+    assert torch.equal(masks, (probs[:, 0] > 0.5).long())
+    iou = learn.validate()[1]
+    keep = targs != 255
+    inter,union = ((masks == 1) & (targs == 1) & keep).sum(), (((masks == 1) | (targs == 1)) & keep).sum()
+    assert abs(iou - (inter/union).item()) < 1e-4
+
+def test_predict_threshold(trained):
+    learn,_ = trained
+    f = learn.dls.valid_ds.items[0]
+    p = predict_probs(learn, read_image(f))
+    assert p.shape == (2, 64, 96)
+    torch.testing.assert_close(p.sum(0), torch.ones(64, 96))  # 1 - sigmoid and sigmoid
+    (m,),(m9,) = learn.predict_masks([f]),learn.predict_masks([f], threshold=0.9)
+    assert np.array_equal(m, (p[1] > 0.5).numpy().astype(np.uint8))
+    assert np.array_equal(m9, (p[1] > 0.9).numpy().astype(np.uint8))
+    assert m9.sum() <= m.sum()
+    with pytest.raises(ValueError, match='threshold=1.5: a probability'): learn.predict_masks([f], threshold=1.5)
+
+def test_folder_and_onnx(trained):
+    learn,tmp = trained
+    f = learn.dls.valid_ds.items[0]
+    ref = predict_probs(learn, read_image(f))
+    m = load_model_folder(save_model_folder(learn, tmp/'model'))
+    assert m.config['n_out'] == 1 and m.config['codes'] == ['not road', 'road']
+    torch.testing.assert_close(predict_probs(m, read_image(f)), ref, atol=1e-5, rtol=1e-4)
+    o = load_seg_model(export_onnx(learn, tmp/'model.onnx'))
+    torch.testing.assert_close(predict_probs(o, read_image(f)), ref, atol=1e-4, rtol=1e-3)
+    assert np.array_equal(o.predict_masks([f], threshold=0.5)[0], learn.predict_masks([f])[0])
+    assert predict_files(o, [f], tmp/'out', show_progress=False) == []
+    assert set(np.unique(np.array(Image.open(tmp/'out'/f'{Path(f).stem}.png')))) <= {0, 1}
+    three = SegModel('naive', None, None, n_out=3)  # a multi-class model takes the most probable class: no threshold
+    with pytest.raises(ValueError, match='is for a one-channel'): three.predict_masks([f], threshold=0.5)
