@@ -13,8 +13,9 @@ from .core import *
 from .metrics import *
 
 # %% auto #0
-__all__ = ['sharp_figures', 'mask_iou', 'mask_dice', 'mask_precision', 'mask_recall', 'dice_from_iou', 'iou_from_dice',
-           'f1_score', 'per_class_table', 'ReportCallback', 'SegReport', 'error_map', 'show_seg_grid', 'plot_training']
+__all__ = ['RARE_CAMVID', 'sharp_figures', 'mask_iou', 'mask_dice', 'mask_precision', 'mask_recall', 'dice_from_iou',
+           'iou_from_dice', 'f1_score', 'per_class_table', 'ReportCallback', 'SegReport', 'error_map', 'show_seg_grid',
+           'plot_training', 'label_budget_table', 'plot_label_budget']
 
 # %% ../nbs/12_report.ipynb #rtna0002
 def sharp_figures(fmt:str='retina', # The inline format: 'retina' stores PNGs at twice their displayed size, 'png' at it
@@ -375,3 +376,37 @@ def show_predictions(self:Learner, max_n:int=4, # Number of images, from the sta
     cfg = get_model(self.model).config
     y,p = (TensorBase(o).as_subclass(Tensor).cpu() for o in (y, p))
     return show_seg_grid(imgs, y, p, cfg['n_out'], cfg['ignore_index'], figsize=figsize, colours=colours)
+
+# %% ../nbs/12_report.ipynb #044dce01
+RARE_CAMVID = ('Pole', 'SignSymbol', 'Fence', 'Pedestrian', 'Bicyclist')  # the thin, small classes of CamVid's 11
+
+def label_budget_table(runs:pd.DataFrame, # One row per run, the columns of `label_budget.py`'s JSON lines
+                       rare:tuple=RARE_CAMVID, # Classes averaged into the `rare` column
+                      )->pd.DataFrame: # Indexed by (size, steps of, frames): mIoU and its std over seeds (%), seeds, rare (%), minutes
+    "Seeds averaged per (size, series, frames); the runs on all frames end both series"
+    runs = runs.copy()
+    runs['size'] = runs['size'].map(lambda s: f'{s[0]}x{s[1]}')
+    runs['mIoU'] = 100*runs.miou
+    runs['rare'] = runs.iou.map(lambda d: 100*np.mean([d[c] for c in rare]))
+    n = runs.frames.max()
+    runs['steps of'] = np.where(runs.items_per_epoch > runs.frames.clip(lower=100), f'{n} frames', 'max(frames, 100)')
+    control = runs[(runs.frames == n) & runs['size'].isin(runs.loc[runs['steps of'] == f'{n} frames', 'size'])]
+    runs = pd.concat([runs, control.assign(**{'steps of': f'{n} frames'})])  # all frames end both series
+    return runs.groupby(['size', 'steps of', 'frames']).agg(mIoU=('mIoU', 'mean'), std=('mIoU', 'std'), seeds=('seed', 'count'),
+                                                            rare=('rare', 'mean'), minutes=('minutes', 'median')).round(1)
+
+def plot_label_budget(budget:pd.DataFrame, # From `label_budget_table`
+                      ylabel:str='mIoU on drive 0006R0 (%)', # What the runs were scored on
+                      figsize:tuple=(6.5, 3.8),
+                     )->plt.Axes:
+    "mIoU (with its std over seeds) against labelled frames, log scale: one line per size and series, dashed for the steps of all frames"
+    fig,ax = plt.subplots(figsize=figsize)
+    n = budget.index.get_level_values('frames').max()
+    for (size,steps),t in budget.groupby(level=['size', 'steps of']):
+        t = t.droplevel(['size', 'steps of'])
+        ax.errorbar(t.index, t.mIoU, yerr=t['std'], marker='o', capsize=3, ls='--' if steps == f'{n} frames' else '-',
+                    label=f'{size}, the steps of {steps}')
+    frames = sorted(budget.index.get_level_values('frames').unique())
+    ax.set(xscale='log', xlabel='labelled training frames (log scale)', ylabel=ylabel, xticks=frames, xticklabels=frames)
+    ax.legend(fontsize=9); ax.grid(alpha=0.3)
+    return ax
