@@ -31,12 +31,12 @@ def sharp_figures(fmt:str='retina', # The inline format: 'retina' stores PNGs at
 
 sharp_figures()
 
-# %% ../nbs/12_report.ipynb #b41a6264
+# %% ../nbs/12_report.ipynb #50728c15
 def module_shapes(model:nn.Module, # The model; run once, in eval mode, without gradients
                   x:Tensor, # An input batch
                   names:list, # Submodule names (as `model.get_submodule` takes them)
                  )->dict: # name -> shape without the batch axis, plus 'input' and 'output'
-    "The shape each submodule in `names` outputs on `x`; a submodule that returns a list or tuple gives `name.0`, `name.1`, ..."
+    "The shape each submodule in `names` (and the model) outputs on `x`; a list or tuple output gives `name.0`, `name.1`, ..."
     out = {'input': tuple(x.shape[1:])}
     def rec(name, o):
         if isinstance(o, Tensor): out[name] = tuple(o.shape[1:])
@@ -44,12 +44,12 @@ def module_shapes(model:nn.Module, # The model; run once, in eval mode, without 
             for i,t in enumerate(o): rec(f'{name}.{i}', t)
     hooks = [model.get_submodule(n).register_forward_hook(lambda mod, inp, o, n=n: rec(n, o)) for n in names]
     try:
-        with torch.no_grad(): out['output'] = tuple(model.eval()(x).shape[1:])
+        with torch.no_grad(): rec('output', model.eval()(x))
     finally:
         for h in hooks: h.remove()
     return out
 
-# %% ../nbs/12_report.ipynb #b2b9a1b5
+# %% ../nbs/12_report.ipynb #3a629476
 ARCH_EDGES = {'main': dict(color='0.35', ls='-'), 'skip': dict(color='C1', ls='--'), 'attn': dict(color='C4', ls=':')}
 
 def arch_diagram(shapes:dict, # name -> (c, h, w), as `module_shapes` gives; 'input' sets stride 1
