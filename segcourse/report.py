@@ -32,7 +32,7 @@ def sharp_figures(fmt:str='retina', # The inline format: 'retina' stores PNGs at
 
 sharp_figures()
 
-# %% ../nbs/12_report.ipynb #9827bb55
+# %% ../nbs/12_report.ipynb #a04337f8
 def module_shapes(model:nn.Module, # The model; run once, in eval mode, without gradients
                   x:Tensor, # An input batch
                   names:list, # Submodule names (as `model.get_submodule` takes them)
@@ -50,7 +50,7 @@ def module_shapes(model:nn.Module, # The model; run once, in eval mode, without 
         for h in hooks: h.remove()
     return out
 
-# %% ../nbs/12_report.ipynb #3d574379
+# %% ../nbs/12_report.ipynb #de16738c
 ARCH_EDGES = {'main': dict(color='0.35', ls='-'), 'skip': dict(color='C1', ls='--'), 'attn': dict(color='C4', ls=':')}
 
 def arch_diagram(shapes:dict, # name -> (c, h, w), as `module_shapes` gives; 'input' sets stride 1
