@@ -13,10 +13,9 @@ from .core import *
 from .metrics import *
 
 # %% auto #0
-__all__ = ['ARCH_EDGES', 'RESULTS_DIR', 'sharp_figures', 'module_shapes', 'arch_diagram', 'mask_iou', 'mask_dice',
-           'mask_precision', 'mask_recall', 'dice_from_iou', 'iou_from_dice', 'f1_score', 'per_class_table',
-           'ReportCallback', 'SegReport', 'error_map', 'show_seg_grid', 'plot_training', 'results_dirs', 'results_path',
-           'read_results']
+__all__ = ['RESULTS_DIR', 'sharp_figures', 'mask_iou', 'mask_dice', 'mask_precision', 'mask_recall', 'dice_from_iou',
+           'iou_from_dice', 'f1_score', 'per_class_table', 'ReportCallback', 'SegReport', 'error_map', 'show_seg_grid',
+           'plot_training', 'results_dirs', 'results_path', 'read_results']
 
 # %% ../nbs/12_report.ipynb #rtna0002
 def sharp_figures(fmt:str='retina', # The inline format: 'retina' stores PNGs at twice their displayed size, 'png' at it
@@ -31,58 +30,6 @@ def sharp_figures(fmt:str='retina', # The inline format: 'retina' stores PNGs at
     return True
 
 sharp_figures()
-
-# %% ../nbs/12_report.ipynb #a04337f8
-def module_shapes(model:nn.Module, # The model; run once, in eval mode, without gradients
-                  x:Tensor, # An input batch
-                  names:list, # Submodule names (as `model.get_submodule` takes them)
-                 )->dict: # name -> shape without the batch axis, plus 'input' and 'output'
-    "The shape each submodule in `names` (and the model) outputs on `x`; a list or tuple output gives `name.0`, `name.1`, ..."
-    out = {'input': tuple(x.shape[1:])}
-    def rec(name, o):
-        if isinstance(o, Tensor): out[name] = tuple(o.shape[1:])
-        elif isinstance(o, (list, tuple)):
-            for i,t in enumerate(o): rec(f'{name}.{i}', t)
-    hooks = [model.get_submodule(n).register_forward_hook(lambda mod, inp, o, n=n: rec(n, o)) for n in names]
-    try:
-        with torch.no_grad(): rec('output', model.eval()(x))
-    finally:
-        for h in hooks: h.remove()
-    return out
-
-# %% ../nbs/12_report.ipynb #de16738c
-ARCH_EDGES = {'main': dict(color='0.35', ls='-'), 'skip': dict(color='C1', ls='--'), 'attn': dict(color='C4', ls=':')}
-
-def arch_diagram(shapes:dict, # name -> (c, h, w), as `module_shapes` gives; 'input' sets stride 1
-                 blocks:list, # (name, label, x) placed at the height of its stride, or (name, label, x, y) placed at y
-                 edges:list, # (from, to, kind) with kind a key of `ARCH_EDGES` ('main', 'skip', 'attn')
-                 title:str='', # Drawn above the diagram
-                 figsize:tuple|None=None, # Default: 1.05 inches per column of boxes, 0.9 per stride level
-                 fontsize:float=12, # Labels; the shapes are one point smaller
-                )->plt.Axes:
-    "A box per block at the height of its stride, labelled with the shape it outputs; arrows for the main path, skips and attention"
-    if (bad := [e[2] for e in edges if e[2] not in ARCH_EDGES]): raise ValueError(f"edge kind {bad[0]!r} is not one of {list(ARCH_EDGES)}")
-    if (missing := [b[0] for b in blocks if b[0] not in shapes]): raise ValueError(f"no shape for block {missing[0]!r}: pass it in `names` to `module_shapes`")
-    from matplotlib.patches import FancyBboxPatch
-    h0 = shapes['input'][-2]
-    pos = {b[0]: (b[2], b[3] if len(b) > 3 else -np.log2(h0 / shapes[b[0]][-2])) for b in blocks}
-    xs,ys = [p[0] for p in pos.values()],[p[1] for p in pos.values()]
-    fig,ax = plt.subplots(figsize=ifnone(figsize, (1.05*(max(xs) - min(xs) + 1.2), 0.9*(max(ys) - min(ys) + 1.4) + 0.5)))
-    for name,label,*_ in blocks:
-        bx,y = pos[name]
-        ax.add_patch(FancyBboxPatch((bx - .46, y - .32), .92, .64, boxstyle='round,pad=0.02', fc='#dce9f5', ec='0.3', zorder=2))
-        ax.text(bx, y + .12, label, ha='center', va='center', fontsize=fontsize, weight='bold', zorder=3)
-        ax.text(bx, y - .16, '×'.join(map(str, shapes[name])), ha='center', va='center', fontsize=fontsize - 1, zorder=3)
-    for a,b,kind in edges:
-        ax.annotate('', pos[b], pos[a], arrowprops=dict(arrowstyle='->', shrinkA=18, shrinkB=18, lw=1.4, **ARCH_EDGES[kind]), zorder=1)
-    ax.set_xlim(min(xs) - .6, max(xs) + .6); ax.set_ylim(min(ys) - .6, max(ys) + .6)
-    strides = [pos[b[0]][1] for b in blocks if len(b) == 3]
-    ticks = range(0, int(np.floor(min(strides))) - 1, -1)
-    ax.set_yticks(list(ticks), [f'stride {2**-t}' for t in ticks], fontsize=fontsize - 1); ax.set_xticks([])
-    for s in ('top', 'right', 'bottom'): ax.spines[s].set_visible(False)
-    ax.set_title(title, fontsize=fontsize + 1)
-    fig.tight_layout()
-    return ax
 
 # %% ../nbs/12_report.ipynb #af6c0978
 def _binary(m, cls=None)->Tensor:
