@@ -380,9 +380,10 @@ def predict_files(model, # A model from `load_seg_model`, or a `seg_learner`
                   save_probs:bool=False, # Also write `<stem>_probs.npy` (float16)
                   show_progress:bool=True, # Show a progress bar over the inputs
                   overwrite:bool=False, # Replace files in `out` that segcourse did not write (else they are refused, named)
+                  threshold:float|None=None, # One-channel (binary) model: class 1 where its probability is above this (None: 0.5)
                   **kwargs)->list: # [(path, error message)] of the inputs that failed
     "Segment every input into `out`, keeping the inputs' folders; failures are collected, not fatal; no file of the user's is replaced"
-    check_predict_args(**kwargs)
+    check_predict_args(**kwargs); _check_threshold(model, threshold)
     for k,v in dict(save_probs=save_probs, show_progress=show_progress, overwrite=overwrite).items(): check_flag(v, k)
     check_apart(out, L(inputs))
     jobs,failures = _expand_inputs(inputs)
@@ -396,7 +397,7 @@ def predict_files(model, # A model from `load_seg_model`, or a `seg_learner`
     for f,rel in progress_bar(jobs, display=show_progress, leave=False):
         try:
             img,mask = read_image(f),{}
-            def predict(probs_fn=None): mask['m'] = _predict_mask(model, img, probs_fn, **kwargs)
+            def predict(probs_fn=None): mask['m'] = _predict_mask(model, img, probs_fn, threshold, **kwargs)
             fm,fo,*fp = _outputs(rel, save_probs)
             if fp: outs.write(fp[0], predict)
             else: predict()
@@ -442,9 +443,10 @@ def _check_report_classes(cfg:dict, codes, ignore_index):
     "`codes` and `ignore_index` checked against the model's config: a report of other classes than the model's outputs means nothing"
     if codes is not None:
         if isinstance(codes, (str, Path)) or not is_listy(codes): raise TypeError(f"codes must be a list of class names, not {codes!r}")
-        if len(codes) != cfg['n_out']:
-            raise ValueError(f"codes has {len(codes)} names but the model has {cfg['n_out']} outputs: "
-                             f"give one name per output, in the model's order, or leave codes out to use the model's")
+        n = max(cfg['n_out'], 2)  # one channel (binary): two names, background and foreground
+        if len(codes) != n:
+            raise ValueError(f"codes has {len(codes)} names but the model has {n} classes: "
+                             f"give one name per class, in the model's order, or leave codes out to use the model's")
     if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
         raise TypeError(f"ignore_index must be a whole number (the mask value that counts nowhere) or None, not {ignore_index!r}")
     if ignore_index is not None and not 0 <= ignore_index <= 255:
@@ -497,6 +499,7 @@ def segcourse_predict(model:str, # Model folder (`save_model_folder`), .onnx fil
                       onnx:bool=False, # MODEL is an ONNX file: run it with onnxruntime (on the CPU)
                       trust_pickle:bool=False, # Allow a `learn.export()` pickle as MODEL: loading it can run any code it holds
                       overwrite:bool=False, # Replace files in --out that segcourse did not write (else they are refused, named)
+                      threshold:float=None, # One-channel (binary) model: class 1 where its probability is above this (default 0.5)
                      ):
     "Segment images with an exported model: palette-PNG masks, overlays and optionally probabilities"
     if not inputs: sys.exit("error: no inputs: give image files or folders after the model file")
@@ -505,7 +508,7 @@ def segcourse_predict(model:str, # Model folder (`save_model_folder`), .onnx fil
     except ValueError as e: sys.exit(f"error: {e}")
     try: m = load_seg_model(model, cpu=cpu or not torch.cuda.is_available(), trust_pickle=trust_pickle, onnx=onnx)
     except (ImageError, ModelFileError) as e: sys.exit(f"error: {e}")
-    try: fails = predict_files(m, inputs, out, save_probs=probs, overwrite=overwrite, **kw)
+    try: fails = predict_files(m, inputs, out, save_probs=probs, overwrite=overwrite, threshold=threshold, **kw)
     except ValueError as e: sys.exit(f"error: {e}")
     jobs,_ = _expand_inputs(inputs)
     print(f"{len(jobs) - sum(1 for f,_ in fails if not Path(f).is_dir())} image(s) segmented into {out}")

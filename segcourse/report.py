@@ -145,7 +145,7 @@ class ReportCallback(Callback):
         if not self.predict_void and ii is not None and ii < pred.shape[1]:
             pred = pred.float().clone(); pred[:, ii] = float('-inf')
         cms = confusion_matrix(pred, targ, self.n_classes, ii, per_image=True)  # NaN logits, values that are no class: an error
-        p = pred.argmax(1)
+        p = (pred[:, 0] > 0).long() if pred.shape[1] == 1 else pred.argmax(1)  # one channel (binary): sigmoid above 0.5
         self.cm = cms.sum(0) if self.cm is None else self.cm + cms.sum(0)
         ious = torch.stack([iou_per_class(c, check_counts=False) for c in cms])  # counts from `confusion_matrix`: no read from the device per image
         if ii is not None and ii < self.n_classes: ious[:, ii] = float('nan')

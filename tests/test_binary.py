@@ -1,4 +1,5 @@
 "One output channel end to end: data of 0/1/255 masks, `seg_learner(n_out=1)` with BCE + Dice, the positive class's IoU, `predict_masks(threshold=)`, a model folder and ONNX"
+import sys, subprocess
 import numpy as np, pytest, torch
 from pathlib import Path
 from PIL import Image
@@ -9,6 +10,10 @@ from segcourse.learner import seg_learner, SegModel
 from segcourse.export import save_model_folder, load_model_folder, export_onnx
 from segcourse.inference import load_seg_model, predict_probs, predict_files
 from segcourse.core import read_image
+from segcourse.report import SegReport
+from segcourse.data import MaskFinder
+
+CMD = [sys.executable, '-c', 'import sys; from segcourse.cli import main; sys.exit(main())']  # the checkout under test
 
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory):
@@ -62,3 +67,50 @@ def test_folder_and_onnx(trained):
     assert set(np.unique(np.array(Image.open(tmp/'out'/f'{Path(f).stem}.png')))) <= {0, 1}
     three = SegModel('naive', None, None, n_out=3)  # a multi-class model takes the most probable class: no threshold
     with pytest.raises(ValueError, match='is for a one-channel'): three.predict_masks([f], threshold=0.5)
+
+def test_report_from_files(trained):
+    "The prediction path's report of a binary model: its 2x2 matrix is the masks `predict_masks` gives, at the threshold asked"
+    learn,tmp = trained
+    files = list(learn.dls.valid_ds.items)
+    get_mask = MaskFinder(tmp/'labels')
+    for t in (None, 0.8):
+        rep = SegReport.from_files(learn, files, get_mask, threshold=t)
+        preds = learn.predict_masks(files, threshold=t)
+        targs = [read_mask(get_mask(f)) for f in files]
+        tp = sum(((p == 1) & (m == 1)).sum() for p,m in zip(preds, targs))
+        fp = sum(((p == 1) & (m == 0)).sum() for p,m in zip(preds, targs))
+        assert rep.cm.shape == (2, 2) and rep.cm[1, 1] == tp and rep.cm[0, 1] == fp
+    assert rep.codes == ['not road', 'road']
+    assert SegReport.from_files(learn, files, get_mask, codes=['bg', 'fg']).codes == ['bg', 'fg']  # two names for one channel
+
+def test_cli_predict(trained):
+    "`segcourse predict` on a binary model folder: 0/1 masks, `--threshold` moves the boundary, and a multi-class model refuses it in words"
+    learn,tmp = trained
+    folder = save_model_folder(learn, tmp/'cli_model')
+    f = Path(learn.dls.valid_ds.items[0])
+    p = predict_probs(learn, read_image(f))[1]
+    for t,out in ((None, 'cli'), (0.8, 'cli8')):
+        r = subprocess.run(CMD + ['predict', str(folder), str(f), '--out', str(tmp/out), '--cpu'] + ([] if t is None else ['--threshold', str(t)]),
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        assert '1 image(s) segmented' in r.stdout
+        m = np.array(Image.open(tmp/out/f'{f.stem}.png'))
+        assert np.array_equal(m, (p > (t or 0.5)).numpy().astype(np.uint8))
+    multi = SegModel('naive', None, None, n_out=3)
+    r = subprocess.run(CMD + ['predict', str(save_model_folder(multi, tmp/'three')), str(f), '--out', str(tmp/'cli3'), '--threshold', '0.5'],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1 and 'error: threshold=0.5 is for a one-channel (binary) model; this one has 3 classes' in r.stderr, r.stderr
+    assert 'Traceback' not in r.stderr and not (tmp/'cli3').exists()
+
+def test_report_from_learner(trained):
+    "`SegReport.from_learner` of a binary learner: the metrics' 2x2 matrix, and the worst images' masks thresholded, not an argmax of one channel"
+    learn,_ = trained
+    rep = SegReport.from_learner(learn, k=2)
+    probs,targs,masks = learn.get_preds(with_decoded=True)
+    keep = targs != 255
+    assert rep.cm.shape == (2, 2) and rep.cm[1, 1] == ((masks == 1) & (targs == 1) & keep).sum()
+    assert abs(rep.table().set_index('class').loc['road', 'iou'] - learn.validate()[1]) < 1e-4
+    _,_,_,p = rep.worst
+    assert set(p.unique().tolist()) <= {0, 1}
+    i = [j for j in range(len(targs)) if torch.equal(targs[j], rep.worst[2][0].cpu())][0]
+    assert torch.equal(p[0].cpu(), masks[i])
