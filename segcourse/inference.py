@@ -260,6 +260,10 @@ def prob_bands(model, # A `SegModel` (`load_seg_model`), an `OnnxSegModel`, or a
               ): # Yields (n_classes, rows, W) float probabilities, top to bottom, on the model's device
     "The class probabilities of `img` at its own size, as bands of rows, computed in memory bounded by a band"
     check_predict_args(tile, overlap, bs, size, tta, stride_multiple); check_image(img)
+    yield from _bands(model, img, tile, overlap, tta, bs, stride_multiple, size)
+
+def _bands(model, img, tile=None, overlap=0.25, tta=False, bs=4, stride_multiple=STRIDE_MULTIPLE, size='train'):
+    "`prob_bands` without its checks, for callers that made them once for all their images (`predict_masks`, `predict_files`)"
     model = _model_of(model).eval()  # a learner fresh from training is in train mode: BatchNorm refuses a batch of one 1x1 map
     device = next(model.parameters()).device
     hw,auto_tile = inference_size(model, img.shape[:2], size)
@@ -336,7 +340,7 @@ def _decide(p:Tensor, threshold:float|None=None)->Tensor:
 def _predict_mask(model, img:np.ndarray, probs_fn=None, threshold=None, **kwargs)->np.ndarray:
     "Mask (H, W) uint8 of `img`, band by band; with `probs_fn` the probabilities go to that `.npy` (float16) as they come"
     mask,y,probs = np.empty(img.shape[:2], np.uint8),0,None
-    for b in prob_bands(model, img, **kwargs):
+    for b in _bands(model, img, **kwargs):  # checked once by the caller
         b = b.cpu()
         mask[y:y+b.shape[1]] = _decide(b, threshold).numpy()
         if probs_fn is not None:
@@ -357,10 +361,10 @@ def predict_masks(self:Learner|SegModel|OnnxSegModel, files, # Image files (or f
                   threshold:float|None=None, # One-channel (binary) model: class 1 where its probability is above this (None: 0.5)
                  )->list: # Masks (H, W) uint8, or (mask, probs) pairs; a binary model's probs are (2, H, W): 1-p and p
     "Segment image files (at the training scale, see `predict_probs`); raises `ImageError` naming the first file that cannot be read"
-    _check_threshold(self, threshold)
+    kw,res = dict(tile=tile, overlap=overlap, tta=tta, bs=bs, size=size),[]
+    check_predict_args(**kw); _check_threshold(self, threshold)
     jobs,failures = _expand_inputs(files)
     if failures: raise ImageError(failures[0][1])
-    kw,res = dict(tile=tile, overlap=overlap, tta=tta, bs=bs, size=size),[]
     for f,_ in progress_bar(jobs, leave=False):
         img = read_image(f)
         if not with_probs: res.append(_predict_mask(self, img, threshold=threshold, **kw)); continue
@@ -383,11 +387,20 @@ def predict_files(model, # A model from `load_seg_model`, or a `seg_learner`
                   threshold:float|None=None, # One-channel (binary) model: class 1 where its probability is above this (None: 0.5)
                   **kwargs)->list: # [(path, error message)] of the inputs that failed
     "Segment every input into `out`, keeping the inputs' folders; failures are collected, not fatal; no file of the user's is replaced"
-    check_predict_args(**kwargs); _check_threshold(model, threshold)
     for k,v in dict(save_probs=save_probs, show_progress=show_progress, overwrite=overwrite).items(): check_flag(v, k)
+    _check_threshold(model, threshold)
+    return _write_predictions(model, *_predict_jobs(inputs, out, **kwargs), out, save_probs, show_progress, overwrite, threshold, **kwargs)
+
+def _predict_jobs(inputs, out, **kwargs)->tuple: # ([(image file, output stem)], [(input, error message)])
+    "The checks of a prediction run, made once where it starts (`predict_files`, `segcourse predict` before it loads the model)"
+    check_predict_args(**kwargs)
     check_apart(out, L(inputs))
     jobs,failures = _expand_inputs(inputs)
     _check_outputs(jobs)
+    return jobs, failures
+
+def _write_predictions(model, jobs, failures, out, save_probs, show_progress, overwrite, threshold=None, **kwargs)->list:
+    "Segment the checked `jobs` into `out` (`predict_files`); the failures, added to `failures`"
     outs = OutputFolder(out, overwrite, 'the predictions')
     outs.check([o for _,rel in jobs for o in _outputs(rel, save_probs)])
     model = _model_of(model)
@@ -504,13 +517,12 @@ def segcourse_predict(model:str, # Model folder (`save_model_folder`), .onnx fil
     "Segment images with an exported model: palette-PNG masks, overlays and optionally probabilities"
     if not inputs: sys.exit("error: no inputs: give image files or folders after the model file")
     kw = dict(tile=tile, overlap=overlap, tta=tta, bs=bs, size=None if native else 'train')
-    try: check_predict_args(**kw); check_apart(out, inputs)
+    try: jobs,failures = _predict_jobs(inputs, out, **kw)  # every check of the inputs, once, before the model loads
     except ValueError as e: sys.exit(f"error: {e}")
     try: m = load_seg_model(model, cpu=cpu or not torch.cuda.is_available(), trust_pickle=trust_pickle, onnx=onnx)
     except (ImageError, ModelFileError) as e: sys.exit(f"error: {e}")
-    try: fails = predict_files(m, inputs, out, save_probs=probs, overwrite=overwrite, threshold=threshold, **kw)
+    try: _check_threshold(m, threshold); fails = _write_predictions(m, jobs, failures, out, probs, True, overwrite, threshold, **kw)
     except ValueError as e: sys.exit(f"error: {e}")
-    jobs,_ = _expand_inputs(inputs)
     print(f"{len(jobs) - sum(1 for f,_ in fails if not Path(f).is_dir())} image(s) segmented into {out}")
     if fails:
         print(f"{len(fails)} input(s) failed:", file=sys.stderr)
