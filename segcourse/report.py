@@ -15,9 +15,9 @@ from .metrics import *
 
 # %% auto #0
 __all__ = ['DOCS_COLUMN', 'BODY_PX', 'ARCH_EDGES', 'RESULTS_DIR', 'sharp_figures', 'shown_width', 'smallest_text',
-           'module_shapes', 'arch_diagram', 'mask_iou', 'mask_dice', 'mask_precision', 'mask_recall', 'dice_from_iou',
-           'iou_from_dice', 'f1_score', 'per_class_table', 'ReportCallback', 'SegReport', 'error_map', 'show_seg_grid',
-           'plot_training', 'results_dirs', 'results_path', 'read_results']
+           'module_shapes', 'arch_diagram', 'show_windows', 'plot_bars', 'mask_iou', 'mask_dice', 'mask_precision',
+           'mask_recall', 'dice_from_iou', 'iou_from_dice', 'f1_score', 'per_class_table', 'ReportCallback',
+           'SegReport', 'error_map', 'show_seg_grid', 'plot_training', 'results_dirs', 'results_path', 'read_results']
 
 # %% ../nbs/12_report.ipynb #rtna0002
 def sharp_figures(fmt:str='retina', # The inline format: 'retina' stores PNGs at twice their displayed size, 'png' at it
@@ -43,13 +43,23 @@ def shown_width(fig:plt.Figure, # A figure
     fig.canvas.draw()
     return (fig.get_tightbbox(fig.canvas.get_renderer()).width + 2*plt.rcParams['savefig.pad_inches']) * fig.dpi
 
+def _drawn_texts(fig):
+    "The texts a draw of `fig` really draws (an axis turned off keeps its tick labels, undrawn)"
+    drawn,draw = [],Text.draw
+    def record(t, renderer):
+        if t.get_visible() and t.get_text().strip(): drawn.append(t)
+        return draw(t, renderer)
+    Text.draw = record
+    try: fig.canvas.draw()
+    finally: Text.draw = draw
+    return drawn
+
 def smallest_text(fig:plt.Figure, # A figure
                   column:float=DOCS_COLUMN, # A page shows a wider figure shrunk to this width
                  )->float: # px
     "Height of the smallest text of `fig` as a reader sees it: points at the figure's dpi, shrunk with a figure wider than `column`"
     scale = min(1, column / shown_width(fig))
-    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
-    return min(sizes) * fig.dpi / 72 * scale
+    return min(t.get_fontsize() for t in _drawn_texts(fig)) * fig.dpi / 72 * scale
 
 # %% ../nbs/12_report.ipynb #a04337f8
 def module_shapes(model:nn.Module, # The model; run once, in eval mode, without gradients
@@ -113,6 +123,49 @@ def arch_diagram(shapes:dict, # name -> (c, h, w), as `module_shapes` gives; 'in
     if lines: ax.set_title('\n'.join(lines), fontsize=fontsize + 1)
     ax.legend([Line2D([], [], **{k: v for k,v in ARCH_EDGES[k].items() if k != 'label'}) for k in kinds], [ARCH_EDGES[k]['label'] for k in kinds],
               loc='upper center', bbox_to_anchor=(.5, 0), ncol=len(kinds), frameon=False, fontsize=fontsize)
+    fig.tight_layout()
+    return ax
+
+# %% ../nbs/12_report.ipynb #pltw0002
+def _wrap(title, width_in, fontsize): return '\n'.join(textwrap.wrap(title, int(width_in*72 / (0.55*fontsize))))
+
+def show_windows(img:np.ndarray, # (h, w, 3): the image the windows are cut from
+                 cells:list, # (row, col) of the windows to outline; window (r, c) starts at pixel (r*stride, c*stride)
+                 size:int, # The side of a window, in pixels
+                 stride:int, # Pixels from one window to the next
+                 grid:Tensor, # (rows, cols): one value per window, drawn in grey on the right
+                 titles:tuple=('windows on the image', 'one value per window'), # Above the two panels
+                 width:float=6.6, # Inches (the docs column)
+                 fontsize:float=12, # The titles
+                )->list: # The two axes
+    "An image with some of its windows outlined, beside the map of one value per window, the same windows' cells outlined in the same colours"
+    h,w = img.shape[:2]
+    fig,axs = plt.subplots(1, 2, figsize=(width, width/2 * h/w + 0.4 + 0.3*max(len(_wrap(t, width/2, fontsize).split('\n')) for t in titles)))
+    axs[0].imshow(img)
+    grid = np.asarray(grid, dtype=float)
+    axs[1].imshow(grid, cmap='Greys', vmin=0, vmax=1.5*max(grid.max(), 1e-9))
+    for (r,c),col in zip(cells, ('C1', 'C2', 'C3', 'C0', 'C4', 'C5')):
+        axs[0].add_patch(plt.Rectangle((stride*c - .5, stride*r - .5), size, size, fill=False, ec=col, lw=2))
+        axs[1].add_patch(plt.Rectangle((c - .5, r - .5), 1, 1, fill=False, ec=col, lw=2))
+    for ax,t in zip(axs, titles): ax.set_title(_wrap(t, width/2, fontsize), fontsize=fontsize); ax.set_xticks([]); ax.set_yticks([])
+    fig.tight_layout()
+    return axs
+
+# %% ../nbs/12_report.ipynb #pltw0004
+def plot_bars(df:pd.DataFrame, # One group per column, one bar (and legend entry) per row
+              ylabel:str='', # The y axis
+              title:str='', # Wrapped to the figure's width
+              logy:bool=False, # A log scale, for values that span orders of magnitude
+              legend_title:str|None=None, # Above the legend (the rows' name)
+              width:float=6.6, # Inches (the docs column)
+              fontsize:float=12, # Every text
+             )->plt.Axes:
+    "A grouped bar chart of a table, its text at `fontsize` and its width the docs column's"
+    fig,ax = plt.subplots(figsize=(width, 3.6))
+    df.T.plot.bar(ax=ax, logy=logy, rot=0)
+    ax.tick_params(which='both', labelsize=fontsize)
+    ax.set_ylabel(ylabel, fontsize=fontsize); ax.set_title(_wrap(title, width, fontsize), fontsize=fontsize)
+    ax.legend(title=legend_title, fontsize=fontsize, title_fontsize=fontsize)
     fig.tight_layout()
     return ax
 
