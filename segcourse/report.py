@@ -100,7 +100,7 @@ def arch_diagram(shapes:dict, # name -> (c, h, w), as `module_shapes` gives; 'in
     from matplotlib.patches import FancyBboxPatch
     from matplotlib.lines import Line2D
     pos = {b[0]: (b[3] if len(b) > 3 else _stride_col(shapes, b[0]), -b[2]) for b in blocks}
-    cols = max(max(x for x,_ in pos.values()), max(_stride_col(shapes, b[0]) for b in blocks)) + 1
+    cols = math.floor(max(x for x,_ in pos.values())) + 1
     rows = -min(y for _,y in pos.values()) + 1
     dpi = plt.rcParams['figure.dpi']
     width = ifnone(width, min(1.15*cols + 1, DOCS_COLUMN/dpi - 0.3))
@@ -164,6 +164,7 @@ def plot_bars(df:pd.DataFrame, # One group per column, one bar (and legend entry
     fig,ax = plt.subplots(figsize=(width, 3.6))
     df.T.plot.bar(ax=ax, logy=logy, rot=0)
     ax.tick_params(which='both', labelsize=fontsize)
+    ax.set_xlabel(ax.get_xlabel(), fontsize=fontsize)  # pandas names the groups' axis after the columns
     ax.set_ylabel(ylabel, fontsize=fontsize); ax.set_title(_wrap(title, width, fontsize), fontsize=fontsize)
     ax.legend(title=legend_title, fontsize=fontsize, title_fontsize=fontsize)
     fig.tight_layout()
