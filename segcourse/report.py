@@ -107,16 +107,16 @@ def arch_diagram(shapes:dict, # name -> (c, h, w), as `module_shapes` gives; 'in
     lines = textwrap.wrap(title, int(width*72 / (0.55*(fontsize + 1)))) if title else []
     kinds = [k for k in ARCH_EDGES if k in {e[2] for e in edges}]
     fig,ax = plt.subplots(figsize=(width, row_height*(rows + 0.6) + 0.3*(len(lines) + 2)))
-    boxes = {}
+    boxes,texts = {},{}
     for name,label,*_ in blocks:
         bx,y = pos[name]
-        boxes[name] = ax.add_patch(FancyBboxPatch((bx - .48, y - .4), .96, .8, boxstyle='round,pad=0.02', fc='#dce9f5', ec='0.3', zorder=2))
-        ax.text(bx, y + .17, label, ha='center', va='center', fontsize=fontsize, weight='bold', zorder=3)
-        ax.text(bx, y - .19, '×'.join(map(str, shapes[name])), ha='center', va='center', fontsize=fontsize, zorder=3)
+        boxes[name] = ax.add_patch(FancyBboxPatch((bx - .48, y - .4), .96, .8, boxstyle='round,pad=0.02', fc='#dce9f5', ec='0.3', zorder=2, clip_on=False))
+        texts[name] = [ax.text(bx, y + .17, label, ha='center', va='center', fontsize=fontsize, weight='bold', zorder=3),
+                       ax.text(bx, y - .19, '×'.join(map(str, shapes[name])), ha='center', va='center', fontsize=fontsize, zorder=3)]
     for a,b,kind in edges:
         style = {k: v for k,v in ARCH_EDGES[kind].items() if k != 'label'}
         ax.annotate('', pos[b], pos[a], arrowprops=dict(arrowstyle='->', patchA=boxes[a], patchB=boxes[b], shrinkA=1, shrinkB=1, lw=1.4, **style), zorder=1)
-    ax.set_xlim(-.5, cols - .5); ax.set_ylim(-rows + .45, .55)
+    ax.set_xlim(-.7, cols - .3); ax.set_ylim(-rows + .45, .55)
     ax.xaxis.tick_top(); ax.set_xticks(range(cols), [f'stride {2**c}' for c in range(cols)], fontsize=fontsize); ax.set_yticks([])
     ax.tick_params(length=0)
     for s in ax.spines.values(): s.set_visible(False)
@@ -124,6 +124,12 @@ def arch_diagram(shapes:dict, # name -> (c, h, w), as `module_shapes` gives; 'in
     ax.legend([Line2D([], [], **{k: v for k,v in ARCH_EDGES[k].items() if k != 'label'}) for k in kinds], [ARCH_EDGES[k]['label'] for k in kinds],
               loc='upper center', bbox_to_anchor=(.5, 0), ncol=len(kinds), frameon=False, fontsize=fontsize)
     fig.tight_layout()
+    # a box as wide as its text: wider than its column where the shape is long (no other box shares its row there)
+    r = fig.canvas.get_renderer()
+    col = ax.transData.transform((1, 0))[0] - ax.transData.transform((0, 0))[0]
+    for name,ts in texts.items():
+        w = max(.96, (max(t.get_window_extent(r).width for t in ts) + 8) / col)
+        boxes[name].set_x(pos[name][0] - w/2); boxes[name].set_width(w)
     return ax
 
 # %% ../nbs/12_report.ipynb #pltw0002
