@@ -15,9 +15,10 @@ from .metrics import *
 
 # %% auto #0
 __all__ = ['DOCS_COLUMN', 'BODY_PX', 'ARCH_EDGES', 'RESULTS_DIR', 'sharp_figures', 'shown_width', 'smallest_text',
-           'module_shapes', 'arch_diagram', 'show_windows', 'plot_bars', 'mask_iou', 'mask_dice', 'mask_precision',
-           'mask_recall', 'dice_from_iou', 'iou_from_dice', 'f1_score', 'per_class_table', 'ReportCallback',
-           'SegReport', 'error_map', 'show_seg_grid', 'plot_training', 'results_dirs', 'results_path', 'read_results']
+           'module_shapes', 'arch_diagram', 'show_windows', 'plot_bars', 'show_panels', 'mask_iou', 'mask_dice',
+           'mask_precision', 'mask_recall', 'dice_from_iou', 'iou_from_dice', 'f1_score', 'per_class_table',
+           'ReportCallback', 'SegReport', 'error_map', 'show_seg_grid', 'plot_training', 'results_dirs', 'results_path',
+           'read_results']
 
 # %% ../nbs/12_report.ipynb #rtna0002
 def sharp_figures(fmt:str='retina', # The inline format: 'retina' stores PNGs at twice their displayed size, 'png' at it
@@ -133,7 +134,9 @@ def arch_diagram(shapes:dict, # name -> (c, h, w), as `module_shapes` gives; 'in
     return ax
 
 # %% ../nbs/12_report.ipynb #pltw0002
-def _wrap(title, width_in, fontsize): return '\n'.join(textwrap.wrap(title, int(width_in*72 / (0.55*fontsize))))
+def _wrap(title, width_in, fontsize):
+    "`title`'s lines wrapped to what fits `width_in` inches at `fontsize`"
+    return '\n'.join(textwrap.fill(l, int(width_in*72 / (0.55*fontsize))) for l in title.split('\n'))
 
 def show_windows(img:np.ndarray, # (h, w, 3): the image the windows are cut from
                  cells:list, # (row, col) of the windows to outline; window (r, c) starts at pixel (r*stride, c*stride)
@@ -175,6 +178,38 @@ def plot_bars(df:pd.DataFrame, # One group per column, one bar (and legend entry
     ax.legend(title=legend_title, fontsize=fontsize, title_fontsize=fontsize)
     fig.tight_layout()
     return ax
+
+# %% ../nbs/12_report.ipynb #pltw0007
+def show_panels(panels:dict, # title -> an (h, w, 3) image, an (h, w) integer mask (class indices) or an (h, w) float map
+                codes:list|None=None, # Class names: a legend of the classes the masks show
+                ignore_index:int|None=None, # The mask value that is no class (drawn white, not in the legend)
+                ncols:int=3, # Panels per row
+                cmap:str='Blues', # For the float maps
+                width:float=6.6, # Inches (the docs column)
+                fontsize:float=12, # Titles and legend
+               )->np.ndarray: # The axes
+    "Images, class masks and maps side by side under their titles, the masks in `seg_palette`'s colours with a legend of their classes"
+    arrs = {t: np.asarray(v) for t,v in panels.items()}
+    masks = [a for a in arrs.values() if a.ndim == 2 and np.issubdtype(a.dtype, np.integer)]
+    n = len(codes) if codes is not None else max((int(m.max()) for m in masks), default=0) + 1
+    shown = sorted({int(c) for m in masks for c in np.unique(m)} - {ignore_index}) if codes is not None else []
+    rows,legend_rows = -(-len(arrs) // ncols),-(-len(shown) // 4)
+    h,w = next(iter(arrs.values())).shape[:2]
+    lines = max(len(_wrap(t, width/ncols, fontsize).split('\n')) for t in arrs)
+    height = rows * (width/ncols * h/w + 0.25*lines + 0.1) + 0.3*legend_rows
+    fig,axs = plt.subplots(rows, ncols, figsize=(width, height), squeeze=False)
+    for ax,(t,a) in zip(axs.flat, arrs.items()):
+        if a.ndim == 3: ax.imshow(a)
+        elif np.issubdtype(a.dtype, np.integer): ax.imshow(a, interpolation='nearest', **seg_cmap(n, ignore_index=ignore_index))
+        else: ax.imshow(a, cmap=cmap)
+        ax.set_title(_wrap(t, width/ncols, fontsize), fontsize=fontsize)
+    for ax in axs.flat: ax.axis('off')
+    if shown:
+        pal = seg_palette(n, ignore_index=ignore_index) / 255
+        fig.legend(handles=[matplotlib.patches.Patch(color=pal[c], label=codes[c]) for c in shown], loc='lower center',
+                   ncol=4, fontsize=fontsize, frameon=False, handlelength=1)
+    fig.tight_layout(rect=(0, 0.3*legend_rows/height, 1, 1))
+    return axs
 
 # %% ../nbs/12_report.ipynb #af6c0978
 def _binary(m, cls=None)->Tensor:
