@@ -20,7 +20,8 @@ __all__ = ['MAX_TILE_WORK', 'MAX_TILES', 'load_seg_model', 'OnnxSegModel', 'load
            'segcourse_predict']
 
 # %% ../nbs/15_inference.ipynb #44708b00
-from .learner import SegModel, MAX_CLASSES
+from .learner import SegModel
+from .archs import MAX_CLASSES
 from .export import STRIDE_MULTIPLE, ModelFileError, load_model_folder, onnx_config, _model_of, check_flag
 
 def _looks_pickled(fn:Path)->bool:
