@@ -15,6 +15,12 @@ from segcourse.data import MaskFinder
 
 CMD = [sys.executable, '-c', 'import sys; from segcourse.cli import main; sys.exit(main())']  # the checkout under test
 
+def split_threshold(p:torch.Tensor)->float:
+    "A threshold above 0.5 that some pixels of `p` (probabilities of class 1) called positive at 0.5 do not pass: it changes the mask"
+    mid = p[(p > 0.5) & (p < 1)]
+    assert len(mid), "no probability between 0.5 and 1: the test model is too sure to test a threshold"
+    return mid.median().item()
+
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory):
     torch.manual_seed(0)
@@ -30,6 +36,12 @@ def trained(tmp_path_factory):
     with learn.no_bar(), learn.no_logging(): learn.fit(2, 1e-2)
     return learn, tmp
 
+@pytest.fixture(scope='module')
+def unsure(trained):
+    "The same learner untrained: its probabilities spread around 0.5 (the trained one's are 0 or 1), so a threshold changes its masks"
+    torch.manual_seed(1)
+    return seg_learner(trained[0].dls, resnet18, pretrained=False, n_out=1, loss_func='ce+dice', arch='unet')
+
 def test_learner(trained):
     learn,_ = trained
     assert learn.metrics.attrgot('name') == ['iou', 'dice', 'miou', 'pixel_acc']
@@ -41,16 +53,17 @@ def test_learner(trained):
     inter,union = ((masks == 1) & (targs == 1) & keep).sum(), (((masks == 1) | (targs == 1)) & keep).sum()
     assert abs(iou - (inter/union).item()) < 1e-4
 
-def test_predict_threshold(trained):
-    learn,_ = trained
+def test_predict_threshold(unsure):
+    learn = unsure
     f = learn.dls.valid_ds.items[0]
     p = predict_probs(learn, read_image(f))
     assert p.shape == (2, 64, 96)
     torch.testing.assert_close(p.sum(0), torch.ones(64, 96))  # 1 - sigmoid and sigmoid
-    (m,),(m9,) = learn.predict_masks([f]),learn.predict_masks([f], threshold=0.9)
+    t = split_threshold(p[1])
+    (m,),(mt,) = learn.predict_masks([f]),learn.predict_masks([f], threshold=t)
     assert np.array_equal(m, (p[1] > 0.5).numpy().astype(np.uint8))
-    assert np.array_equal(m9, (p[1] > 0.9).numpy().astype(np.uint8))
-    assert m9.sum() <= m.sum()
+    assert np.array_equal(mt, (p[1] > t).numpy().astype(np.uint8))
+    assert not np.array_equal(m, mt)  # the threshold moved the boundary
     with pytest.raises(ValueError, match='threshold=1.5: a probability'): learn.predict_masks([f], threshold=1.5)
 
 def test_folder_and_onnx(trained):
@@ -68,34 +81,41 @@ def test_folder_and_onnx(trained):
     three = SegModel('naive', None, None, n_out=3)  # a multi-class model takes the most probable class: no threshold
     with pytest.raises(ValueError, match='is for a one-channel'): three.predict_masks([f], threshold=0.5)
 
-def test_report_from_files(trained):
+def test_report_from_files(trained, unsure):
     "The prediction path's report of a binary model: its 2x2 matrix is the masks `predict_masks` gives, at the threshold asked"
-    learn,tmp = trained
+    (_,tmp),learn = trained,unsure
     files = list(learn.dls.valid_ds.items)
     get_mask = MaskFinder(tmp/'labels')
-    for t in (None, 0.8):
+    t_half = split_threshold(torch.cat([predict_probs(learn, read_image(f))[1].flatten() for f in files]))
+    cms = []
+    for t in (None, t_half):
         rep = SegReport.from_files(learn, files, get_mask, threshold=t)
+        cms.append(rep.cm)
         preds = learn.predict_masks(files, threshold=t)
         targs = [read_mask(get_mask(f)) for f in files]
         tp = sum(((p == 1) & (m == 1)).sum() for p,m in zip(preds, targs))
         fp = sum(((p == 1) & (m == 0)).sum() for p,m in zip(preds, targs))
         assert rep.cm.shape == (2, 2) and rep.cm[1, 1] == tp and rep.cm[0, 1] == fp
+    assert not torch.equal(cms[0], cms[1])  # the threshold reached the masks scored
     assert rep.codes == ['not road', 'road']
     assert SegReport.from_files(learn, files, get_mask, codes=['bg', 'fg']).codes == ['bg', 'fg']  # two names for one channel
 
-def test_cli_predict(trained):
+def test_cli_predict(trained, unsure):
     "`segcourse predict` on a binary model folder: 0/1 masks, `--threshold` moves the boundary, and a multi-class model refuses it in words"
-    learn,tmp = trained
+    (_,tmp),learn = trained,unsure
     folder = save_model_folder(learn, tmp/'cli_model')
     f = Path(learn.dls.valid_ds.items[0])
     p = predict_probs(learn, read_image(f))[1]
-    for t,out in ((None, 'cli'), (0.8, 'cli8')):
-        r = subprocess.run(CMD + ['predict', str(folder), str(f), '--out', str(tmp/out), '--cpu'] + ([] if t is None else ['--threshold', str(t)]),
+    t = split_threshold(p)
+    masks = {}
+    for t_,out in ((None, 'cli'), (t, 'cli_t')):
+        r = subprocess.run(CMD + ['predict', str(folder), str(f), '--out', str(tmp/out), '--cpu'] + ([] if t_ is None else ['--threshold', repr(t_)]),
                            capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, r.stderr
         assert '1 image(s) segmented' in r.stdout
-        m = np.array(Image.open(tmp/out/f'{f.stem}.png'))
-        assert np.array_equal(m, (p > (t or 0.5)).numpy().astype(np.uint8))
+        masks[t_] = np.array(Image.open(tmp/out/f'{f.stem}.png'))
+        assert np.array_equal(masks[t_], (p > (t_ or 0.5)).numpy().astype(np.uint8))
+    assert not np.array_equal(masks[None], masks[t])  # the threshold moved the boundary
     multi = SegModel('naive', None, None, n_out=3)
     r = subprocess.run(CMD + ['predict', str(save_model_folder(multi, tmp/'three')), str(f), '--out', str(tmp/'cli3'), '--threshold', '0.5'],
                        capture_output=True, text=True, timeout=300)
