@@ -11,7 +11,8 @@ import os, sys, time, shutil, argparse, tempfile, warnings
 from pathlib import Path
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 import torch
-from segcourse.a2d2 import make_a2d2, preprocess_a2d2, a2d2_dls, a2d2_files
+from segcourse.a2d2_synthetic import make_a2d2
+from segcourse.a2d2_data import preprocess_a2d2, a2d2_dls, a2d2_files
 
 def epoch_s(dls):
     "Seconds to read every batch of the training and validation sets once"

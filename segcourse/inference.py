@@ -20,7 +20,8 @@ __all__ = ['MAX_TILE_WORK', 'MAX_TILES', 'load_seg_model', 'OnnxSegModel', 'load
            'segcourse_predict']
 
 # %% ../nbs/15_inference.ipynb #44708b00
-from .learner import SegModel, MAX_CLASSES
+from .learner import SegModel
+from .archs import MAX_CLASSES
 from .export import STRIDE_MULTIPLE, ModelFileError, load_model_folder, onnx_config, _model_of, check_flag
 
 def _looks_pickled(fn:Path)->bool:
@@ -186,12 +187,18 @@ def _resize_image(img:np.ndarray, hw)->np.ndarray:
     if tuple(hw) == img.shape[:2]: return img
     return np.asarray(Image.fromarray(img).resize((hw[1], hw[0]), Image.Resampling.BILINEAR))
 
+def _probs(logits:Tensor)->Tensor:
+    "Class probabilities of (N, C, H, W) logits: softmax; one channel (binary): two maps, 1 - sigmoid and sigmoid"
+    if logits.shape[1] != 1: return logits.softmax(1)
+    s = logits.sigmoid()
+    return torch.cat([1 - s, s], 1)
+
 @torch.no_grad()
 def _forward(model, x:Tensor, tta:bool, mult:int)->Tensor:
     "Softmax probabilities of a batch, padded to `mult` and cropped back, averaged with the flipped batch when `tta`"
     xp,(h,w) = _pad_to(x, mult)
-    p = model(xp).float().softmax(1)
-    if tta: p = (p + model(xp.flip(-1)).float().softmax(1).flip(-1)) / 2
+    p = _probs(model(xp).float())
+    if tta: p = (p + _probs(model(xp.flip(-1)).float()).flip(-1)) / 2
     return p[..., :h, :w]
 
 def _tile_bands(model, img:np.ndarray, device, tile, overlap:float, tta:bool, bs:int, mult:int):
@@ -254,6 +261,10 @@ def prob_bands(model, # A `SegModel` (`load_seg_model`), an `OnnxSegModel`, or a
               ): # Yields (n_classes, rows, W) float probabilities, top to bottom, on the model's device
     "The class probabilities of `img` at its own size, as bands of rows, computed in memory bounded by a band"
     check_predict_args(tile, overlap, bs, size, tta, stride_multiple); check_image(img)
+    yield from _bands(model, img, tile, overlap, tta, bs, stride_multiple, size)
+
+def _bands(model, img, tile=None, overlap=0.25, tta=False, bs=4, stride_multiple=STRIDE_MULTIPLE, size='train'):
+    "`prob_bands` without its checks, for callers that made them once for all their images (`predict_masks`, `predict_files`)"
     model = _model_of(model).eval()  # a learner fresh from training is in train mode: BatchNorm refuses a batch of one 1x1 map
     device = next(model.parameters()).device
     hw,auto_tile = inference_size(model, img.shape[:2], size)
@@ -315,12 +326,24 @@ def _check_outputs(jobs):
         if k in first_of: raise ValueError(f"{first_of[k]} and {f} would both be written as {rel}.png: rename one, or segment them into different --out folders")
         first_of[k] = f
 
-def _predict_mask(model, img:np.ndarray, probs_fn=None, **kwargs)->np.ndarray:
+def _check_threshold(model, threshold):
+    "A threshold is for a one-channel (binary) model, and a probability strictly between 0 and 1"
+    if threshold is None: return
+    if not (isinstance(threshold, (int, float, np.floating)) and not isinstance(threshold, bool) and 0 < threshold < 1):
+        raise ValueError(f"threshold={threshold!r}: a probability between 0 and 1 (exclusive), e.g. 0.5")
+    n = _model_of(model).config['n_out']
+    if n != 1: raise ValueError(f"threshold={threshold} is for a one-channel (binary) model; this one has {n} classes, and each pixel takes the most probable")
+
+def _decide(p:Tensor, threshold:float|None=None)->Tensor:
+    "(H, W) mask of (C, H, W) probabilities: the most probable class, or, given a `threshold`, class 1 where its probability is above it"
+    return p.argmax(0) if threshold is None else (p[1] > threshold).long()
+
+def _predict_mask(model, img:np.ndarray, probs_fn=None, threshold=None, **kwargs)->np.ndarray:
     "Mask (H, W) uint8 of `img`, band by band; with `probs_fn` the probabilities go to that `.npy` (float16) as they come"
     mask,y,probs = np.empty(img.shape[:2], np.uint8),0,None
-    for b in prob_bands(model, img, **kwargs):
+    for b in _bands(model, img, **kwargs):  # checked once by the caller
         b = b.cpu()
-        mask[y:y+b.shape[1]] = b.argmax(0).numpy()
+        mask[y:y+b.shape[1]] = _decide(b, threshold).numpy()
         if probs_fn is not None:
             if probs is None: probs = np.lib.format.open_memmap(str(probs_fn), mode='w+', dtype=np.float16, shape=(b.shape[0], *img.shape[:2]))
             probs[:, y:y+b.shape[1]] = b.numpy()
@@ -336,16 +359,18 @@ def predict_masks(self:Learner|SegModel|OnnxSegModel, files, # Image files (or f
                   bs:int=4, # Tiles per forward pass
                   size:str|tuple|None='train', # 'train', None (each image's own size) or (h, w), as `prob_bands`
                   with_probs:bool=False, # Also return the probabilities
-                 )->list: # Masks (H, W) uint8, or (mask, probs) pairs
+                  threshold:float|None=None, # One-channel (binary) model: class 1 where its probability is above this (None: 0.5)
+                 )->list: # Masks (H, W) uint8, or (mask, probs) pairs; a binary model's probs are (2, H, W): 1-p and p
     "Segment image files (at the training scale, see `predict_probs`); raises `ImageError` naming the first file that cannot be read"
+    kw,res = dict(tile=tile, overlap=overlap, tta=tta, bs=bs, size=size),[]
+    check_predict_args(**kw); _check_threshold(self, threshold)
     jobs,failures = _expand_inputs(files)
     if failures: raise ImageError(failures[0][1])
-    kw,res = dict(tile=tile, overlap=overlap, tta=tta, bs=bs, size=size),[]
     for f,_ in progress_bar(jobs, leave=False):
         img = read_image(f)
-        if not with_probs: res.append(_predict_mask(self, img, **kw)); continue
+        if not with_probs: res.append(_predict_mask(self, img, threshold=threshold, **kw)); continue
         p = predict_probs(self, img, **kw)
-        res.append((p.argmax(0).numpy().astype(np.uint8), p.numpy()))
+        res.append((_decide(p, threshold).numpy().astype(np.uint8), p.numpy()))
     return res
 
 # %% ../nbs/15_inference.ipynb #608f5c27
@@ -360,23 +385,33 @@ def predict_files(model, # A model from `load_seg_model`, or a `seg_learner`
                   save_probs:bool=False, # Also write `<stem>_probs.npy` (float16)
                   show_progress:bool=True, # Show a progress bar over the inputs
                   overwrite:bool=False, # Replace files in `out` that segcourse did not write (else they are refused, named)
+                  threshold:float|None=None, # One-channel (binary) model: class 1 where its probability is above this (None: 0.5)
                   **kwargs)->list: # [(path, error message)] of the inputs that failed
     "Segment every input into `out`, keeping the inputs' folders; failures are collected, not fatal; no file of the user's is replaced"
-    check_predict_args(**kwargs)
     for k,v in dict(save_probs=save_probs, show_progress=show_progress, overwrite=overwrite).items(): check_flag(v, k)
+    _check_threshold(model, threshold)
+    return _write_predictions(model, *_predict_jobs(inputs, out, **kwargs), out, save_probs, show_progress, overwrite, threshold, **kwargs)
+
+def _predict_jobs(inputs, out, **kwargs)->tuple: # ([(image file, output stem)], [(input, error message)])
+    "The checks of a prediction run, made once where it starts (`predict_files`, `segcourse predict` before it loads the model)"
+    check_predict_args(**kwargs)
     check_apart(out, L(inputs))
     jobs,failures = _expand_inputs(inputs)
     _check_outputs(jobs)
+    return jobs, failures
+
+def _write_predictions(model, jobs, failures, out, save_probs, show_progress, overwrite, threshold=None, **kwargs)->list:
+    "Segment the checked `jobs` into `out` (`predict_files`); the failures, added to `failures`"
     outs = OutputFolder(out, overwrite, 'the predictions')
     outs.check([o for _,rel in jobs for o in _outputs(rel, save_probs)])
     model = _model_of(model)
     n_out = model.config['n_out']  # a palette PNG mask holds class indices 0..255
     if n_out > MAX_CLASSES: raise ValueError(f"the model has {n_out} classes; a mask PNG holds at most {MAX_CLASSES}")
-    pal = class_palette(n_out)
+    pal = class_palette(max(n_out, 2))  # one channel (binary): classes 0 and 1
     for f,rel in progress_bar(jobs, display=show_progress, leave=False):
         try:
             img,mask = read_image(f),{}
-            def predict(probs_fn=None): mask['m'] = _predict_mask(model, img, probs_fn, **kwargs)
+            def predict(probs_fn=None): mask['m'] = _predict_mask(model, img, probs_fn, threshold, **kwargs)
             fm,fo,*fp = _outputs(rel, save_probs)
             if fp: outs.write(fp[0], predict)
             else: predict()
@@ -422,9 +457,10 @@ def _check_report_classes(cfg:dict, codes, ignore_index):
     "`codes` and `ignore_index` checked against the model's config: a report of other classes than the model's outputs means nothing"
     if codes is not None:
         if isinstance(codes, (str, Path)) or not is_listy(codes): raise TypeError(f"codes must be a list of class names, not {codes!r}")
-        if len(codes) != cfg['n_out']:
-            raise ValueError(f"codes has {len(codes)} names but the model has {cfg['n_out']} outputs: "
-                             f"give one name per output, in the model's order, or leave codes out to use the model's")
+        n = max(cfg['n_out'], 2)  # one channel (binary): two names, background and foreground
+        if len(codes) != n:
+            raise ValueError(f"codes has {len(codes)} names but the model has {n} classes: "
+                             f"give one name per class, in the model's order, or leave codes out to use the model's")
     if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
         raise TypeError(f"ignore_index must be a whole number (the mask value that counts nowhere) or None, not {ignore_index!r}")
     if ignore_index is not None and not 0 <= ignore_index <= 255:
@@ -444,7 +480,7 @@ def from_files(cls:SegReport, model, # A model from `load_seg_model`, a `seg_lea
         raise TypeError(f"model must be a model from `load_seg_model`, a `seg_learner` or a model folder, not a {type(model).__name__}")
     _check_report_classes(model.config, codes, ignore_index)
     codes,ignore_index = ifnone(codes, model.config['codes']),ifnone(ignore_index, model.config['ignore_index'])
-    n = model.config['n_out']
+    n = max(model.config['n_out'], 2)  # one channel (binary): classes 0 and 1
     pairs = _report_pairs(files, get_mask)
     start = time.perf_counter()
     preds = model.predict_masks([f for f,_ in pairs], **kwargs)
@@ -477,17 +513,17 @@ def segcourse_predict(model:str, # Model folder (`save_model_folder`), .onnx fil
                       onnx:bool=False, # MODEL is an ONNX file: run it with onnxruntime (on the CPU)
                       trust_pickle:bool=False, # Allow a `learn.export()` pickle as MODEL: loading it can run any code it holds
                       overwrite:bool=False, # Replace files in --out that segcourse did not write (else they are refused, named)
+                      threshold:float=None, # One-channel (binary) model: class 1 where its probability is above this (default 0.5)
                      ):
     "Segment images with an exported model: palette-PNG masks, overlays and optionally probabilities"
     if not inputs: sys.exit("error: no inputs: give image files or folders after the model file")
     kw = dict(tile=tile, overlap=overlap, tta=tta, bs=bs, size=None if native else 'train')
-    try: check_predict_args(**kw); check_apart(out, inputs)
+    try: jobs,failures = _predict_jobs(inputs, out, **kw)  # every check of the inputs, once, before the model loads
     except ValueError as e: sys.exit(f"error: {e}")
     try: m = load_seg_model(model, cpu=cpu or not torch.cuda.is_available(), trust_pickle=trust_pickle, onnx=onnx)
     except (ImageError, ModelFileError) as e: sys.exit(f"error: {e}")
-    try: fails = predict_files(m, inputs, out, save_probs=probs, overwrite=overwrite, **kw)
+    try: _check_threshold(m, threshold); fails = _write_predictions(m, jobs, failures, out, probs, True, overwrite, threshold, **kw)
     except ValueError as e: sys.exit(f"error: {e}")
-    jobs,_ = _expand_inputs(inputs)
     print(f"{len(jobs) - sum(1 for f,_ in fails if not Path(f).is_dir())} image(s) segmented into {out}")
     if fails:
         print(f"{len(fails)} input(s) failed:", file=sys.stderr)

@@ -275,10 +275,10 @@ def _net_splitter(splitter, m:SegModel)->list: return splitter(m.model)  # the a
 # %% ../nbs/09_learner.ipynb #ed6c5f30
 def _check_mask_values(yb:Tensor, n_out:int, ignore_index:int|None):
     "A mask value that is neither a class below `n_out` nor `ignore_index` would crash the loss, or be learnt as nothing"
-    v = yb.unique()
-    bad = v[(v >= n_out) & (v != ifnone(ignore_index, -1))]
+    v,n = yb.unique(),max(n_out, 2)  # one output channel is binary: classes 0 and 1
+    bad = v[(v >= n) & (v != ifnone(ignore_index, -1))]
     if len(bad): raise ValueError(f"mask values {bad.tolist()[:10]} in a training batch are not classes of a model with n_out={n_out} "
-                                  f"(values 0..{n_out-1}{f', and {ignore_index} ignored' if ignore_index is not None else ''}): raise `n_out` or fix the codes")
+                                  f"(values 0..{n-1}{f', and {ignore_index} ignored' if ignore_index is not None else ''}): raise `n_out` or fix the codes")
 
 def _check_learner_args(dls, loss_func, metrics, mixed_precision, channels_last, arch_kwargs, kwargs=None):
     "Refuse, naming the argument, what `seg_learner` would otherwise take and misuse: the sizes are `check_model_args`'s"
@@ -302,7 +302,7 @@ def seg_learner(dls:DataLoaders, # Segmentation DataLoaders (e.g. from `camvid_t
                 arch:str='unet', # Architecture name in `ARCHS`
                 pretrained:bool=True, # Start from pretrained encoder weights (downloaded, or from `weights`)
                 weights:str|Path|None=None, # Local encoder weights file, for machines without internet
-                n_out:int|None=None, # Number of classes; defaults to the DataLoaders' codes
+                n_out:int|None=None, # Number of classes; defaults to the DataLoaders' codes; 1: binary (one channel, sigmoid; two codes)
                 loss_func:str|Callable='ce', # A loss, or a name for `seg_loss`: 'ce', 'dice', 'ce+dice', 'focal', ...; ignores `dls.ignore_index`
                 metrics:list|None=None, # Defaults to `seg_metrics` (mIoU, Dice, pixel accuracy, mean accuracy)
                 per_class:bool=False, # Add a per-class IoU column for every class
@@ -318,7 +318,7 @@ def seg_learner(dls:DataLoaders, # Segmentation DataLoaders (e.g. from `camvid_t
     codes,ignore_index = dls_classes(dls)
     n_out = ifnone(n_out, len(codes) if codes is not None else get_c(dls))
     if not n_out: raise ValueError("number of classes unknown: pass `n_out`, or DataLoaders with codes")
-    if codes is not None and n_out != len(codes): raise ValueError(f"n_out={n_out} but the DataLoaders have {len(codes)} classes: the model needs one output per class")
+    if codes is not None and n_out != len(codes) and (n_out, len(codes)) != (1, 2): raise ValueError(f"n_out={n_out} but the DataLoaders have {len(codes)} classes: the model needs one output per class")
     xb,yb = dls.one_batch()
     if xb.ndim == 4 and xb.shape[1] != n_in: raise ValueError(f"n_in={n_in!r}, but the DataLoaders' images have {xb.shape[1]} channels: give n_in={xb.shape[1]}")
     _check_mask_values(yb, n_out, ignore_index)

@@ -6,14 +6,14 @@ Docs: https://segcourse.github.io/segcourse/metrics.html.md"""
 
 # %% ../nbs/04_metrics.ipynb #9a16df42
 from __future__ import annotations
-import torch
+import math, torch
 import torch.distributed as dist
 from fastai.vision.all import *
 
 # %% auto #0
 __all__ = ['check_n_classes', 'confusion_matrix', 'check_cm_shape', 'iou_per_class', 'dice_per_class', 'precision_per_class',
            'recall_per_class', 'pixel_accuracy', 'mean_iou', 'mean_dice', 'mean_accuracy', 'ConfusionMatrix',
-           'SegMetric', 'seg_metrics']
+           'SegMetric', 'seg_metrics', 'binary_seg_metrics']
 
 # %% ../nbs/04_metrics.ipynb #12ff8f5e
 def check_n_classes(n_classes)->None:
@@ -38,18 +38,27 @@ def _refuse_values(pred:Tensor, targ:Tensor, n_classes:int, ignore_index, nan:Te
         raise ValueError(f"target value {v} is not one of the {n_classes} classes (0..{n_classes-1})"
                          f"{'' if ignore_index is None else f' nor ignore_index={ignore_index}'}; if {v} means 'no label', pass ignore_index={v}")
 
+def _threshold(logit:Tensor, thresh:float, n_classes:int)->tuple:
+    "(logit, class 0/1) of one-channel logits: 1 where `sigmoid(logit) > thresh`, compared as logits (no sigmoid to compute)"
+    if n_classes != 2: raise ValueError(f"one-channel (binary) logits have two classes, 0 and 1: give n_classes=2, not {n_classes}")
+    if not (isinstance(thresh, (int, float)) and not isinstance(thresh, bool) and 0 < thresh < 1):
+        raise ValueError(f"thresh={thresh!r}: a probability between 0 and 1 (exclusive), e.g. 0.5")
+    return logit, (logit > math.log(thresh/(1-thresh))).long()
+
 def confusion_matrix(pred:Tensor, # Predicted class indices (any shape), or logits with classes on `axis`
                      targ:Tensor, # True class indices, same shape as `pred` (without the class axis)
                      n_classes:int, # Number of classes
                      ignore_index:int|None=None, # Target value that counts nowhere
                      axis:int=1, # Class axis of logits
                      per_image:bool=False, # One matrix per item of the batch (the first axis), from the same `bincount`
+                     thresh:float=0.5, # One-channel (binary) logits: class 1 where the sigmoid is above this
                     )->Tensor: # (n_classes, n_classes) int64, rows = target, columns = prediction; (N, n_classes, n_classes) per image
     "Confusion matrix of `pred` against `targ` with one `bincount`, on `pred`'s device; NaN logits, a prediction or a target that is not a class (nor `ignore_index`) are a `ValueError`"
     check_n_classes(n_classes)
     pred,targ = TensorBase(pred).as_subclass(Tensor),TensorBase(targ).as_subclass(Tensor)
     logits = pred.ndim == targ.ndim + 1
-    if logits: top,pred = pred.max(axis)  # `max` keeps a NaN logit in `top` (argmax alone would give its index)
+    if logits and pred.shape[axis] == 1: top,pred = _threshold(pred.squeeze(axis), thresh, n_classes)  # one channel: binary
+    elif logits: top,pred = pred.max(axis)  # `max` keeps a NaN logit in `top` (argmax alone would give its index)
     else: top = pred
     if pred.shape != targ.shape: raise ValueError(f"prediction shape {tuple(pred.shape)} differs from target shape {tuple(targ.shape)}")
     n_img,nn = (len(pred) if per_image else 1),n_classes*n_classes
@@ -134,6 +143,7 @@ class ConfusionMatrix(Metric):
     def __init__(self, n_classes:int, # Number of classes (the model's outputs)
                  ignore_index:int|None=None, # Target value that counts nowhere (e.g. the void class, or 255)
                  axis:int=1, # Class axis of the model's output
+                 thresh:float=0.5, # One output channel (binary): class 1 where the sigmoid is above this
                 ):
         store_attr()
         self.reset()
@@ -144,7 +154,7 @@ class ConfusionMatrix(Metric):
                targ:Tensor, # Class indices
               ):
         "Add a batch of predictions (logits or indices) and targets"
-        cm = confusion_matrix(pred, targ, self.n_classes, self.ignore_index, self.axis)
+        cm = confusion_matrix(pred, targ, self.n_classes, self.ignore_index, self.axis, thresh=self.thresh)
         self.cm = cm if self.cm is None else self.cm + cm
         self._synced = False
 
@@ -198,9 +208,11 @@ def seg_metrics(n_classes:int, # Number of classes
                 ignore_index:int|None=None, # Target value that counts nowhere
                 codes:list|None=None, # Class names, for per-class column names
                 per_class:bool=False, # Add one IoU column per class
+                thresh:float=0.5, # With one output channel (`n_classes=1`, binary): the sigmoid threshold for class 1
                )->L:
-    "mIoU, mean Dice, pixel accuracy and mean pixel accuracy (and per-class IoU), sharing one confusion matrix"
+    "mIoU, mean Dice, pixel accuracy and mean pixel accuracy (and per-class IoU), sharing one confusion matrix; `binary_seg_metrics` for one channel"
     check_n_classes(n_classes)
+    if n_classes == 1: return binary_seg_metrics(ignore_index, thresh)
     cm = ConfusionMatrix(n_classes, ignore_index)
     mets = L(SegMetric(cm, mean_iou, 'miou'), SegMetric(cm, mean_dice, 'dice'),
              SegMetric(cm, pixel_accuracy, 'pixel_acc'), SegMetric(cm, mean_accuracy, 'mean_acc'))
@@ -208,3 +220,20 @@ def seg_metrics(n_classes:int, # Number of classes
         codes = ifnone(codes, [str(i) for i in range(n_classes)])
         mets += L(SegMetric(cm, _ClassIoU(i), f'iou_{c}') for i,c in enumerate(codes) if i != ignore_index)
     return mets
+
+# %% ../nbs/04_metrics.ipynb #acf15563
+class _PositiveIoU:
+    "IoU of class 1, the positive class of a binary mask (picklable)"
+    def __call__(self, cm): return iou_per_class(cm)[1].item()
+
+class _PositiveDice:
+    "Dice of class 1, the positive class of a binary mask (picklable)"
+    def __call__(self, cm): return dice_per_class(cm)[1].item()
+
+def binary_seg_metrics(ignore_index:int|None=None, # Target value that counts nowhere (e.g. 255)
+                       thresh:float=0.5, # Class 1 where the sigmoid of the one output channel is above this
+                      )->L:
+    "IoU and Dice of the positive class (1), mIoU of both classes and pixel accuracy of a one-channel model, sharing one 2x2 confusion matrix"
+    cm = ConfusionMatrix(2, ignore_index, thresh=thresh)
+    return L(SegMetric(cm, _PositiveIoU(), 'iou'), SegMetric(cm, _PositiveDice(), 'dice'),
+             SegMetric(cm, mean_iou, 'miou'), SegMetric(cm, pixel_accuracy, 'pixel_acc'))

@@ -32,7 +32,7 @@ def sweep_table(runs:list, # Runs of `benchmarks/recipe_camvid11.py`, one dict p
                          'rare': g.rare.mean(), 'flip TTA': g.tta.mean(), 'minutes': g.minutes.median()}).round(1)
 
 # %% ../nbs/11_recipe.ipynb #recipe-schedules
-CPU_RECIPE = dict(size=(192, 256), bs=8, epochs=5)  # `fine_tune(epochs)` at `size`: measured above, tutorial 01's run
+CPU_RECIPE = dict(size=(360, 480), bs=8, epochs=5, mixed_precision='bf16')  # `fine_tune(epochs)` at `size`, bf16 where `cpu_bf16_fast()`: the sweep above
 GPU_RECIPE = dict(size=(360, 480), bs=16, epochs=30)  # The full frames; not measured (no GPU where this was built)
 
 # %% ../nbs/11_recipe.ipynb #5ae5587d

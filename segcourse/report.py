@@ -6,16 +6,19 @@ Docs: https://segcourse.github.io/segcourse/report.html.md"""
 
 # %% ../nbs/12_report.ipynb #0fe14bac
 from __future__ import annotations
-import json, time
+import json, math, textwrap, time
 import pandas as pd
+from matplotlib.text import Text
 from fastai.vision.all import *
 from .core import *
 from .metrics import *
 
 # %% auto #0
-__all__ = ['RESULTS_DIR', 'sharp_figures', 'mask_iou', 'mask_dice', 'mask_precision', 'mask_recall', 'dice_from_iou',
-           'iou_from_dice', 'f1_score', 'per_class_table', 'ReportCallback', 'SegReport', 'error_map', 'show_seg_grid',
-           'plot_training', 'results_dirs', 'results_path', 'read_results']
+__all__ = ['DOCS_COLUMN', 'BODY_PX', 'ARCH_EDGES', 'RARE_CAMVID', 'RESULTS_DIR', 'sharp_figures', 'shown_width', 'smallest_text',
+           'module_shapes', 'arch_diagram', 'show_windows', 'plot_bars', 'show_panels', 'mask_iou', 'mask_dice',
+           'mask_precision', 'mask_recall', 'dice_from_iou', 'iou_from_dice', 'f1_score', 'per_class_table',
+           'ReportCallback', 'SegReport', 'error_map', 'show_seg_grid', 'plot_training', 'label_budget_table',
+           'plot_label_budget', 'results_dirs', 'results_path', 'read_results']
 
 # %% ../nbs/12_report.ipynb #rtna0002
 def sharp_figures(fmt:str='retina', # The inline format: 'retina' stores PNGs at twice their displayed size, 'png' at it
@@ -30,6 +33,183 @@ def sharp_figures(fmt:str='retina', # The inline format: 'retina' stores PNGs at
     return True
 
 sharp_figures()
+
+# %% ../nbs/12_report.ipynb #lgbl0002
+DOCS_COLUMN = 688  # px: the docs site's text column in a 1280 px wide window (tests/test_docs_site.py measures the page)
+BODY_PX = 16       # px: the site's body text
+
+def shown_width(fig:plt.Figure, # A figure
+               )->float: # px
+    "The width `fig` is saved and shown at in a notebook: its tight bounding box, padded as `savefig` pads it, at its dpi"
+    fig.canvas.draw()
+    return (fig.get_tightbbox(fig.canvas.get_renderer()).width + 2*plt.rcParams['savefig.pad_inches']) * fig.dpi
+
+def _drawn_texts(fig):
+    "The texts a draw of `fig` really draws (an axis turned off keeps its tick labels, undrawn)"
+    drawn,draw = [],Text.draw
+    def record(t, renderer):
+        if t.get_visible() and t.get_text().strip(): drawn.append(t)
+        return draw(t, renderer)
+    Text.draw = record
+    try: fig.canvas.draw()
+    finally: Text.draw = draw
+    return drawn
+
+def smallest_text(fig:plt.Figure, # A figure
+                  column:float=DOCS_COLUMN, # A page shows a wider figure shrunk to this width
+                 )->float: # px
+    "Height of the smallest text of `fig` as a reader sees it: points at the figure's dpi, shrunk with a figure wider than `column`"
+    scale = min(1, column / shown_width(fig))
+    return min(t.get_fontsize() for t in _drawn_texts(fig)) * fig.dpi / 72 * scale
+
+# %% ../nbs/12_report.ipynb #a04337f8
+def module_shapes(model:nn.Module, # The model; run once, in eval mode, without gradients
+                  x:Tensor, # An input batch
+                  names:list, # Submodule names (as `model.get_submodule` takes them)
+                 )->dict: # name -> shape without the batch axis, plus 'input' and 'output'
+    "The shape each submodule in `names` (and the model) outputs on `x`; a list or tuple output gives `name.0`, `name.1`, ..."
+    out = {'input': tuple(x.shape[1:])}
+    def rec(name, o):
+        if isinstance(o, Tensor): out[name] = tuple(o.shape[1:])
+        elif isinstance(o, (list, tuple)):
+            for i,t in enumerate(o): rec(f'{name}.{i}', t)
+    hooks = [model.get_submodule(n).register_forward_hook(lambda mod, inp, o, n=n: rec(n, o)) for n in names]
+    try:
+        with torch.no_grad(): rec('output', model.eval()(x))
+    finally:
+        for h in hooks: h.remove()
+    return out
+
+# %% ../nbs/12_report.ipynb #de16738c
+ARCH_EDGES = {'main': dict(color='0.35', ls='-', label='main path'), 'skip': dict(color='C1', ls='--', label='skip'),
+              'attn': dict(color='C4', ls=':', label='attention')}
+
+def _stride_col(shapes, name): return round(math.log2(shapes['input'][-2] / shapes[name][-2]))
+
+def arch_diagram(shapes:dict, # name -> (c, h, w), as `module_shapes` gives; 'input' is stride 1
+                 blocks:list, # (name, label, row) in the column of its stride, or (name, label, row, col) in column `col`
+                 edges:list, # (from, to, kind), kind a key of `ARCH_EDGES` ('main', 'skip', 'attn')
+                 title:str='', # Drawn above, wrapped to the figure's width
+                 fontsize:float=12, # Every text (12 pt at 100 dpi is 16.7 px, the docs' body size)
+                 width:float|None=None, # Inches; default: 1.15 per column, at most what fits `DOCS_COLUMN`
+                 row_height:float=0.55, # Inches per row
+                )->plt.Axes:
+    "A box per block, in the column of its stride and the row of its step, labelled with the shape it outputs; arrows for the main path, skips and attention"
+    if (bad := [e[2] for e in edges if e[2] not in ARCH_EDGES]): raise ValueError(f"edge kind {bad[0]!r} is not one of {list(ARCH_EDGES)}")
+    if (missing := [b[0] for b in blocks if b[0] not in shapes]): raise ValueError(f"no shape for block {missing[0]!r}: pass it in `names` to `module_shapes`")
+    if (loose := [n for e in edges for n in e[:2] if n not in {b[0] for b in blocks}]): raise ValueError(f"edge from or to {loose[0]!r}, which is not a block")
+    from matplotlib.patches import FancyBboxPatch
+    from matplotlib.lines import Line2D
+    pos = {b[0]: (b[3] if len(b) > 3 else _stride_col(shapes, b[0]), -b[2]) for b in blocks}
+    cols = math.floor(max(x for x,_ in pos.values())) + 1
+    rows = -min(y for _,y in pos.values()) + 1
+    dpi = plt.rcParams['figure.dpi']
+    width = ifnone(width, min(1.15*cols + 1, DOCS_COLUMN/dpi - 0.3))
+    lines = textwrap.wrap(title, int(width*72 / (0.55*(fontsize + 1)))) if title else []
+    kinds = [k for k in ARCH_EDGES if k in {e[2] for e in edges}]
+    fig,ax = plt.subplots(figsize=(width, row_height*(rows + 0.6) + 0.3*(len(lines) + 2)))
+    boxes,texts = {},{}
+    for name,label,*_ in blocks:
+        bx,y = pos[name]
+        boxes[name] = ax.add_patch(FancyBboxPatch((bx - .48, y - .4), .96, .8, boxstyle='round,pad=0.02', fc='#dce9f5', ec='0.3', zorder=2, clip_on=False))
+        texts[name] = [ax.text(bx, y + .17, label, ha='center', va='center', fontsize=fontsize, weight='bold', zorder=3),
+                       ax.text(bx, y - .19, '×'.join(map(str, shapes[name])), ha='center', va='center', fontsize=fontsize, zorder=3)]
+    for a,b,kind in edges:
+        style = {k: v for k,v in ARCH_EDGES[kind].items() if k != 'label'}
+        ax.annotate('', pos[b], pos[a], arrowprops=dict(arrowstyle='->', patchA=boxes[a], patchB=boxes[b], shrinkA=1, shrinkB=1, lw=1.4, **style), zorder=1)
+    ax.set_xlim(-.7, cols - .3); ax.set_ylim(-rows + .45, .55)
+    ax.xaxis.tick_top(); ax.set_xticks(range(cols), [f'stride {2**c}' for c in range(cols)], fontsize=fontsize); ax.set_yticks([])
+    ax.tick_params(length=0)
+    for s in ax.spines.values(): s.set_visible(False)
+    if lines: ax.set_title('\n'.join(lines), fontsize=fontsize + 1)
+    ax.legend([Line2D([], [], **{k: v for k,v in ARCH_EDGES[k].items() if k != 'label'}) for k in kinds], [ARCH_EDGES[k]['label'] for k in kinds],
+              loc='upper center', bbox_to_anchor=(.5, 0), ncol=len(kinds), frameon=False, fontsize=fontsize)
+    fig.tight_layout()
+    # a box as wide as its text: wider than its column where the shape is long (no other box shares its row there)
+    r = fig.canvas.get_renderer()
+    col = ax.transData.transform((1, 0))[0] - ax.transData.transform((0, 0))[0]
+    for name,ts in texts.items():
+        w = max(.96, (max(t.get_window_extent(r).width for t in ts) + 8) / col)
+        boxes[name].set_x(pos[name][0] - w/2); boxes[name].set_width(w)
+    return ax
+
+# %% ../nbs/12_report.ipynb #pltw0002
+def _wrap(title, width_in, fontsize):
+    "`title`'s lines wrapped to what fits `width_in` inches at `fontsize`"
+    return '\n'.join(textwrap.fill(l, int(width_in*72 / (0.55*fontsize))) for l in title.split('\n'))
+
+def show_windows(img:np.ndarray, # (h, w, 3): the image the windows are cut from
+                 cells:list, # (row, col) of the windows to outline; window (r, c) starts at pixel (r*stride, c*stride)
+                 size:int, # The side of a window, in pixels
+                 stride:int, # Pixels from one window to the next
+                 grid:Tensor, # (rows, cols): one value per window, drawn in grey on the right
+                 titles:tuple=('windows on the image', 'one value per window'), # Above the two panels
+                 width:float=6.6, # Inches (the docs column)
+                 fontsize:float=12, # The titles
+                )->list: # The two axes
+    "An image with some of its windows outlined, beside the map of one value per window, the same windows' cells outlined in the same colours"
+    h,w = img.shape[:2]
+    fig,axs = plt.subplots(1, 2, figsize=(width, width/2 * h/w + 0.4 + 0.3*max(len(_wrap(t, width/2, fontsize).split('\n')) for t in titles)))
+    axs[0].imshow(img)
+    grid = np.asarray(grid, dtype=float)
+    axs[1].imshow(grid, cmap='Greys', vmin=0, vmax=1.5*max(grid.max(), 1e-9))
+    for (r,c),col in zip(cells, ('C1', 'C2', 'C3', 'C0', 'C4', 'C5')):
+        axs[0].add_patch(plt.Rectangle((stride*c - .5, stride*r - .5), size, size, fill=False, ec=col, lw=2))
+        axs[1].add_patch(plt.Rectangle((c - .5, r - .5), 1, 1, fill=False, ec=col, lw=2))
+    for ax,t in zip(axs, titles): ax.set_title(_wrap(t, width/2, fontsize), fontsize=fontsize); ax.set_xticks([]); ax.set_yticks([])
+    fig.tight_layout()
+    return axs
+
+# %% ../nbs/12_report.ipynb #pltw0004
+def plot_bars(df:pd.DataFrame, # One group per column, one bar (and legend entry) per row
+              ylabel:str='', # The y axis
+              title:str='', # Wrapped to the figure's width
+              logy:bool=False, # A log scale, for values that span orders of magnitude
+              legend_title:str|None=None, # Above the legend (the rows' name)
+              width:float=6.6, # Inches (the docs column)
+              fontsize:float=12, # Every text
+             )->plt.Axes:
+    "A grouped bar chart of a table, its text at `fontsize` and its width the docs column's"
+    fig,ax = plt.subplots(figsize=(width, 3.6))
+    df.T.plot.bar(ax=ax, logy=logy, rot=0)
+    ax.tick_params(which='both', labelsize=fontsize)
+    ax.set_xlabel(ax.get_xlabel(), fontsize=fontsize)  # pandas names the groups' axis after the columns
+    ax.set_ylabel(ylabel, fontsize=fontsize); ax.set_title(_wrap(title, width, fontsize), fontsize=fontsize)
+    ax.legend(title=legend_title, fontsize=fontsize, title_fontsize=fontsize)
+    fig.tight_layout()
+    return ax
+
+# %% ../nbs/12_report.ipynb #pltw0007
+def show_panels(panels:dict, # title -> an (h, w, 3) image, an (h, w) integer mask (class indices) or an (h, w) float map
+                codes:list|None=None, # Class names: a legend of the classes the masks show
+                ignore_index:int|None=None, # The mask value that is no class (drawn white, not in the legend)
+                ncols:int=3, # Panels per row
+                cmap:str='Blues', # For the float maps
+                width:float=6.6, # Inches (the docs column)
+                fontsize:float=12, # Titles and legend
+               )->np.ndarray: # The axes
+    "Images, class masks and maps side by side under their titles, the masks in `seg_palette`'s colours with a legend of their classes"
+    arrs = {t: np.asarray(v) for t,v in panels.items()}
+    masks = [a for a in arrs.values() if a.ndim == 2 and np.issubdtype(a.dtype, np.integer)]
+    n = len(codes) if codes is not None else max((int(m.max()) for m in masks), default=0) + 1
+    shown = sorted({int(c) for m in masks for c in np.unique(m)} - {ignore_index}) if codes is not None else []
+    rows,legend_rows = -(-len(arrs) // ncols),-(-len(shown) // 4)
+    h,w = next(iter(arrs.values())).shape[:2]
+    lines = max(len(_wrap(t, width/ncols, fontsize).split('\n')) for t in arrs)
+    height = rows * (width/ncols * h/w + 0.25*lines + 0.1) + 0.3*legend_rows
+    fig,axs = plt.subplots(rows, ncols, figsize=(width, height), squeeze=False)
+    for ax,(t,a) in zip(axs.flat, arrs.items()):
+        if a.ndim == 3: ax.imshow(a)
+        elif np.issubdtype(a.dtype, np.integer): ax.imshow(a, interpolation='nearest', **seg_cmap(n, ignore_index=ignore_index))
+        else: ax.imshow(a, cmap=cmap)
+        ax.set_title(_wrap(t, width/ncols, fontsize), fontsize=fontsize)
+    for ax in axs.flat: ax.axis('off')
+    if shown:
+        pal = seg_palette(n, ignore_index=ignore_index) / 255
+        fig.legend(handles=[matplotlib.patches.Patch(color=pal[c], label=codes[c]) for c in shown], loc='lower center',
+                   ncol=4, fontsize=fontsize, frameon=False, handlelength=1)
+    fig.tight_layout(rect=(0, 0.3*legend_rows/height, 1, 1))
+    return axs
 
 # %% ../nbs/12_report.ipynb #af6c0978
 def _binary(m, cls=None)->Tensor:
@@ -144,7 +324,7 @@ class ReportCallback(Callback):
         if not self.predict_void and ii is not None and ii < pred.shape[1]:
             pred = pred.float().clone(); pred[:, ii] = float('-inf')
         cms = confusion_matrix(pred, targ, self.n_classes, ii, per_image=True)  # NaN logits, values that are no class: an error
-        p = pred.argmax(1)
+        p = (pred[:, 0] > 0).long() if pred.shape[1] == 1 else pred.argmax(1)  # one channel (binary): sigmoid above 0.5
         self.cm = cms.sum(0) if self.cm is None else self.cm + cms.sum(0)
         ious = torch.stack([iou_per_class(c, check_counts=False) for c in cms])  # counts from `confusion_matrix`: no read from the device per image
         if ii is not None and ii < self.n_classes: ious[:, ii] = float('nan')
@@ -378,6 +558,40 @@ def show_predictions(self:Learner, max_n:int=4, # Number of images, from the sta
     cfg = get_model(self.model).config
     y,p = (TensorBase(o).as_subclass(Tensor).cpu() for o in (y, p))
     return show_seg_grid(imgs, y, p, cfg['n_out'], cfg['ignore_index'], figsize=figsize, colours=colours, codes=cfg['codes'])
+
+# %% ../nbs/12_report.ipynb #044dce01
+RARE_CAMVID = ('Pole', 'SignSymbol', 'Fence', 'Pedestrian', 'Bicyclist')  # the thin, small classes of CamVid's 11
+
+def label_budget_table(runs:pd.DataFrame, # One row per run, the columns of `label_budget.py`'s JSON lines
+                       rare:tuple=RARE_CAMVID, # Classes averaged into the `rare` column
+                      )->pd.DataFrame: # Indexed by (size, steps of, frames): mIoU and its std over seeds (%), seeds, rare (%), minutes
+    "Seeds averaged per (size, series, frames); the runs on all frames end both series"
+    runs = runs.copy()
+    runs['size'] = runs['size'].map(lambda s: f'{s[0]}x{s[1]}')
+    runs['mIoU'] = 100*runs.miou
+    runs['rare'] = runs.iou.map(lambda d: 100*np.mean([d[c] for c in rare]))
+    n = runs.frames.max()
+    runs['steps of'] = np.where(runs.items_per_epoch > runs.frames.clip(lower=100), f'{n} frames', 'max(frames, 100)')
+    control = runs[(runs.frames == n) & runs['size'].isin(runs.loc[runs['steps of'] == f'{n} frames', 'size'])]
+    runs = pd.concat([runs, control.assign(**{'steps of': f'{n} frames'})])  # all frames end both series
+    return runs.groupby(['size', 'steps of', 'frames']).agg(mIoU=('mIoU', 'mean'), std=('mIoU', 'std'), seeds=('seed', 'count'),
+                                                            rare=('rare', 'mean'), minutes=('minutes', 'median')).round(1)
+
+def plot_label_budget(budget:pd.DataFrame, # From `label_budget_table`
+                      ylabel:str='mIoU on drive 0006R0 (%)', # What the runs were scored on
+                      figsize:tuple=(6.5, 3.8),
+                     )->plt.Axes:
+    "mIoU (with its std over seeds) against labelled frames, log scale: one line per size and series, dashed for the steps of all frames"
+    fig,ax = plt.subplots(figsize=figsize)
+    n = budget.index.get_level_values('frames').max()
+    for (size,steps),t in budget.groupby(level=['size', 'steps of']):
+        t = t.droplevel(['size', 'steps of'])
+        ax.errorbar(t.index, t.mIoU, yerr=t['std'], marker='o', capsize=3, ls='--' if steps == f'{n} frames' else '-',
+                    label=f'{size}, the steps of {steps}')
+    frames = sorted(budget.index.get_level_values('frames').unique())
+    ax.set(xscale='log', xlabel='labelled training frames (log scale)', ylabel=ylabel, xticks=frames, xticklabels=frames)
+    ax.legend(fontsize=9); ax.grid(alpha=0.3)
+    return ax
 
 # %% ../nbs/12_report.ipynb #08284c2c
 RESULTS_DIR = 'benchmarks/results'  # Where the benchmarks record their runs, in a clone of the repository

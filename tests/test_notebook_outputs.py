@@ -38,3 +38,27 @@ def test_rules_keep_what_a_student_needs():
           {'output_type': 'display_data', 'data': {'image/png': 'iVBOR', 'text/plain': '<Figure size 640x480 with 2 Axes>'}},
           {'output_type': 'execute_result', 'data': {'text/plain': "Path('camvid_tiny/images')"}}]
     assert [output_problems(o) for o in ok] == [[], [], []]
+
+@pytest.mark.parametrize('nb', sorted((ROOT/'nbs'/'tutorials').glob('*.ipynb')), ids=lambda p: p.name)
+def test_solutions_collapsed(nb):
+    "A solution the docs site folds (`#| code-fold: true`) is collapsed in JupyterLab too: `nbdev-clean` keeps `jupyter`"
+    from keep_outputs import FOLDED
+    open_ = [i for i,c in enumerate(json.loads(nb.read_text())['cells']) if c['cell_type'] == 'code'
+             and FOLDED.search(''.join(c['source'])) and not c['metadata'].get('jupyter', {}).get('source_hidden')]
+    assert not open_, f"{nb.relative_to(ROOT)}: solution cells {open_} are not collapsed (`tools/keep_outputs.py --no-run` collapses them)"
+
+def test_clean_keeps_collapsed_solutions_and_figure_sizes(tmp_path):
+    "`nbdev-clean` (run by `tools/keep_outputs.py`) must keep what the course needs of cell and output metadata"
+    import subprocess
+    cell = {'cell_type': 'code', 'execution_count': None, 'id': 'a1', 'source': ['#| code-fold: true\n', 'x = 1'],
+            'metadata': {'jupyter': {'source_hidden': True}, 'tags': ['x']},
+            'outputs': [{'output_type': 'display_data', 'data': {'text/plain': ['<Figure>']}, 'metadata': {'image/png': {'width': 350, 'height': 100}}}]}
+    nb = {'cells': [cell], 'metadata': {}, 'nbformat': 4, 'nbformat_minor': 5}
+    fn = ROOT/'nbs'/'tutorials'/f'_clean_check_{tmp_path.name}.ipynb'  # under nbs/ so the project's nbdev config applies
+    try:
+        fn.write_text(json.dumps(nb))
+        subprocess.run([Path(sys.executable).parent/'nbdev-clean', '--fname', str(fn)], check=True, cwd=ROOT)
+        c = json.loads(fn.read_text())['cells'][0]
+    finally: fn.unlink(missing_ok=True)
+    assert c['metadata'] == {'jupyter': {'source_hidden': True}}
+    assert c['outputs'][0]['metadata'] == {'image/png': {'width': 350, 'height': 100}}

@@ -41,9 +41,20 @@ def _keep(output:dict, max_width:int):
         if meta.get('width'): output['metadata']['image/png'] = {**meta, 'width': w, 'height': h}
     return output
 
+FOLDED = re.compile(r'^#\|\s*code-fold:\s*true\s*$', re.M)  # a solution: folded on the docs site
+
+def collapse_solutions(nb:dict)->int:
+    "Collapse in JupyterLab (`jupyter.source_hidden`) every cell the docs site folds; how many were not yet"
+    n = 0
+    for c in nb['cells']:
+        if c['cell_type'] == 'code' and FOLDED.search(''.join(c['source'])) and not c['metadata'].get('jupyter', {}).get('source_hidden'):
+            c['metadata'].setdefault('jupyter', {})['source_hidden'] = True; n += 1
+    return n
+
 def tidy(nb_path:Path, max_width:int=700):
-    "Filter the outputs of every code cell of `nb_path` in place"
+    "Filter the outputs of every code cell of `nb_path` in place; solutions stay collapsed"
     nb = json.loads(nb_path.read_text())
+    collapse_solutions(nb)
     for c in nb['cells']:
         if c['cell_type'] != 'code': continue
         src = ''.join(c['source'])
