@@ -17,7 +17,7 @@ from fastai.vision.all import *
 __all__ = ['MAX_PIXELS', 'HIGH_BIT_MODES', 'ImageError', 'MaskError', 'dls_classes', 'pack_rgb', 'colours_to_index',
            'check_pixels', 'open_image', 'rgb_array', 'read_image', 'loud_warning', 'tmp_prefix', 'atomic_write',
            'remove_stale_tmp', 'PathError', 'confined', 'inside', 'check_apart', 'OutputFolder', 'seg_palette',
-           'seg_cmap', 'plot_legend']
+           'seg_cmap', 'plot_legend', 'seg_legend', 'seg_show_args']
 
 # %% ../nbs/00_core.ipynb #7dbd549b
 class ImageError(ValueError):
@@ -370,3 +370,46 @@ def plot_legend(codes, # Class names
     if title: ax.set_title(title, fontsize=9)
     fig.tight_layout(pad=0.2)
     return fig
+
+# %% ../nbs/00_core.ipynb #4e7ec279
+def seg_legend(codes, # Class names, index = class
+               ignore_index:int|None=None, # The class that counts nowhere: drawn in `ignore_colour`, named "(ignored)"
+               colours=None, # One colour per class (see `seg_palette`); default: the course's palette
+               fig:plt.Figure|None=None, # The figure to add it to; default: the current one
+               ncol:int=6, # Columns of the legend
+               ignore_colour=(255, 255, 255), # RGB in 0..255
+              )->matplotlib.legend.Legend:
+    "A legend of the classes' `seg_palette` colours under a figure, so a figure with masks says which colour is which class"
+    pal = seg_palette(len(codes), colours, ignore_index, ignore_colour)
+    handles = [matplotlib.patches.Patch(facecolor=pal[i]/255, edgecolor='0.4', lw=0.5, label=f"{c} (ignored)" if i == ignore_index else str(c))
+               for i,c in enumerate(codes)]
+    return ifnone(fig, plt.gcf()).legend(handles=handles, loc='upper center', bbox_to_anchor=(0.5, 0), ncol=min(ncol, len(codes)),
+                                         fontsize=8, frameon=False)
+
+def seg_show_args(dls)->dict: # `cmap`, `vmin`, `vmax`; empty when `dls` does not name its classes
+    "What fastai's `show_batch` / `show_results` need to draw `dls`'s masks in `seg_palette`'s colours (from `dls.codes` and `dls.ignore_index`)"
+    codes = getattr(dls, '__dict__', {}).get('codes')  # set by segcourse's loaders; not looked up on `dls.train` (fastai's GetAttr)
+    return {} if codes is None else seg_cmap(len(codes), ignore_index=dls.__dict__.get('ignore_index'))
+
+# %% ../nbs/00_core.ipynb #d46a9baf
+@patch
+def show_batch(self:DataLoaders, b=None, max_n:int=9, ctxs=None, show:bool=True, unique:bool=False,
+               legend:bool=True, # Add `seg_legend` under the figure (when the colours are segcourse's)
+               **kwargs): # Passed to fastai's `show_batch`: `figsize`, `nrows`, `cmap` (yours wins, and draws no legend) ...
+    "fastai's `show_batch` of the training set, masks in `seg_palette`'s colours with a legend when `self` names its classes"
+    args = seg_show_args(self)
+    res = self.train.show_batch(b, max_n=max_n, ctxs=ctxs, show=show, unique=unique, **{**args, **kwargs})
+    if show and args and legend and 'cmap' not in kwargs: seg_legend(self.codes, self.__dict__.get('ignore_index'))
+    return res
+
+if not hasattr(Learner, '_fastai_show_results'): Learner._fastai_show_results = Learner.show_results  # once, whatever reloads
+
+@patch
+def show_results(self:Learner, ds_idx:int=1, dl=None, max_n:int=9, shuffle:bool=True,
+                 legend:bool=True, # Add `seg_legend` under the figure (when the colours are segcourse's)
+                 **kwargs): # Passed to fastai's `show_results`: `figsize`, `cmap` (yours wins, and draws no legend) ...
+    "fastai's `show_results`: targets and predictions in `seg_palette`'s colours with a legend when `self.dls` names its classes"
+    args = seg_show_args(self.dls)
+    res = self._fastai_show_results(ds_idx, dl, max_n=max_n, shuffle=shuffle, **{**args, **kwargs})
+    if args and legend and 'cmap' not in kwargs: seg_legend(self.dls.codes, self.dls.__dict__.get('ignore_index'))
+    return res

@@ -26,7 +26,7 @@ def save_predictions(learn:Learner, # A trained segmentation learner
                     )->Path: # `fn`
     "Save a figure of `n` validation images: image, ground truth, prediction and errors (`learn.show_predictions`)"
     fig = learn.show_predictions(n)[0, 0].figure
-    fig.savefig(fn, dpi=80); plt.close(fig)
+    fig.savefig(fn, dpi=80, bbox_inches='tight'); plt.close(fig)  # 'tight': with the legend under the grid
     return Path(fn)
 
 # %% ../nbs/16a_demo.ipynb #c1a0e00b

@@ -461,6 +461,7 @@ def show_seg_grid(imgs, # Images: (n, 3, h, w) tensor or a list of what `show_im
                   titles:list|None=None, # One title per image
                   colours=None, # One colour per class (see `seg_palette`)
                   figsize:tuple|None=None, # Default: 12 inches wide, 2.6 per image
+                  codes:list|None=None, # Class names: a `seg_legend` of the colours under the grid
                  )->np.ndarray: # The grid's axes
     "One row per image: the image, its ground truth, the prediction and the errors (red) with the share of pixels wrong"
     n = len(imgs)
@@ -476,6 +477,7 @@ def show_seg_grid(imgs, # Images: (n, 3, h, w) tensor or a list of what `show_im
         show_image(p, ctx=axs[i, 2], title='prediction', **kw)
         show_image(error_map(t, p, ignore_index), ctx=axs[i, 3], title=f"errors: {wrong:.1%} of pixels")
     fig.tight_layout()
+    if codes is not None: seg_legend(codes, ignore_index, colours, fig)
     return axs
 
 # %% ../nbs/12_report.ipynb #b44d8f31
@@ -487,7 +489,7 @@ def show_worst(self:SegReport, k:int=4, # Number of images (at most the `k` kept
     "Show the `k` images with the lowest IoU next to their ground truth, prediction and errors"
     if self.worst is None: raise ValueError("no images were kept: make the report with k > 0, on a DataLoader whose images share one size")
     ious,imgs,targs,preds = (o[:k] for o in self.worst)
-    return show_seg_grid(imgs, targs, preds, len(self.codes), self.ignore_index, [f"IoU {o:.3f}" for o in ious], colours, figsize)
+    return show_seg_grid(imgs, targs, preds, len(self.codes), self.ignore_index, [f"IoU {o:.3f}" for o in ious], colours, figsize, self.codes)
 
 # %% ../nbs/12_report.ipynb #c0a1e011
 def _training_rows(learn:Learner)->list:
@@ -546,7 +548,7 @@ def show_predictions(self:Learner, max_n:int=4, # Number of images, from the sta
                      figsize:tuple|None=None, # Default: 12 inches wide, 2.6 per image
                      colours=None, # One colour per class (see `seg_palette`)
                     )->np.ndarray: # The grid's axes
-    "Image, ground truth, prediction and errors of the first `max_n` images of `dl`"
+    "Image, ground truth, prediction and errors of the first `max_n` images of `dl`, with a legend of the classes"
     dl = ifnone(dl, self.dls.valid)
     x,y = (o[:max_n] for o in dl.one_batch())
     training = self.model.training
@@ -555,7 +557,7 @@ def show_predictions(self:Learner, max_n:int=4, # Number of images, from the sta
     imgs = TensorBase(dl.decode((x, y))[0]).as_subclass(Tensor).cpu()
     cfg = get_model(self.model).config
     y,p = (TensorBase(o).as_subclass(Tensor).cpu() for o in (y, p))
-    return show_seg_grid(imgs, y, p, cfg['n_out'], cfg['ignore_index'], figsize=figsize, colours=colours)
+    return show_seg_grid(imgs, y, p, cfg['n_out'], cfg['ignore_index'], figsize=figsize, colours=colours, codes=cfg['codes'])
 
 # %% ../nbs/12_report.ipynb #044dce01
 RARE_CAMVID = ('Pole', 'SignSymbol', 'Fence', 'Pedestrian', 'Bicyclist')  # the thin, small classes of CamVid's 11
