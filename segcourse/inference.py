@@ -407,7 +407,7 @@ def _write_predictions(model, jobs, failures, out, save_probs, show_progress, ov
     model = _model_of(model)
     n_out = model.config['n_out']  # a palette PNG mask holds class indices 0..255
     if n_out > MAX_CLASSES: raise ValueError(f"the model has {n_out} classes; a mask PNG holds at most {MAX_CLASSES}")
-    pal = class_palette(max(n_out, 2))  # one channel (binary): classes 0 and 1
+    pal = seg_palette(max(n_out, 2), ignore_index=model.config.get('ignore_index'))  # one channel (binary): classes 0 and 1; void white, as in every figure
     for f,rel in progress_bar(jobs, display=show_progress, leave=False):
         try:
             img,mask = read_image(f),{}

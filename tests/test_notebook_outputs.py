@@ -62,3 +62,17 @@ def test_clean_keeps_collapsed_solutions_and_figure_sizes(tmp_path):
     finally: fn.unlink(missing_ok=True)
     assert c['metadata'] == {'jupyter': {'source_hidden': True}}
     assert c['outputs'][0]['metadata'] == {'image/png': {'width': 350, 'height': 100}}
+
+def test_stored_figures_keep_class_colours():
+    "The palette PNG `keep_outputs` stores keeps a figure's flat colours (legend patches, masks) exact beside a photo's shades"
+    import numpy as np
+    from PIL import Image
+    from keep_outputs import palette_image
+    y,x = np.mgrid[0:400, 0:600]
+    a = np.stack([x*255//600, y*255//400, (x + y)*255//1000], -1).astype(np.uint8)  # thousands of shades, like a photo
+    a[10:30, 10:30] = (31, 119, 180); a[40:60, 10:30] = (255, 127, 14)               # two legend patches
+    plain = np.array(Image.fromarray(a).quantize(256).convert('RGB'))
+    assert not (plain[10:30, 10:30] == (31, 119, 180)).all()  # what a plain 256-colour cut does to a class colour
+    kept = np.array(palette_image(Image.fromarray(a)).convert('RGB'))
+    assert (kept[10:30, 10:30] == (31, 119, 180)).all() and (kept[40:60, 10:30] == (255, 127, 14)).all()
+    assert np.abs(kept.astype(int) - a).max() < 40  # the shades stay close

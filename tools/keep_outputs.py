@@ -25,9 +25,22 @@ def _small_png(b64:str, max_width:int, shown:int|None=None)->tuple:
     size = (round(shown*scale), round(im.height*shown/im.width*scale))
     if scale < 1: im = im.resize((round(im.width*scale), round(im.height*scale)), Image.LANCZOS)
     out = []
-    for o in (im, im.convert('RGB').quantize(256)):
+    for o in (im, palette_image(im)):
         buf = io.BytesIO(); o.save(buf, 'PNG', optimize=True); out.append(buf.getvalue())
     return base64.b64encode(min(out, key=len)).decode(), size
+
+def palette_image(im:Image.Image, n_exact:int=96)->Image.Image:
+    """`im` with a palette of 256 colours in which its `n_exact` commonest colours stay exact: the flat areas of a figure
+    (class colours of masks and legends, white, text) keep the course's palette; only a photo's many shades are rounded"""
+    rgb = im.convert('RGB')
+    colours = rgb.getcolors(rgb.width*rgb.height)  # [(count, (r, g, b))]
+    if len(colours) <= 256: keep = [c for _,c in colours]
+    else:
+        keep = [c for _,c in sorted(colours, reverse=True)[:n_exact]]
+        rest = rgb.quantize(256 - len(keep)).getpalette()[:3*(256 - len(keep))]
+        keep += [tuple(rest[i:i+3]) for i in range(0, len(rest), 3)]
+    pal = Image.new('P', (1, 1)); pal.putpalette([v for c in keep for v in c] + [0]*3*(256 - len(keep)))
+    return rgb.quantize(palette=pal, dither=Image.Dither.NONE)
 
 def _keep(output:dict, max_width:int):
     "The output as the docs need it, or None to drop it"
