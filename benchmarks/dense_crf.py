@@ -18,7 +18,7 @@ usage (from the repository root):
 import os, sys, json, time, argparse, inspect, warnings
 from pathlib import Path
 os.environ.setdefault('OMP_NUM_THREADS', '1')
-import numpy as np, pandas as pd, fastai
+import pandas as pd, fastai
 from fastai.vision.all import *
 sys.path.insert(0, str(Path(__file__).parent))
 from segcourse.core import read_image

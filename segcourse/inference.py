@@ -507,7 +507,7 @@ def _check_crf_args(img, probs:np.ndarray, n_iter, weights:dict):
     check_image(img)
     if probs.ndim != 3: raise ValueError(f"probs: an array of shape {probs.shape}; give (n_classes, H, W) probabilities, e.g. `predict_probs(model, img)`")
     if probs.shape[1:] != img.shape[:2]: raise ValueError(f"probs are {probs.shape[1]}x{probs.shape[2]} and the image {img.shape[0]}x{img.shape[1]}: give the probabilities of this image at its size (`predict_probs` gives them)")
-    if not np.isfinite(probs).all() or probs.min() < 0 or probs.max() > 1: raise ValueError("probs must be probabilities in [0, 1] (softmax of the logits), without NaN")
+    if not np.isfinite(probs).all() or probs.min() < 0 or probs.max() > 1 + 1e-3: raise ValueError("probs must be probabilities in [0, 1] (softmax of the logits), without NaN")
     if not isinstance(n_iter, int) or isinstance(n_iter, bool) or n_iter < 0: raise ValueError(f"n_iter (mean-field iterations) must be a whole number, 0 or more, not {n_iter!r}")
     for k,v in weights.items():
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not v > 0: raise ValueError(f"{k} must be a number above 0, not {v!r}")

@@ -379,7 +379,7 @@ def show_predictions(self:Learner, max_n:int=4, # Number of images, from the sta
 
 # %% ../nbs/12_report.ipynb #cf1b923e
 import matplotlib
-from PIL import ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont
 
 def colour_mask(mask, # (h, w) class indices
                 n_classes:int, # Number of classes
@@ -412,7 +412,7 @@ def plot_panels(panels:list, # Pictures: (h, w, 3) images, (h, w) class-index ma
     if len(titles) != len(panels): raise ValueError(f"{len(panels)} panels and {len(titles)} titles: give one title per panel")
     if not isinstance(ncols, int) or isinstance(ncols, bool) or ncols < 1: raise ValueError(f"ncols must be a whole number, 1 or more, not {ncols!r}")
     masks = any(p is not None and np.ndim(p) == 2 for p in panels)
-    if masks and n_classes is None: raise ValueError("masks among the panels: give n_classes, to colour them with the class palette")
+    if (masks or codes is not None) and n_classes is None: raise ValueError("masks or codes given: give n_classes, to colour the masks and the legend with the class palette")
     h,w = np.shape(next(p for p in panels if p is not None))[:2]
     nrows,row_h = -(-len(panels) // ncols),width/ncols * h/w + fontsize/72 * 1.8
     legend_h = 0.
