@@ -6,6 +6,7 @@ train = drives 0001TP + 0016E5, valid = drive 0006R0). Each validation frame the
 full resolution (`predict_probs`: at the training scale, probabilities upsampled to 360x480), and is scored twice: the
 argmax of the probabilities, and the argmax after `dense_crf` (its defaults, DeepLab-v2's settings, unless overridden).
 The void output is zeroed before both (11 classes left), void pixels are ignored; mIoU is over the summed confusion matrix.
+The CRF's seconds per frame are recorded twice: wall time, and the process's CPU time (steadier on a busy machine).
 
 Each seed appends one JSON line to --out; `--table-only` prints the table (mean and sample std over seeds).
 
@@ -55,21 +56,22 @@ def run(data, seed:int, arch:str, size, epochs:int, frames:int|None, crf:dict)->
     files = sorted(dls.valid_ds.items)[:frames]
     find_mask = MaskFinder([data/'train/labels', data/'val/labels']) if data else MaskFinder(Path('bench_out/dense_crf/labels'), '_P')
     cms = [torch.zeros(n, n, dtype=torch.long) for _ in range(2)]
-    secs = dict(predict=0., crf=0.)
+    secs = dict(predict=0., crf=0., crf_cpu=0.)
     for f in files:
         img,targ = read_image(f),torch.from_numpy(read_mask(find_mask(f))).long()
         t0 = time.perf_counter()
         p = without_void(predict_probs(learn, img), void)
-        t1 = time.perf_counter()
+        t1,c1 = time.perf_counter(),time.process_time()
         q = dense_crf(img, p, **crf)
-        secs['crf'] += time.perf_counter() - t1; secs['predict'] += t1 - t0
+        secs['crf'] += time.perf_counter() - t1; secs['crf_cpu'] += time.process_time() - c1; secs['predict'] += t1 - t0
         for cm,o in zip(cms, (p, q)): cm += confusion_matrix(o.argmax(0), targ, n, void)
     before,after = scores(cms[0], void),scores(cms[1], void)
     return dict(arch=arch, encoder=ENCODER, seed=seed, size=list(size), epochs=epochs, lr=LR, bs=BS, minutes=minutes,
                 data='camvid11 dev' if data else 'GENERATED', n_valid=len(files), frame_hw=list(img.shape[:2]),
                 classes=[c for i,c in enumerate(dls.codes) if i != void], miou_before=before['miou'], miou_after=after['miou'],
                 pixel_acc_before=before['pixel_acc'], pixel_acc_after=after['pixel_acc'], iou_before=before['iou'], iou_after=after['iou'],
-                crf_s_per_frame=secs['crf'] / len(files), predict_s_per_frame=secs['predict'] / len(files), crf=CRF_DEFAULTS | crf,
+                crf_s_per_frame=secs['crf'] / len(files), crf_cpu_s_per_frame=secs['crf_cpu'] / len(files),
+                predict_s_per_frame=secs['predict'] / len(files), crf=CRF_DEFAULTS | crf,
                 threads=torch.get_num_threads(), torch=torch.__version__, fastai=fastai.__version__)
 
 def table(out)->pd.DataFrame:
@@ -77,10 +79,10 @@ def table(out)->pd.DataFrame:
     rows = [json.loads(l) for l in Path(out).read_text().splitlines() if l.strip()]
     df = pd.DataFrame([dict(arch=r['arch'], size='x'.join(map(str, r['size'])), epochs=r['epochs'], crf=' '.join(f'{k}={v}' for k,v in r['crf'].items()),
                             seed=r['seed'], before=100*r['miou_before'], after=100*r['miou_after'], gain=100*(r['miou_after'] - r['miou_before']),
-                            minutes=r['minutes'], crf_s=r['crf_s_per_frame']) for r in rows])
+                            minutes=r['minutes'], crf_s=r['crf_s_per_frame'], crf_cpu_s=r.get('crf_cpu_s_per_frame', float('nan'))) for r in rows])
     g = df.groupby(['arch', 'size', 'epochs', 'crf'])
     return pd.DataFrame({'seeds': g.seed.count(), 'train min': g.minutes.mean(), 'mIoU before': g.before.mean(), 'mIoU after': g.after.mean(),
-                         'gain': g.gain.mean(), 'gain std': g.gain.std(), 'CRF s/frame': g.crf_s.mean()}).round(2)
+                         'gain': g.gain.mean(), 'gain std': g.gain.std(), 'CRF s/frame': g.crf_s.mean(), 'CRF CPU s/frame': g.crf_cpu_s.mean()}).round(2)
 
 def parse_crf(items:list)->dict:
     "['n_iter=5', 'bi_xy=80'] -> {'n_iter': 5, 'bi_xy': 80.0}, each a keyword of `dense_crf`"
@@ -114,5 +116,6 @@ if __name__ == '__main__':
             r = run(data, seed, a.arch, tuple(a.size), a.epochs, a.frames, crf)
             with open(out, 'a') as f: f.write(json.dumps(r) + '\n')
             print(f"seed {seed}: mIoU {100*r['miou_before']:.1f} -> {100*r['miou_after']:.1f} after the CRF, {r['crf_s_per_frame']:.2f} s/frame "
+                  f"({r['crf_cpu_s_per_frame']:.2f} CPU s) "
                   f"({r['n_valid']} frames of {r['frame_hw'][0]}x{r['frame_hw'][1]}); trained {r['minutes']:.1f} min", flush=True)
     print(table(out).to_string())

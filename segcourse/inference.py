@@ -532,7 +532,7 @@ def dense_crf(img:np.ndarray, # (H, W, 3) uint8 image, the one `probs` are of
     d = dcrf.DenseCRF2D(w, h, n)
     d.setUnaryEnergy(np.ascontiguousarray(-np.log(np.clip(p, 1e-8, 1)).reshape(n, -1)))
     d.addPairwiseGaussian(sxy=pos_xy, compat=pos_w)
-    d.addPairwiseBilateral(sxy=bi_xy, srgb=bi_rgb, rgbim=np.ascontiguousarray(img), compat=bi_w)
+    d.addPairwiseBilateral(sxy=bi_xy, srgb=bi_rgb, rgbim=np.require(img, np.uint8, ['C', 'W']), compat=bi_w)
     q = np.array(d.inference(n_iter), dtype=np.float32).reshape(n, h, w)
     if one: q = q[1:]
     return torch.from_numpy(q) if tensor else q
