@@ -415,7 +415,7 @@ def plot_panels(panels:list, # Pictures: (h, w, 3) images, (h, w) class-index ma
     masks = any(p is not None and np.ndim(p) == 2 for p in panels)
     if (masks or codes is not None) and n_classes is None: raise ValueError("masks or codes given: give n_classes, to colour the masks and the legend with the class palette")
     h,w = np.shape(next(p for p in panels if p is not None))[:2]
-    nrows,row_h = -(-len(panels) // ncols),width/ncols * h/w + fontsize/72 * 1.8
+    nrows,row_h = -(-len(panels) // ncols),width/ncols * h/w + fontsize/72 * 2.8  # the picture, then its title and the gaps
     legend_h = 0.
     fig,axs = plt.subplots(nrows, ncols, figsize=(width, nrows*row_h), squeeze=False)
     kw = seg_cmap(n_classes, colours=colours, ignore_index=ignore_index) if masks else {}
