@@ -15,9 +15,9 @@ from .core import *
 from .data import image_files
 
 # %% auto #0
-__all__ = ['MAX_TILE_WORK', 'MAX_TILES', 'load_seg_model', 'OnnxSegModel', 'load_onnx_model', 'check_predict_args', 'check_image',
-           'inference_size', 'prob_bands', 'predict_probs', 'class_palette', 'save_mask', 'overlay', 'predict_files',
-           'segcourse_predict']
+__all__ = ['MAX_TILE_WORK', 'MAX_TILES', 'CRF_INSTALL', 'load_seg_model', 'OnnxSegModel', 'load_onnx_model', 'check_predict_args',
+           'check_image', 'inference_size', 'prob_bands', 'predict_probs', 'class_palette', 'save_mask', 'overlay',
+           'predict_files', 'segcourse_predict', 'dense_crf']
 
 # %% ../nbs/15_inference.ipynb #44708b00
 from .learner import SegModel
@@ -529,3 +529,46 @@ def segcourse_predict(model:str, # Model folder (`save_model_folder`), .onnx fil
         print(f"{len(fails)} input(s) failed:", file=sys.stderr)
         for _,msg in fails: print(f"  {msg}", file=sys.stderr)
         sys.exit(1)
+
+# %% ../nbs/15_inference.ipynb #b6803b0d
+CRF_INSTALL = 'pip install "segcourse[crf]"  (or: pip install pydensecrf2)'
+
+def _densecrf():
+    "pydensecrf's `densecrf` module, or an ImportError whose one line says what to install"
+    try: import pydensecrf.densecrf as dcrf
+    except ImportError: raise ImportError(f"dense_crf needs the package pydensecrf2, which is not installed: {CRF_INSTALL}") from None
+    return dcrf
+
+def _check_crf_args(img, probs:np.ndarray, n_iter, weights:dict):
+    check_image(img)
+    if probs.ndim != 3: raise ValueError(f"probs: an array of shape {probs.shape}; give (n_classes, H, W) probabilities, e.g. `predict_probs(model, img)`")
+    if probs.shape[1:] != img.shape[:2]: raise ValueError(f"probs are {probs.shape[1]}x{probs.shape[2]} and the image {img.shape[0]}x{img.shape[1]}: give the probabilities of this image at its size (`predict_probs` gives them)")
+    if not np.isfinite(probs).all() or probs.min() < 0 or probs.max() > 1 + 1e-3: raise ValueError("probs must be probabilities in [0, 1] (softmax of the logits), without NaN")
+    if not isinstance(n_iter, int) or isinstance(n_iter, bool) or n_iter < 0: raise ValueError(f"n_iter (mean-field iterations) must be a whole number, 0 or more, not {n_iter!r}")
+    for k,v in weights.items():
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not v > 0: raise ValueError(f"{k} must be a number above 0, not {v!r}")
+
+def dense_crf(img:np.ndarray, # (H, W, 3) uint8 image, the one `probs` are of
+              probs, # (n_classes, H, W) class probabilities (`predict_probs`), a tensor or an array; one channel: a sigmoid's foreground
+              n_iter:int=10, # Mean-field iterations
+              pos_w:float=3, # Smoothness kernel: weight
+              pos_xy:float=1, # Smoothness kernel: width in pixels
+              bi_w:float=4, # Appearance kernel: weight
+              bi_xy:float=67, # Appearance kernel: width in pixels
+              bi_rgb:float=3, # Appearance kernel: width in colour levels (0..255)
+             ): # (n_classes, H, W) float32 refined probabilities, a tensor or an array as `probs` is
+    "`probs` refined by a fully connected CRF over `img`'s pixels (DeepLab's post-processing); needs `pydensecrf2`"
+    dcrf = _densecrf()
+    tensor = isinstance(probs, Tensor)
+    p = (probs.detach().cpu().numpy() if tensor else np.asarray(probs)).astype(np.float32)
+    _check_crf_args(img, p, n_iter, dict(pos_w=pos_w, pos_xy=pos_xy, bi_w=bi_w, bi_xy=bi_xy, bi_rgb=bi_rgb))
+    one = p.shape[0] == 1
+    if one: p = np.concatenate([1 - p, p])  # a sigmoid's foreground: background and foreground, two classes
+    n,h,w = p.shape
+    d = dcrf.DenseCRF2D(w, h, n)
+    d.setUnaryEnergy(np.ascontiguousarray(-np.log(np.clip(p, 1e-8, 1)).reshape(n, -1)))
+    d.addPairwiseGaussian(sxy=pos_xy, compat=pos_w)
+    d.addPairwiseBilateral(sxy=bi_xy, srgb=bi_rgb, rgbim=np.require(img, np.uint8, ['C', 'W']), compat=bi_w)
+    q = np.array(d.inference(n_iter), dtype=np.float32).reshape(n, h, w)
+    if one: q = q[1:]
+    return torch.from_numpy(q) if tensor else q

@@ -17,8 +17,9 @@ from .metrics import *
 __all__ = ['DOCS_COLUMN', 'BODY_PX', 'ARCH_EDGES', 'RARE_CAMVID', 'RESULTS_DIR', 'sharp_figures', 'shown_width', 'smallest_text',
            'module_shapes', 'arch_diagram', 'show_windows', 'plot_bars', 'show_panels', 'mask_iou', 'mask_dice',
            'mask_precision', 'mask_recall', 'dice_from_iou', 'iou_from_dice', 'f1_score', 'per_class_table',
-           'ReportCallback', 'SegReport', 'error_map', 'show_seg_grid', 'plot_training', 'label_budget_table',
-           'plot_label_budget', 'results_dirs', 'results_path', 'read_results']
+           'ReportCallback', 'SegReport', 'error_map', 'show_seg_grid', 'plot_training', 'colour_mask', 'plot_panels',
+           'plot_predictions', 'tile_pictures', 'label_budget_table', 'plot_label_budget', 'results_dirs',
+           'results_path', 'read_results']
 
 # %% ../nbs/12_report.ipynb #rtna0002
 def sharp_figures(fmt:str='retina', # The inline format: 'retina' stores PNGs at twice their displayed size, 'png' at it
@@ -558,6 +559,99 @@ def show_predictions(self:Learner, max_n:int=4, # Number of images, from the sta
     cfg = get_model(self.model).config
     y,p = (TensorBase(o).as_subclass(Tensor).cpu() for o in (y, p))
     return show_seg_grid(imgs, y, p, cfg['n_out'], cfg['ignore_index'], figsize=figsize, colours=colours, codes=cfg['codes'])
+
+# %% ../nbs/12_report.ipynb #cf1b923e
+import matplotlib
+from PIL import Image, ImageDraw, ImageFont
+
+def colour_mask(mask, # (h, w) class indices
+                n_classes:int, # Number of classes
+                ignore_index:int|None=None, # The void value, drawn white
+                colours=None, # One colour per class (see `seg_palette`)
+               )->np.ndarray: # (h, w, 3) uint8
+    "An index mask as an RGB picture in `seg_palette`'s colours, for GIFs and tiles where no colormap applies"
+    return seg_palette(n_classes, colours=colours, ignore_index=ignore_index)[np.asarray(mask, dtype=np.int64)]
+
+# %% ../nbs/12_report.ipynb #014c6ce5
+def _class_legend(fig, codes:list, n_classes:int, ignore_index, colours, fontsize:float, ncol:int)->float:
+    "A legend of the classes along the bottom of `fig`; returns its height in inches"
+    pal = seg_palette(n_classes, colours=colours, ignore_index=ignore_index)/255
+    handles = [matplotlib.patches.Patch(facecolor=pal[i], edgecolor='0.5', lw=0.5, label=name) for i,name in enumerate(codes)]
+    fig.legend(handles=handles, loc='lower center', ncol=ncol, fontsize=fontsize, frameon=False, handlelength=1.2, columnspacing=1.)
+    return -(-len(codes) // ncol) * fontsize/72 * 1.7 + 0.1
+
+def plot_panels(panels:list, # Pictures: (h, w, 3) images, (h, w) class-index masks, or None for an empty place
+                titles:list, # One title per panel
+                ncols:int=5, # Panels per row: a wide grid is split into rows
+                width:float=7., # Figure width in inches: the docs column (700 px at 100 dpi)
+                n_classes:int|None=None, # Number of classes, to colour the masks with `seg_palette`
+                ignore_index:int|None=None, # The void value of the masks, drawn white
+                codes:list|None=None, # Class names: a legend of these classes under the grid
+                colours=None, # One colour per class (see `seg_palette`)
+                fontsize:float=10, # Titles and legend, in points: at `width` 7 about the size of the body text
+               )->np.ndarray: # The axes, (rows, ncols)
+    "Pictures and masks in rows of `ncols`, each titled, masks in the class palette, the legend of the classes under them"
+    if not panels or all(p is None for p in panels): raise ValueError("no pictures to plot: give a list of images or masks")
+    if len(titles) != len(panels): raise ValueError(f"{len(panels)} panels and {len(titles)} titles: give one title per panel")
+    if not isinstance(ncols, int) or isinstance(ncols, bool) or ncols < 1: raise ValueError(f"ncols must be a whole number, 1 or more, not {ncols!r}")
+    masks = any(p is not None and np.ndim(p) == 2 for p in panels)
+    if (masks or codes is not None) and n_classes is None: raise ValueError("masks or codes given: give n_classes, to colour the masks and the legend with the class palette")
+    h,w = np.shape(next(p for p in panels if p is not None))[:2]
+    nrows,row_h = -(-len(panels) // ncols),width/ncols * h/w + fontsize/72 * 2.8  # the picture, then its title and the gaps
+    legend_h = 0.
+    fig,axs = plt.subplots(nrows, ncols, figsize=(width, nrows*row_h), squeeze=False)
+    kw = seg_cmap(n_classes, colours=colours, ignore_index=ignore_index) if masks else {}
+    for ax,p,t in zip(axs.flat, panels + [None]*(axs.size - len(panels)), titles + ['']*(axs.size - len(panels))):
+        ax.axis('off')
+        if p is None: continue
+        p = np.asarray(p)
+        ax.imshow(p, interpolation='nearest', **(kw if p.ndim == 2 else {}))
+        ax.set_title(t, fontsize=fontsize)
+    if codes is not None:
+        legend_h = _class_legend(fig, list(codes), n_classes, ignore_index, colours, fontsize, max(1, int(width // 1.25)))
+        fig.set_size_inches(width, nrows*row_h + legend_h)
+    fig.tight_layout(pad=0.3, h_pad=0.4, w_pad=0.3, rect=(0, legend_h / fig.get_size_inches()[1], 1, 1))
+    return axs
+
+# %% ../nbs/12_report.ipynb #64f7ae86
+@delegates(plot_panels, but=['panels', 'titles'])
+def plot_predictions(images:list, # (h, w, 3) uint8 frames
+                     truths:list, # (h, w) their true class indices
+                     preds:dict, # Model name -> its (h, w) predicted class indices of each frame, in `images`' order
+                     ncols:int=5, # Panels per row
+                     **kwargs)->np.ndarray: # The axes
+    "Each frame, its truth and every model's prediction, in rows of `ncols` (each frame from a new row)"
+    if len(truths) != len(images) or any(len(p) != len(images) for p in preds.values()):
+        raise ValueError(f"{len(images)} images, {len(truths)} truths and {[len(p) for p in preds.values()]} predictions per model: give one of each per image")
+    panels,titles = [],[]
+    for i,(im,t) in enumerate(zip(images, truths)):
+        row = [im, np.asarray(t)] + [np.asarray(p[i]) for p in preds.values()]
+        pad = -len(row) % ncols
+        panels += row + [None]*pad
+        titles += [f'frame {i+1}', 'truth'] + list(preds) + ['']*pad
+    return plot_panels(panels, titles, ncols=ncols, **kwargs)
+
+# %% ../nbs/12_report.ipynb #5352e58c
+def tile_pictures(pics:list, # (h, w, 3) uint8 pictures of one size (masks: `colour_mask` first)
+                  labels:list, # One label per picture
+                  ncols:int, # Pictures per row
+                  scale:int=2, # Each picture upscaled this many times (nearest neighbour)
+                  fontsize:int=14, # Label height in pixels
+                 )->Image.Image:
+    "One RGB image: `pics` in a grid of `ncols` columns, each under its label"
+    if len(pics) != len(labels): raise ValueError(f"{len(pics)} pictures and {len(labels)} labels: give one label per picture")
+    h,w = pics[0].shape[:2]
+    H,W,top = h*scale,w*scale,fontsize + 6
+    nrows = -(-len(pics) // ncols)
+    out = Image.new('RGB', (ncols*W, nrows*(H + top)), 'white')
+    draw = ImageDraw.Draw(out)
+    try: font = ImageFont.load_default(size=fontsize)
+    except TypeError: font = ImageFont.load_default()  # Pillow before 10.1: its small bitmap font
+    for i,(p,t) in enumerate(zip(pics, labels)):
+        x,y = (i % ncols)*W,(i // ncols)*(H + top)
+        out.paste(Image.fromarray(np.asarray(p, np.uint8)).resize((W, H), Image.NEAREST), (x, y + top))
+        draw.text((x + 3, y + 2), t, fill='black', font=font)
+    return out
 
 # %% ../nbs/12_report.ipynb #044dce01
 RARE_CAMVID = ('Pole', 'SignSymbol', 'Fence', 'Pedestrian', 'Bicyclist')  # the thin, small classes of CamVid's 11
