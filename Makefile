@@ -52,7 +52,8 @@ export: $(STAMP)
 	$(BIN)/nbdev-clean
 	$(BIN)/python tools/readme.py
 
-## Build the wheel, check it holds every package file and asset, install it into a fresh venv (dependencies from
-## .venv, segcourse only from the wheel) and run tutorial 01 there, outside the checkout.
+## Build the wheel, check it holds every package file and asset and the measured runs of benchmarks/results/, install
+## it into a fresh venv (dependencies from .venv, segcourse only from the wheel), read those runs from it with
+## `read_results` and run tutorials 01 and 09 there, outside the checkout.
 wheel-check: $(STAMP)
 	$(BIN)/python tools/wheel_check.py

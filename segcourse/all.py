@@ -29,6 +29,7 @@ from .export import *
 from .inference import *
 from .doctor import *
 from .explorer import *
+from .instances import *
 
 # %% ../nbs/99_all.ipynb #all-05
 __all__ = [o for o in dir() if not o.startswith('_')]

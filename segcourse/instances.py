@@ -23,8 +23,8 @@ from .encoders import create_encoder
 from .archs import MultiScaleEncoder
 
 # %% auto #0
-__all__ = ['mask_instances', 'FPNBackbone', 'maskrcnn_model', 'instance_samples', 'fit_maskrcnn', 'predict_instances', 'mask_iou',
-           'instance_ap', 'instance_ious']
+__all__ = ['mask_instances', 'FPNBackbone', 'maskrcnn_model', 'instance_samples', 'fit_maskrcnn', 'predict_instances',
+           'pairwise_mask_iou', 'instance_ap', 'instance_ious']
 
 # %% ../nbs/15b_instances.ipynb #37d30986
 def mask_instances(mask, # (H, W) class indices: an array, a tensor or a PIL mask
@@ -150,7 +150,7 @@ def predict_instances(model:MaskRCNN, # A Mask R-CNN (torchvision's output forma
     return out
 
 # %% ../nbs/15b_instances.ipynb #e1e4b979
-def mask_iou(pred, # (P, H, W) predicted masks: bool, 0/1 or probabilities (>= 0.5 is in)
+def pairwise_mask_iou(pred, # (P, H, W) predicted masks: bool, 0/1 or probabilities (>= 0.5 is in)
              true, # (T, H, W) true masks
             )->torch.Tensor: # (P, T) IoU of each predicted mask with each true one
     "The IoU of every predicted mask with every true mask"
@@ -187,7 +187,7 @@ def instance_ap(preds:list, # Per image: `masks`, `labels`, `scores` (as `predic
             order = p['scores'][pk].argsort(descending=True, stable=True)[:max_dets]
             pm,ps = p['masks'][pk][order],p['scores'][pk][order]
             n_true += int(tk.sum())
-            m = _match(mask_iou(pm, t['masks'][tk]), iou_thresh) if len(pm) else []
+            m = _match(pairwise_mask_iou(pm, t['masks'][tk]), iou_thresh) if len(pm) else []
             scores += ps.tolist(); hits += [j >= 0 for j in m]
         if n_true == 0: res[c] = float('nan'); continue
         order = np.argsort(-np.array(scores), kind='mergesort')
@@ -207,6 +207,6 @@ def instance_ious(pred:dict, # `masks`, `labels`, `scores` of one image
                  )->torch.Tensor: # (T,) best IoU of each true instance with a kept prediction of its class
     "Each true instance's best mask IoU with a confident prediction of the same class"
     keep = pred['scores'] >= score_thresh
-    iou = mask_iou(pred['masks'][keep], target['masks'])
+    iou = pairwise_mask_iou(pred['masks'][keep], target['masks'])
     same = pred['labels'][keep][:, None] == target['labels'][None]
     return torch.where(same, iou, torch.zeros_like(iou)).amax(0) if keep.any() else torch.zeros(len(target['labels']))

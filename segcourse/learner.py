@@ -22,8 +22,8 @@ import segcourse.distributed  # noqa: F401 (imported for its effect) lets fastai
 from .archs import *
 
 # %% auto #0
-__all__ = ['CHANNELS_LAST_DEVICES', 'NaNLossError', 'StopOnNaN', 'FusedAdam', 'TrainingHistory', 'train_view', 'ModelFileError',
-           'check_config', 'SegModel', 'seg_learner']
+__all__ = ['CHANNELS_LAST_DEVICES', 'NaNLossError', 'StopOnNaN', 'FusedAdam', 'CPUAutocast', 'cpu_bf16_fast', 'TrainingHistory',
+           'train_view', 'ModelFileError', 'check_config', 'SegModel', 'seg_learner']
 
 # %% ../nbs/09_learner.ipynb #3b4c0c73
 class NaNLossError(FloatingPointError):
@@ -81,10 +81,27 @@ def _add_normalize(dls, stats):
     "Add `Normalize` with `stats` unless the DataLoaders already normalise"
     if not dls.after_batch.fs.filter(risinstance(Normalize)): dls.add_tfms([Normalize.from_stats(*stats)], 'after_batch')
 
+class CPUAutocast(Callback):
+    "bfloat16 autocast of the forward pass and the loss on the CPU (fastai's `MixedPrecision` autocasts on CUDA only)"
+    order = 10
+    def before_batch(self): self.autocast = torch.autocast('cpu', dtype=torch.bfloat16); self.autocast.__enter__()
+    def after_pred(self): self.learn.pred = to_float(self.pred)
+    def after_loss(self): self.autocast.__exit__(None, None, None)
+
+def cpu_bf16_fast()->bool:
+    "Whether PyTorch's oneDNN runs bfloat16 natively on this processor (AVX-512, AMX or Arm BF16), so CPU autocast pays"
+    try: return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())  # PyTorch's own check (its tests and inductor use it)
+    except (AttributeError, RuntimeError): return False
+
 def _add_mixed_precision(learn, mixed_precision):
-    "bf16 or fp16 autocast on CUDA ('auto'), or as asked"
-    if mixed_precision == 'auto': mixed_precision = default_device().type == 'cuda'
+    "bf16 or fp16 autocast on CUDA ('auto'); bf16 on the CPU when asked (True or 'bf16'), where fp16 is refused"
+    device = getattr(learn.dls, 'device', None) or default_device()
+    if mixed_precision == 'auto': mixed_precision = device.type == 'cuda'
     if not mixed_precision: return learn
+    if device.type == 'cpu':
+        if mixed_precision == 'fp16': raise ValueError("mixed_precision='fp16' on the CPU: PyTorch autocasts the CPU to bfloat16 only; "
+                                                       "give mixed_precision='bf16' (or True) or False")
+        return learn.add_cb(CPUAutocast())
     if mixed_precision == 'fp16' or not torch.cuda.is_available() or not torch.cuda.is_bf16_supported(): return learn.to_fp16()
     return learn.to_bf16()
 

@@ -13,7 +13,23 @@ from .core import dls_classes
 from .learner import seg_learner
 
 # %% auto #0
-__all__ = ['CPU_RECIPE', 'GPU_RECIPE', 'recipe_tfms', 'recipe_loss', 'seg_recipe']
+__all__ = ['RARE_CLASSES', 'CPU_RECIPE', 'GPU_RECIPE', 'sweep_table', 'recipe_tfms', 'recipe_loss', 'seg_recipe']
+
+# %% ../nbs/11_recipe.ipynb #79e24f95
+RARE_CLASSES = ['Pole', 'SignSymbol', 'Fence', 'Pedestrian', 'Bicyclist']  # camvid11's five small classes: the `rare` column
+
+def sweep_table(runs:list, # Runs of `benchmarks/recipe_camvid11.py`, one dict per JSON line
+               )->pd.DataFrame: # One row per set-up: seeds, mIoU mean, spread and per seed, rare classes, flip TTA, median minutes
+    "The recipe sweep's table: runs grouped by encoder, precision and size schedule, in the order they come"
+    df = pd.DataFrame([dict(encoder=(r.get('recipe') or {}).get('encoder', 'tf_efficientnet_lite0').replace('tf_efficientnet_', ''),
+                            precision='bf16' if (r.get('recipe') or {}).get('bf16') else 'fp32',
+                            schedule=f"{r['size'][0]}x{r['size'][1]} x{r['epochs']}" + (' then {}x{} x{}'.format(*r['then']) if r.get('then') else ''),
+                            seed=r['seed'], miou=100*r['miou'], tta=100*r.get('miou_tta', np.nan),
+                            rare=100*np.mean([r['iou'][c] for c in RARE_CLASSES]), minutes=r['minutes']) for r in runs])
+    g = df.sort_values('seed', kind='stable').groupby(['encoder', 'precision', 'schedule'], sort=False)
+    return pd.DataFrame({'seeds': g.seed.count(), 'mIoU': g.miou.mean(), 'std': g.miou.std(),
+                         'per seed': g.miou.apply(lambda s: ' '.join(f'{v:.1f}' for v in s)),
+                         'rare': g.rare.mean(), 'flip TTA': g.tta.mean(), 'minutes': g.minutes.median()}).round(1)
 
 # %% ../nbs/11_recipe.ipynb #recipe-schedules
 CPU_RECIPE = dict(size=(192, 256), bs=8, epochs=5)  # `fine_tune(epochs)` at `size`: measured above, tutorial 01's run

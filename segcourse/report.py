@@ -6,15 +6,16 @@ Docs: https://segcourse.github.io/segcourse/report.html.md"""
 
 # %% ../nbs/12_report.ipynb #0fe14bac
 from __future__ import annotations
-import time
+import json, time
 import pandas as pd
 from fastai.vision.all import *
 from .core import *
 from .metrics import *
 
 # %% auto #0
-__all__ = ['sharp_figures', 'mask_iou', 'mask_dice', 'mask_precision', 'mask_recall', 'dice_from_iou', 'iou_from_dice',
-           'f1_score', 'per_class_table', 'ReportCallback', 'SegReport', 'error_map', 'show_seg_grid', 'plot_training']
+__all__ = ['RESULTS_DIR', 'sharp_figures', 'mask_iou', 'mask_dice', 'mask_precision', 'mask_recall', 'dice_from_iou',
+           'iou_from_dice', 'f1_score', 'per_class_table', 'ReportCallback', 'SegReport', 'error_map', 'show_seg_grid',
+           'plot_training', 'results_dirs', 'results_path', 'read_results']
 
 # %% ../nbs/12_report.ipynb #rtna0002
 def sharp_figures(fmt:str='retina', # The inline format: 'retina' stores PNGs at twice their displayed size, 'png' at it
@@ -375,3 +376,37 @@ def show_predictions(self:Learner, max_n:int=4, # Number of images, from the sta
     cfg = get_model(self.model).config
     y,p = (TensorBase(o).as_subclass(Tensor).cpu() for o in (y, p))
     return show_seg_grid(imgs, y, p, cfg['n_out'], cfg['ignore_index'], figsize=figsize, colours=colours)
+
+# %% ../nbs/12_report.ipynb #08284c2c
+RESULTS_DIR = 'benchmarks/results'  # Where the benchmarks record their runs, in a clone of the repository
+
+def results_dirs()->list:
+    "Where measured runs are looked for: the clone's `benchmarks/results`, then the copy the installed package carries"
+    import segcourse
+    pkg = Path(segcourse.__file__).resolve().parent
+    return [pkg.parent/RESULTS_DIR, pkg/'results']
+
+def results_path(name:str, # A file of `benchmarks/results`, e.g. 'recipe_camvid11_dev.jsonl'
+                 dirs:list|None=None, # Folders to look in, first first; default: `results_dirs()`
+                )->Path:
+    "The file of measured runs `name`, from the first folder of `dirs` that has it"
+    if not isinstance(name, str) or Path(name).name != name or not name.endswith('.jsonl'):
+        raise ValueError(f"{name!r}: give the name of a file of {RESULTS_DIR}, e.g. 'recipe_camvid11_dev.jsonl'")
+    dirs = [Path(d) for d in ifnone(dirs, results_dirs())]
+    for d in dirs:
+        if (d/name).is_file(): return d/name
+    have = sorted({f.name for d in dirs if d.is_dir() for f in d.glob('*.jsonl')})
+    raise FileNotFoundError(f"{name}: no such file of measured runs in {' or '.join(map(str, dirs))}; there are: {', '.join(have) or 'none'}")
+
+def read_results(name:str, # A file of `benchmarks/results`, e.g. 'recipe_camvid11_dev.jsonl'
+                 dirs:list|None=None, # Folders to look in, first first; default: `results_dirs()`
+                )->list: # One dict per run, in the file's order
+    "The runs a benchmark recorded in `name` (one JSON object a line), from a clone or from the installed package"
+    fn,runs = results_path(name, dirs),[]
+    for i,line in enumerate(fn.read_text().splitlines(), 1):
+        if not line.strip(): continue
+        try: r = json.loads(line)
+        except json.JSONDecodeError as e: raise ValueError(f"{fn}, line {i}: not JSON ({e.msg})") from None
+        if not isinstance(r, dict): raise ValueError(f"{fn}, line {i}: a {type(r).__name__}, not one run (a JSON object)")
+        runs.append(r)
+    return runs
