@@ -620,7 +620,7 @@ def test_report_from_files_refuses_wrong_pairs(learn, data, tmp_path):
     fs,mask_of = [frame(data, 0), frame(data, 1)],MaskFinder(data/'labels', '_P')
     cases = [(([fs[0], fs[1], fs[0]], mask_of), {}, f'{fs[0]} and {fs[0]} are the same image, given twice'),
              ((fs, lambda f: mask_of(fs[0])), {}, f'{fs[0]} and {fs[1]} both get the mask {mask_of(fs[0])}'),
-             ((fs, mask_of), dict(codes=['a', 'b']), 'codes has 2 names but the model has 32 outputs'),
+             ((fs, mask_of), dict(codes=['a', 'b']), 'codes has 2 names but the model has 32 classes'),
              (([], mask_of), {}, 'no image files to report on'),
              ((fs, data/'labels'), {}, 'get_mask must be a function'),
              ((5, mask_of), {}, 'files must be a list of image files'),
