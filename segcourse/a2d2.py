@@ -11,7 +11,7 @@ from functools import lru_cache
 from importlib import resources
 import numpy as np
 from fastai.vision.all import *
-from .core import *
+from .core import MaskError, colours_to_index, open_image, pack_rgb
 
 # %% auto #0
 __all__ = ['A2D2_CAMERAS', 'a2d2_camera_token', 'check_a2d2_cameras', 'read_a2d2_class_table', 'a2d2_merged_name', 'A2D2Classes',

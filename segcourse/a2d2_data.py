@@ -10,9 +10,10 @@ import os, sys, json, warnings
 from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from fastai.vision.all import *
-from .core import *
-from .data import *
-from .a2d2 import *
+from .core import ImageError, MaskError, PathError, atomic_write, inside, open_image, seg_cmap, seg_palette
+from .splits import seg_splitter, warn_split_leak
+from .loaders import check_dls_args, check_split, seg_datablock
+from .a2d2 import (A2D2Classes, a2d2_camera_token, a2d2_original_index, check_a2d2_cameras, read_a2d2_class_table, read_a2d2_label)
 
 # %% auto #0
 __all__ = ['A2D2_CACHE_MANIFEST', 'MissingLabelWarning', 'a2d2_label_file', 'a2d2_scene', 'a2d2_files', 'read_a2d2_manifest',

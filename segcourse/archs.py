@@ -11,7 +11,7 @@ import copy, inspect, math, warnings
 from contextlib import contextmanager
 from torchvision.models.segmentation.deeplabv3 import ASPP, DeepLabHead
 from torchvision.models.segmentation.fcn import FCNHead
-from .encoders import *
+from .encoders import create_encoder
 
 # %% auto #0
 __all__ = ['ARCHS', 'MAX_CLASSES', 'MAX_WIDTH', 'MAX_CHANNELS', 'OUTPUT_STRIDES', 'naive', 'fcn32s', 'fcn16s', 'fcn8s',

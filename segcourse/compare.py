@@ -10,7 +10,7 @@ import contextlib, time
 import pandas as pd
 from fastai.vision.all import *
 from fastprogress.fastprogress import master_bar
-from .archs import *
+from .archs import ARCHS, COURSE_ARCHS, count_params, eval_mode
 from .learner import seg_learner
 
 # %% auto #0

@@ -10,12 +10,12 @@ import zipfile, tarfile, zlib
 from urllib.error import URLError
 from fastai.vision.all import *
 from . import masks, splits, generated, loaders
-from .core import *
+from .core import atomic_write, loud_warning
+from .masks import MaskFinder, MaskReader, PairCache, image_files, read_codes, read_mask
+from .splits import FolderSplitter, NameSplitter, seg_splitter, warn_split_leak
+from .generated import CAMVID_CODES, camvid_scene, make_camvid_tiny, street_scene, write_generated
+from .loaders import check_dls_args, files_dls, folder_dls
 from .offline import is_offline, OfflineFallbackWarning, download_file
-from .masks import *
-from .splits import *
-from .generated import *
-from .loaders import *
 
 # %% auto #0
 __all__ = ['MAX_MEMBER_BYTES', 'MAX_ARCHIVE_BYTES', 'MAX_NAME_BYTES', 'CAMVID11_CODES', 'CAMVID_URL', 'CAMVID_FRAMES',
@@ -439,5 +439,8 @@ def cityscapes_dls(path:str|Path, # The Cityscapes folder, holding `leftImg8bit/
                      size=size, bs=bs, **kwargs)
 
 # %% ../nbs/01_data.ipynb #67328b72
-_reexported = masks.__all__ + splits.__all__ + generated.__all__ + loaders.__all__  # `from segcourse.data import *` gives them
+# `segcourse.data` also answers for the four modules it grew out of: `from segcourse.data import *` (and `segcourse.data.folder_dls`)
+# gives their names, as before they were split off. This module itself uses only the few it imports by name above.
+_reexported = masks.__all__ + splits.__all__ + generated.__all__ + loaders.__all__
+globals().update({k: getattr(mod, k) for mod in (masks, splits, generated, loaders) for k in mod.__all__ if k not in globals()})
 __all__ = globals().get('__all__', []) + _reexported  # nbdev's list of this module's own names, then theirs

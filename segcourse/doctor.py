@@ -12,9 +12,9 @@ import numpy as np, pandas as pd
 from PIL import Image
 from fastcore.script import call_parse
 from fastai.vision.all import *
-from .core import *
-from .masks import *
-from .splits import *
+from .core import (HIGH_BIT_MODES, ImageError, MaskError, check_pixels, dls_classes, open_image, pack_rgb, seg_palette)
+from .masks import MaskFinder, image_files, read_codes
+from .splits import camvid_group, group_key, seg_splitter, shared_groups
 from .losses import median_frequency
 
 # %% auto #0

@@ -7,7 +7,7 @@ Docs: https://segcourse.github.io/segcourse/generated.html.md"""
 # %% ../nbs/00c_generated.ipynb #be34220b
 from __future__ import annotations
 from fastai.vision.all import *
-from .core import *
+from .core import atomic_write
 
 # %% auto #0
 __all__ = ['CAMVID_CODES', 'STREET_ROLES', 'CAMVID_ROLES', 'street_scene', 'camvid_scene', 'write_generated', 'make_camvid_tiny']

@@ -11,7 +11,7 @@ from PIL import Image
 from fastcore.script import call_parse
 from fastai.vision.all import *
 from fastprogress.fastprogress import progress_bar
-from .core import *
+from .core import (ImageError, MaskError, OutputFolder, PathError, check_apart, check_pixels, read_image, seg_palette)
 from .data import image_files
 
 # %% auto #0

@@ -7,9 +7,9 @@ Docs: https://segcourse.github.io/segcourse/loaders.html.md"""
 # %% ../nbs/00d_loaders.ipynb #1d1783e1
 from __future__ import annotations
 from fastai.vision.all import *
-from .core import *
-from .masks import *
-from .splits import *
+from .core import MAX_PIXELS, MaskError
+from .masks import ImageReader, MaskFinder, MaskReader, PairCache, check_pairs, image_files, read_codes
+from .splits import camvid_group, seg_splitter, warn_split_leak
 
 # %% auto #0
 __all__ = ['SegMaskBlock', 'seg_datablock', 'check_dls_args', 'check_mask_args', 'check_device', 'check_same_size', 'check_split',

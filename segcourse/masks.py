@@ -8,7 +8,7 @@ Docs: https://segcourse.github.io/segcourse/masks.html.md"""
 from __future__ import annotations
 import difflib
 from fastai.vision.all import *
-from .core import *
+from .core import HIGH_BIT_MODES, ImageError, MaskError, colours_to_index, open_image, read_image, rgb_array
 
 # %% auto #0
 __all__ = ['check_colours', 'read_mask', 'image_files', 'MaskFinder', 'PairCache', 'ImageReader', 'MaskReader', 'check_pairs',

@@ -10,8 +10,8 @@ import json, math, textwrap, time
 import pandas as pd
 from matplotlib.text import Text
 from fastai.vision.all import *
-from .core import *
-from .metrics import *
+from .core import seg_cmap
+from .metrics import (check_cm_shape, confusion_matrix, dice_per_class, iou_per_class, precision_per_class, recall_per_class)
 
 # %% auto #0
 __all__ = ['DOCS_COLUMN', 'BODY_PX', 'ARCH_EDGES', 'RARE_CAMVID', 'RESULTS_DIR', 'sharp_figures', 'shown_width', 'smallest_text',

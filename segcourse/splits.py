@@ -7,7 +7,7 @@ Docs: https://segcourse.github.io/segcourse/splits.html.md"""
 # %% ../nbs/00b_splits.ipynb #c6639940
 from __future__ import annotations
 from fastai.vision.all import *
-from .core import *
+from .core import loud_warning
 
 # %% auto #0
 __all__ = ['NameSplitter', 'FolderSplitter', 'camvid_group', 'RegexGroup', 'group_key', 'GroupSplitter', 'SplitLeakWarning',
