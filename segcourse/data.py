@@ -111,7 +111,8 @@ def download_camvid_tiny(dest:str|Path|None=None, # Folder for the dataset; defa
             if missing := [o for o in ('images', 'labels', 'codes.txt') if not (tmp/o).exists()]: raise ValueError(f"no {', '.join(missing)} in it")
         unpack_or_remove(arch, url, dest, unpack)
     for o in ('images', 'labels', 'codes.txt'):
-        if not (dest/o).exists(): raise FileNotFoundError(f"{dest}: not CamVid_TINY: no {o} in it. Delete the folder and call again to download it anew")
+        if not (dest/o).exists(): raise FileNotFoundError(f"{dest}: not CamVid_TINY: no {o} in it. Delete the folder and call again to "
+                                                          "download it anew")
     return dest
 
 def camvid_tiny_path(generated_dest=None, # Where to write the generated copy; defaults to fastai's data folder
@@ -213,9 +214,11 @@ def check_camvid(path:str|Path, # A CamVid folder in SegNet's layout
                  frames:dict=CAMVID_FRAMES, # split -> number of frames it must hold
                 )->Path:
     "`path` if every split holds its `frames` images, each with its mask; else an error that names what is missing"
-    if not Path(path).is_dir(): raise NotADirectoryError(f"{path}: not a folder; delete it and call camvid_dls() again to download CamVid anew")
+    if not Path(path).is_dir(): raise NotADirectoryError(f"{path}: not a folder; delete it and call camvid_dls() again to download CamVid "
+                                                         "anew")
     if problems := camvid_problems(path, frames):
-        raise ValueError(f"{path}: incomplete CamVid: {'; '.join(problems)}. Delete the folder and call camvid_dls() again to download it anew")
+        raise ValueError(f"{path}: incomplete CamVid: {'; '.join(problems)}. Delete the folder and call camvid_dls() again to download it "
+                         "anew")
     return Path(path)
 
 def _camvid_member(name:str, frames:dict)->Path|None:
@@ -263,7 +266,8 @@ def void_index(codes:list, # Class names
         return codes.index(void)
     named = [i for i,c in enumerate(codes) if c.strip().lower() in VOID_NAMES]
     if len(named) != 1:
-        raise ValueError(f"{src}: {'no class' if not named else f'{len(named)} classes'} named Unlabelled or Void (any case) among {codes}: "
+        raise ValueError(f"{src}: {'no class' if not named else f'{len(named)} classes'} named Unlabelled or Void (any case) among "
+                         f"{codes}: "
                          "name the class that means 'no label' with void='...'")
     return named[0]
 
@@ -277,7 +281,8 @@ def camvid_dls(path:str|Path|None=None, # CamVid folder (either layout); `None`:
                **kwargs
               )->DataLoaders: # With `codes`, `ignore_index` and `cache` set; `test_items`: the test frames, when present and not trained on
     "`DataLoaders` for SegNet's 11-class CamVid, split by recording (valid = drive `0006R0`) unless `split` says otherwise"
-    if 'ignore_index' in kwargs: raise ValueError(f"camvid_dls ignores the void class: name it with void='Unlabelled', not ignore_index={kwargs['ignore_index']}")
+    if 'ignore_index' in kwargs: raise ValueError("camvid_dls ignores the void class: name it with void='Unlabelled', not "
+                                                  f"ignore_index={kwargs['ignore_index']}")
     check_dls_args(bs, size)
     path = camvid_path(path)
     layout = camvid_layout(path)

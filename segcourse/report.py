@@ -355,7 +355,8 @@ class SegReport:
         check_cm_shape(cm)
         bad = cm < 0
         if cm.is_floating_point(): bad |= ~cm.isfinite() | (cm != cm.trunc())
-        if bad.any(): raise ValueError(f"confusion matrix value {cm[bad][0].item()} is no pixel count (counts are whole numbers, 0 or more): "
+        if bad.any(): raise ValueError(f"confusion matrix value {cm[bad][0].item()} is no pixel count (counts are whole numbers, 0 or "
+                                       "more): "
                                        f"pass the matrix `confusion_matrix` gives")
         store_attr()
         self.codes = [str(i) for i in range(len(cm))] if codes is None else list(codes)
