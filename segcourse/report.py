@@ -10,7 +10,7 @@ import json, math, textwrap, time
 import pandas as pd
 from matplotlib.text import Text
 from fastai.vision.all import *
-from .core import seg_cmap
+from .core import seg_cmap, seg_legend, seg_palette
 from .metrics import (check_cm_shape, confusion_matrix, dice_per_class, iou_per_class, precision_per_class, recall_per_class)
 
 # %% auto #0
