@@ -11,7 +11,7 @@ from functools import lru_cache
 from importlib import resources
 import numpy as np
 from fastai.vision.all import *
-from .core import *
+from .core import MaskError, colours_to_index, open_image, pack_rgb
 
 # %% auto #0
 __all__ = ['A2D2_CAMERAS', 'a2d2_camera_token', 'check_a2d2_cameras', 'read_a2d2_class_table', 'a2d2_merged_name', 'A2D2Classes',
@@ -42,7 +42,8 @@ def read_a2d2_class_table(fn:str|Path|None=None, # A2D2's `class_list.json`, or 
     if fn is None: fn = resources.files('segcourse')/'assets'/'a2d2_class_list.json'
     fn = Path(fn)
     if fn.is_dir(): fn = fn/'class_list.json'
-    if not fn.exists(): raise FileNotFoundError(f"{fn}: not found (A2D2's class table is `class_list.json` at the root of the camera_lidar_semantic download)")
+    if not fn.exists(): raise FileNotFoundError(f"{fn}: not found (A2D2's class table is `class_list.json` at the root of the "
+                                                "camera_lidar_semantic download)")
     try: t = json.loads(fn.read_text())
     except json.JSONDecodeError as e: raise ValueError(f"{fn}: not valid JSON ({e})") from None
     if not isinstance(t, dict) or not t: raise ValueError(f"{fn}: expected a JSON object '#rrggbb' -> class name")
@@ -90,7 +91,8 @@ class A2D2Classes:
                 self.codes.insert(0, other)
                 members.insert(0, [i for i in range(len(self.names)) if i not in seen])
         else: raise ValueError(f"groups must be 'original', 'merged' or a dict class -> list of A2D2 class names, not {groups!r}")
-        if len(self.codes) > ignore_index: raise ValueError(f"{len(self.codes)} classes but ignore_index={ignore_index}: class indices must stay below it")
+        if len(self.codes) > ignore_index: raise ValueError(f"{len(self.codes)} classes but ignore_index={ignore_index}: class indices "
+                                                            "must stay below it")
         for c,m in enumerate(members): self.index[m] = c
         rest = isinstance(groups, dict) and other is not None
         dark = np.array([40, 40, 40], np.uint8)  # "everything else", and an empty group

@@ -10,9 +10,10 @@ import os, sys, json, warnings
 from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from fastai.vision.all import *
-from .core import *
-from .data import *
-from .a2d2 import *
+from .core import ImageError, MaskError, PathError, atomic_write, inside, open_image, seg_cmap, seg_palette
+from .splits import seg_splitter, warn_split_leak
+from .loaders import check_dls_args, check_split, seg_datablock
+from .a2d2 import (A2D2Classes, a2d2_camera_token, a2d2_original_index, check_a2d2_cameras, read_a2d2_class_table, read_a2d2_label)
 
 # %% auto #0
 __all__ = ['A2D2_CACHE_MANIFEST', 'MissingLabelWarning', 'a2d2_label_file', 'a2d2_scene', 'a2d2_files', 'read_a2d2_manifest',
@@ -41,11 +42,13 @@ def a2d2_files(root, # The `camera_lidar_semantic` folder (or a cache made by `p
               )->L: # Camera image files, sorted
     "The camera frames of an A2D2 folder, each checked to have its label file"
     root = Path(root)
-    if not root.is_dir(): raise FileNotFoundError(f"{root}: not a folder (expected A2D2's camera_lidar_semantic folder, with one folder per drive scene)")
+    if not root.is_dir(): raise FileNotFoundError(f"{root}: not a folder (expected A2D2's camera_lidar_semantic folder, with one folder "
+                                                  "per drive scene)")
     check_a2d2_cameras(cameras)
     if missing not in ('raise', 'skip'): raise ValueError(f"missing must be 'raise' or 'skip', not {missing!r}")
     files = L(f for c in cameras for f in root.glob(f'*/camera/cam_{c}/*_camera_{a2d2_camera_token(c)}_*.png')).sorted()
-    if not files: raise FileNotFoundError(f"{root}: no camera frames of {tuple(cameras)} (looked for <scene>/camera/cam_{cameras[0]}/*_camera_{a2d2_camera_token(cameras[0])}_*.png)")
+    if not files: raise FileNotFoundError(f"{root}: no camera frames of {tuple(cameras)} (looked for "
+                                          f"<scene>/camera/cam_{cameras[0]}/*_camera_{a2d2_camera_token(cameras[0])}_*.png)")
     lacking = files.filter(lambda f: not a2d2_label_file(f).exists())
     if not lacking: return files
     shown = '\n'.join(f"  {a2d2_label_file(f)}" for f in lacking[:10]) + (f"\n  ... and {len(lacking)-10} more" if len(lacking) > 10 else '')
@@ -109,7 +112,8 @@ def _cache_frame(job:dict)->dict:
     rec = {k:job[k] for k in ('scene', 'image', 'label', 'source_image', 'source_label')}
     try:
         im,lb = open_image(src_img), open_image(src_lbl)
-        if lb.size != im.size: raise MaskError(f"{src_lbl}: label is {lb.size[0]}x{lb.size[1]} but its image {src_img} is {im.size[0]}x{im.size[1]}")
+        if lb.size != im.size: raise MaskError(f"{src_lbl}: label is {lb.size[0]}x{lb.size[1]} but its image {src_img} is "
+                                               f"{im.size[0]}x{im.size[1]}")
         if lb.mode not in ('RGB', 'RGBA'): raise MaskError(f"{src_lbl}: an A2D2 label is an RGB colour PNG, this one is mode {lb.mode}")
         orig,unknown = a2d2_original_index(np.asarray(lb.convert('RGB')), np.frombuffer(job['colours'], np.uint8).reshape(-1, 3))
     except ImageError as e: return {**rec, 'problem': str(e)}
@@ -153,7 +157,8 @@ def read_a2d2_manifest(cache, # A folder made by `preprocess_a2d2`
     for r in frames:
         for k in ('image', 'label'): _inside(Path(cache), r[k], k)
     if complete and not man.get('complete'):
-        raise ValueError(f"{fn}: the cache is incomplete (its preprocessing run was interrupted); run preprocess_a2d2 with the same arguments to finish it")
+        raise ValueError(f"{fn}: the cache is incomplete (its preprocessing run was interrupted); run preprocess_a2d2 with the same "
+                         "arguments to finish it")
     return man
 
 def preprocess_a2d2(root, # A2D2's `camera_lidar_semantic` folder (or one laid out like it)
@@ -169,7 +174,8 @@ def preprocess_a2d2(root, # A2D2's `camera_lidar_semantic` folder (or one laid o
     "Decode, resize and convert every A2D2 frame once into a cache that `a2d2_dls` reads; resumable"
     root,dest = Path(root),Path(dest)
     if classes is None:
-        if not (root/'class_list.json').exists(): warnings.warn(f"{root}: no class_list.json; using the A2D2 class table shipped with segcourse")
+        if not (root/'class_list.json').exists(): warnings.warn(f"{root}: no class_list.json; using the A2D2 class table shipped with "
+                                                                "segcourse")
         classes = A2D2Classes(root if (root/'class_list.json').exists() else None)
     size = _norm_size(size)
     files = a2d2_files(root, cameras, missing)
@@ -185,10 +191,13 @@ def _preprocess_locked(root, dest, size, classes, cameras, files, n_workers, err
     if old is not None:
         if old['class_table'] != classes.table:
             diff = [k for k in set(old['class_table']) | set(classes.table) if old['class_table'].get(k) != classes.table.get(k)]
-            raise ValueError(f"{man_fn}: this cache was made with a different class table ({len(diff)} colour(s) differ, e.g. {sorted(diff)[:3]}); "
+            raise ValueError(f"{man_fn}: this cache was made with a different class table ({len(diff)} colour(s) differ, e.g. "
+                             f"{sorted(diff)[:3]}); "
                              f"its labels would mean other classes. Use another `dest`, or delete {dest} to rebuild it")
-        if old['size'] != size: raise ValueError(f"{man_fn}: this cache was made with size={old['size']}, not {size}; use another `dest`, or delete {dest} to rebuild it")
-    elif any(o.name != _LOCK for o in dest.iterdir()): raise FileExistsError(f"{dest}: not empty and not an A2D2 cache (no {A2D2_CACHE_MANIFEST}); choose a new or empty folder")
+        if old['size'] != size: raise ValueError(f"{man_fn}: this cache was made with size={old['size']}, not {size}; use another `dest`, "
+                                                 f"or delete {dest} to rebuild it")
+    elif any(o.name != _LOCK for o in dest.iterdir()): raise FileExistsError(f"{dest}: not empty and not an A2D2 cache (no "
+                                                                             f"{A2D2_CACHE_MANIFEST}); choose a new or empty folder")
     for t in dest.rglob('.*tmp'): t.unlink()   # half-written by an interrupted run: never trusted
     rels = {str(f.relative_to(root)):f for f in files}
     done = {}
@@ -218,7 +227,8 @@ def _preprocess_locked(root, dest, size, classes, cameras, files, n_workers, err
                       f"Per-frame counts are in {man_fn}")
     if problems:
         msg = (f"{len(problems)} of {len(rels)} frames could not be cached:\n" + '\n'.join('  ' + r['problem'] for r in problems[:10]) +
-               ('\n  ...' if len(problems) > 10 else '') + f"\nThe other frames are cached in {dest}; fix these and run preprocess_a2d2 again to add them.")
+               ('\n  ...' if len(problems) > 10 else '') + f"\nThe other frames are cached in {dest}; fix these and run preprocess_a2d2 "
+                                                           "again to add them.")
         if errors == 'raise': raise MaskError(msg)
         warnings.warn(msg)
     return dest
@@ -229,7 +239,8 @@ def a2d2_splitter(split='scene', # 'scene', 'random', or a list of validation sc
                   seed:int=42, # With 'scene' or 'random': the seed of the random draw
                  )->Callable: # items -> (training indices, validation indices)
     "A splitter for A2D2 frames: whole drive scenes apart (`'scene'`), frames at random (`'random'`, leaks), or named scenes"
-    if isinstance(split, str) and split not in ('scene', 'random'): raise ValueError(f"split must be 'scene', 'random' or a list of scene names, not {split!r}")
+    if isinstance(split, str) and split not in ('scene', 'random'): raise ValueError("split must be 'scene', 'random' or a list of scene "
+                                                                                     f"names, not {split!r}")
     return seg_splitter(valid_pct, seed, valid_groups=None if split == 'random' else 'random' if split == 'scene' else split, group=a2d2_scene)
 
 # %% ../nbs/02b_a2d2_data.ipynb #3ce97109
@@ -277,12 +288,14 @@ def a2d2_dls(path, # A cache made by `preprocess_a2d2`, or A2D2's `camera_lidar_
     if (path/A2D2_CACHE_MANIFEST).exists():
         man = read_a2d2_manifest(path)
         table,items,colour = man['class_table'],L(path/f['image'] for f in man['frames']),False
-        if man['problems']: warnings.warn(f"{path}: {len(man['problems'])} frame(s) are not in the cache, e.g. {man['problems'][0]['problem']}")
+        if man['problems']: warnings.warn(f"{path}: {len(man['problems'])} frame(s) are not in the cache, e.g. "
+                                          f"{man['problems'][0]['problem']}")
     else:
         table = read_a2d2_class_table(path if (path/'class_list.json').exists() else None)
         items,colour = a2d2_files(path),True
     if not isinstance(classes, A2D2Classes): classes = A2D2Classes(table, groups=classes)
-    if classes.table != table: raise ValueError(f"{path}: made with a class table that differs from `classes.table`; build `classes` from {path}'s table")
+    if classes.table != table: raise ValueError(f"{path}: made with a class table that differs from `classes.table`; build `classes` from "
+                                                f"{path}'s table")
     dblock = seg_datablock(classes.codes, a2d2_label_file, splitter=a2d2_splitter(split, valid_pct, seed), item_tfms=item_tfms,
                            batch_tfms=batch_tfms, size=size, get_items=noop, reader=A2D2MaskReader(classes, colour))
     dls = dblock.dataloaders(items, bs=bs, **kwargs)

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 from fastai.vision.all import *
 from fastprogress.fastprogress import progress_bar
-from .a2d2 import *
+from .a2d2 import A2D2Classes, a2d2_camera_token, a2d2_merged_name, check_a2d2_cameras
 from .generated import street_scene, write_generated
 
 # %% auto #0

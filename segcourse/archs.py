@@ -11,7 +11,7 @@ import copy, inspect, math, warnings
 from contextlib import contextmanager
 from torchvision.models.segmentation.deeplabv3 import ASPP, DeepLabHead
 from torchvision.models.segmentation.fcn import FCNHead
-from .encoders import *
+from .encoders import create_encoder
 
 # %% auto #0
 __all__ = ['ARCHS', 'MAX_CLASSES', 'MAX_WIDTH', 'MAX_CHANNELS', 'OUTPUT_STRIDES', 'naive', 'fcn32s', 'fcn16s', 'fcn8s',
@@ -87,11 +87,14 @@ def check_model_args(n_out, # See `create_seg_model`
                      output_stride=None, # The architecture's `output_stride`, when given
                     )->None:
     "Refuse, before anything is built, a number of classes or channels, an image size or an output stride that no network here can have"
-    if not _is_int(n_out, 1, MAX_CLASSES): raise ValueError(f"n_out={n_out!r}: give the number of classes, a whole number from 1 to {MAX_CLASSES} (masks are 8-bit)")
-    if not _is_int(n_in, 1, MAX_CHANNELS): raise ValueError(f"n_in={n_in!r}: give the number of input channels, a whole number from 1 to {MAX_CHANNELS}")
+    if not _is_int(n_out, 1, MAX_CLASSES): raise ValueError(f"n_out={n_out!r}: give the number of classes, a whole number from 1 to "
+                                                            f"{MAX_CLASSES} (masks are 8-bit)")
+    if not _is_int(n_in, 1, MAX_CHANNELS): raise ValueError(f"n_in={n_in!r}: give the number of input channels, a whole number from 1 to "
+                                                            f"{MAX_CHANNELS}")
     if not (isinstance(img_size, (list, tuple)) and len(img_size) == 2 and all(_is_int(o, 1, 2**16) for o in img_size)):
         raise ValueError(f"img_size={img_size!r}: give (height, width) in pixels, whole numbers from 1 to {2**16}")
-    if output_stride is not None and output_stride not in OUTPUT_STRIDES: raise ValueError(f"output_stride={output_stride!r}: give one of {OUTPUT_STRIDES}")
+    if output_stride is not None and output_stride not in OUTPUT_STRIDES: raise ValueError(f"output_stride={output_stride!r}: give one of "
+                                                                                           f"{OUTPUT_STRIDES}")
 
 def create_seg_model(arch:str='unet', # A name in `ARCHS`
                      backbone:str|Callable='resnet34', # A timm name (a string: 'resnet34' is timm's) or a torchvision constructor (`resnet34`)
@@ -181,7 +184,8 @@ class MultiScaleEncoder(nn.Module):
             dilated = dilate_encoder(layers, output_stride, probe_size)
             if dilated is None:
                 warnings.warn(f"this encoder could not be dilated to output stride {output_stride} (some downsampling is not "
-                              "a strided convolution or pooling): its undilated features are used. ResNets, VGGs and most timm CNNs dilate.")
+                              "a strided convolution or pooling): its undilated features are used. ResNets, VGGs and most timm CNNs "
+                              "dilate.")
             elif dilated is not layers: layers,info = dilated,None
         self.layers = layers
         if info is None: info = [dict(index=i, reduction=s, num_chs=c) for i,(s,c) in enumerate(zip(*child_strides(layers, probe_size)))]
@@ -530,7 +534,8 @@ class Mask2Former(nn.Module):
         self.encoder = MultiScaleEncoder(encoder)
         self.first = self.encoder.index(4)
         chans = self.encoder.channels[self.first:]
-        if len(chans) < 2: raise ValueError(f"Mask2Former needs features at 2 or more scales from stride 4; got strides {self.encoder.strides}")
+        if len(chans) < 2: raise ValueError("Mask2Former needs features at 2 or more scales from stride 4; got strides "
+                                            f"{self.encoder.strides}")
         self.pixel_decoder = PixelDecoder(chans, dim)
         self.n_levels = min(3, len(chans) - 1)
         self.level_embed = nn.Embedding(self.n_levels, dim)

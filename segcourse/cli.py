@@ -16,7 +16,8 @@ __all__ = ['COMMANDS', 'usage', 'command', 'command_parser', 'call_command', 'ma
 COMMANDS = {  # name: ('module:function' run by `segcourse NAME ...`, one line of help)
     'predict': ('segcourse.inference:segcourse_predict', "segment images with an exported model: masks, overlays, probabilities"),
     'demo':    ('segcourse.demo:segcourse_demo', "train a U-Net on CamVid_TINY (offline: a generated copy), report mIoU, save a figure"),
-    'convert': ('segcourse.convert:segcourse_convert', "turn VOC, Cityscapes, COCO, LabelMe, CVAT or Supervisely labels into images/ + labels/"),
+    'convert': ('segcourse.convert:segcourse_convert', "turn VOC, Cityscapes, COCO, LabelMe, CVAT or Supervisely labels into images/ + "
+                                                       "labels/"),
     'doctor':  ('segcourse.doctor:segcourse_doctor', "check a dataset before training: mask encoding, classes per split, bad files, leaks"),
 }
 

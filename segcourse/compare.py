@@ -10,7 +10,7 @@ import contextlib, time
 import pandas as pd
 from fastai.vision.all import *
 from fastprogress.fastprogress import master_bar
-from .archs import *
+from .archs import ARCHS, COURSE_ARCHS, count_params, eval_mode
 from .learner import seg_learner
 
 # %% auto #0
@@ -55,22 +55,28 @@ def _check_compare_args(learners, epochs, lr, archs, seed):
     "Refuse, before any training, arguments `compare_archs` cannot use, naming the fix"
     if not isinstance(learners, (DataLoaders, dict)):
         hint = " (one learner: {'name': learn})" if isinstance(learners, Learner) else ""
-        raise TypeError(f"learners must be a dict name -> Learner{hint}, or segmentation DataLoaders to train a seg_learner for each of `archs`; "
+        raise TypeError(f"learners must be a dict name -> Learner{hint}, or segmentation DataLoaders to train a seg_learner for each of "
+                        "`archs`; "
                         f"not a {type(learners).__name__}")
     if isinstance(learners, dict):
-        if not learners: raise ValueError("no learners to compare: give a dict name -> Learner with at least one, or DataLoaders and `archs`")
+        if not learners: raise ValueError("no learners to compare: give a dict name -> Learner with at least one, or DataLoaders and "
+                                          "`archs`")
         bad = [k for k,v in learners.items() if not isinstance(v, Learner)]
-        if bad: raise TypeError(f"learners[{bad[0]!r}] is a {type(learners[bad[0]]).__name__}, not a Learner: give a dict name -> Learner (e.g. from `seg_learner`)")
+        if bad: raise TypeError(f"learners[{bad[0]!r}] is a {type(learners[bad[0]]).__name__}, not a Learner: give a dict name -> Learner "
+                                "(e.g. from `seg_learner`)")
     if archs is not None:
-        if isinstance(archs, str) or not is_listy(archs): raise TypeError(f"archs must be a list of architecture names, e.g. ['unet', 'fpn'], not {archs!r}")
+        if isinstance(archs, str) or not is_listy(archs): raise TypeError("archs must be a list of architecture names, e.g. ['unet', "
+                                                                          f"'fpn'], not {archs!r}")
         if not archs: raise ValueError("archs is empty: name at least one architecture, e.g. ['unet'], or leave it out for COURSE_ARCHS")
         dup = [a for i,a in enumerate(archs) if a in archs[:i]]
         if dup: raise ValueError(f"architecture {dup[0]!r} named twice in archs: each once (the table has one row per architecture)")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1: raise ValueError(f"epochs must be a whole number, 1 or more, not {epochs!r}")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1: raise ValueError("epochs must be a whole number, 1 or more, "
+                                                                                               f"not {epochs!r}")
     lrs = [lr.start, lr.stop] if isinstance(lr, slice) else [lr]
     if not all(o is None or (isinstance(o, (int, float)) and not isinstance(o, bool) and math.isfinite(o) and o > 0) for o in lrs) or lrs == [None]:
         raise ValueError(f"lr must be a learning rate above 0 (e.g. 1e-3), or a slice of two, not {lr!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)): raise TypeError(f"seed must be a whole number or None, not {seed!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)): raise TypeError("seed must be a whole number or None, "
+                                                                                                   f"not {seed!r}")
 
 def compare_archs(learners:dict|DataLoaders, # Name -> `Learner`; or any segmentation `DataLoaders`, to train a `seg_learner` for each of `archs`
                   epochs:int=1, # Epochs of `fit_one_cycle`, the same for every learner
@@ -93,7 +99,8 @@ def compare_archs(learners:dict|DataLoaders, # Name -> `Learner`; or any segment
             return seg_learner(dls, backbone, arch=n, **kwargs)
         items = [(n, partial(make, n)) for n in names]
     else:
-        if archs is not None or kwargs: raise ValueError("`archs` and `seg_learner` options go with DataLoaders; these learners are already built")
+        if archs is not None or kwargs: raise ValueError("`archs` and `seg_learner` options go with DataLoaders; these learners are "
+                                                         "already built")
         items = [(n, (lambda l=l: l)) for n,l in learners.items()]
     rows = []
     mb = master_bar(items) if bar and not show else None

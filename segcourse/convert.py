@@ -219,12 +219,14 @@ def coco_ann_mask(segmentation, # An annotation's `segmentation`: polygons, unco
     if isinstance(segmentation, list):
         if not segmentation: return np.zeros((h, w), bool)
         for o in segmentation:
-            if not isinstance(o, list) or len(o) < 6 or len(o) % 2: raise ValueError("a polygon must be a flat list [x0, y0, x1, y1, ...] of 3 points or more")
+            if not isinstance(o, list) or len(o) < 6 or len(o) % 2: raise ValueError("a polygon must be a flat list [x0, y0, x1, y1, ...] "
+                                                                                     "of 3 points or more")
             check_points(o, h, w)
         mask_utils = _pycocotools_mask()
         return mask_utils.decode(mask_utils.merge(mask_utils.frPyObjects(segmentation, h, w))).astype(bool)
     if not isinstance(segmentation, dict) or 'counts' not in segmentation: raise ValueError("segmentation is neither polygons nor an RLE")
-    if list(segmentation.get('size', [])) != [h, w]: raise ValueError(f"RLE of size {segmentation.get('size')} in an image of size {[h, w]}")
+    if list(segmentation.get('size', [])) != [h, w]: raise ValueError(f"RLE of size {segmentation.get('size')} in an image of size "
+                                                                      f"{[h, w]}")
     c = segmentation['counts']
     counts = coco_rle_counts(c) if isinstance(c, (str, bytes)) else c
     if not all(isinstance(o, int) and o >= 0 for o in counts): raise ValueError("RLE counts must be whole numbers, 0 or more")
@@ -258,7 +260,8 @@ def read_coco(src, # A COCO folder (`annotations/*.json`) or one instances JSON 
     cats,data = {},[]
     for fn in files:
         d = _load_json(fn)
-        if not {'images', 'annotations', 'categories'} <= set(d): raise MaskError(f"{fn}: not a COCO instances file (needs images, annotations and categories)")
+        if not {'images', 'annotations', 'categories'} <= set(d): raise MaskError(f"{fn}: not a COCO instances file (needs images, "
+                                                                                  "annotations and categories)")
         for k in ('images', 'annotations', 'categories'):
             if not isinstance(d[k], list): raise MaskError(f"{fn}: '{k}' is a {type(d[k]).__name__}, not a list: not a COCO instances file")
         seen = set()
@@ -269,7 +272,8 @@ def read_coco(src, # A COCO folder (`annotations/*.json`) or one instances JSON 
         for c in d['categories']:
             if not isinstance(c.get('name'), str) or not c['name'].strip():
                 raise MaskError(f"{fn}: category id {c.get('id')} has the name {c.get('name')!r}: each category needs a name")
-            if cats.setdefault(c['id'], c['name']) != c['name']: raise MaskError(f"{fn}: category id {c['id']} is '{c['name']}' here and '{cats[c['id']]}' in another file")
+            if cats.setdefault(c['id'], c['name']) != c['name']: raise MaskError(f"{fn}: category id {c['id']} is '{c['name']}' here and "
+                                                                                 f"'{cats[c['id']]}' in another file")
         data.append((fn, d))
     names = read_codes(classes) if classes is not None else [cats[k] for k in sorted(cats)]
     found = {cats[a['category_id']]: fn for fn,d in data for a in d['annotations'] if a['category_id'] in cats}
@@ -282,10 +286,13 @@ def read_coco(src, # A COCO folder (`annotations/*.json`) or one instances JSON 
         by_image = {im['id']: [] for im in d['images']}
         for a in d['annotations']:
             if not a.get('segmentation'):
-                raise MaskError(f"{fn}: annotation id {a.get('id')} (image id {a.get('image_id')}) has no segmentation, only a box or nothing: "
+                raise MaskError(f"{fn}: annotation id {a.get('id')} (image id {a.get('image_id')}) has no segmentation, only a box or "
+                                "nothing: "
                                 f"segcourse paints segmentations; remove the annotation or draw its outline")
-            if a['image_id'] not in by_image: raise MaskError(f"{fn}: annotation id {a.get('id')} refers to image id {a['image_id']}, which is not in 'images'")
-            if a['category_id'] not in cats: raise MaskError(f"{fn}: annotation id {a.get('id')} has category id {a['category_id']}, which is not in 'categories'")
+            if a['image_id'] not in by_image: raise MaskError(f"{fn}: annotation id {a.get('id')} refers to image id {a['image_id']}, "
+                                                              "which is not in 'images'")
+            if a['category_id'] not in cats: raise MaskError(f"{fn}: annotation id {a.get('id')} has category id {a['category_id']}, which "
+                                                             "is not in 'categories'")
             by_image[a['image_id']].append(a)
         for im in d['images']:
             h,w = im['height'],im['width']
@@ -338,13 +345,15 @@ def _paint(shapes, h, w, source, shape_mask):
     out = np.zeros((h, w), np.uint8)
     for i,(v,s) in enumerate(shapes):
         try: out[shape_mask(s, h, w)] = v
-        except (ValueError, KeyError, TypeError, OSError, AttributeError) as e: raise MaskError(f"{source}: shape {i} ('{s.get('label', '?')}'): {e}") from None
+        except (ValueError, KeyError, TypeError, OSError, AttributeError) as e: raise MaskError(f"{source}: shape {i} "
+                                                                                                f"('{s.get('label', '?')}'): {e}") from None
     return out
 
 def _load_json(fn):
     if not Path(fn).is_file(): raise MaskError(f"{fn}: not a regular file (a device, a folder or a broken link)")
     try: return json.loads(Path(fn).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e: raise MaskError(f"{fn}: not a readable JSON file ({type(e).__name__}: {str(e)[:200]})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e: raise MaskError(f"{fn}: not a readable JSON file "
+                                                                                            f"({type(e).__name__}: {str(e)[:200]})") from None
 
 # %% ../nbs/03_convert.ipynb #22acd75a
 def _labelme_image(fn, a):
@@ -388,7 +397,8 @@ def cvat_rle_decode(rle:str, # Comma-separated run lengths, starting with a back
                    )->np.ndarray: # (height, width) bool
     "Decode the RLE of a CVAT `<mask>`: alternating runs of 0 and 1, row by row over its box"
     counts = np.array([int(o) for o in rle.replace(' ', '').split(',') if o], dtype=np.int64)
-    if counts.sum() != width*height: raise ValueError(f"mask RLE covers {counts.sum()} pixels but its box is {width}x{height} = {width*height}")
+    if counts.sum() != width*height: raise ValueError(f"mask RLE covers {counts.sum()} pixels but its box is {width}x{height} = "
+                                                      f"{width*height}")
     return np.repeat(np.arange(len(counts)) % 2 == 1, counts).reshape(height, width)
 
 def _rotate(points, angle:float, cx:float, cy:float):
@@ -469,7 +479,8 @@ def supervisely_bitmap(data:str, # A bitmap object's `bitmap.data`
     z = zlib.decompressobj()
     try: png = z.decompress(base64.b64decode(data), 4*core.MAX_PIXELS)
     except zlib.error as e: raise ValueError(f"the bitmap is not zlib-compressed data ({e})") from None
-    if z.unconsumed_tail: raise ValueError(f"the bitmap unpacks to more than {4*core.MAX_PIXELS:,} bytes: refused as a possible decompression bomb")
+    if z.unconsumed_tail: raise ValueError(f"the bitmap unpacks to more than {4*core.MAX_PIXELS:,} bytes: refused as a possible "
+                                           "decompression bomb")
     im = _small_image(png, 'the bitmap')
     if im.mode in ('RGBA', 'LA', 'PA') or 'transparency' in im.info: return np.array(im.convert('RGBA'))[..., 3] > 0
     return np.array(im.convert('L')) > 0
@@ -545,7 +556,8 @@ def _check_items(items, root:Path):
         elif not isinstance(it.image, tuple):
             try: confined(root, it.image, it.source)  # `it.image` as it will be opened: the folder, resolved, is compared with it, resolved
             except PathError as e: bad.append(f"{e} (images must be inside {root})")
-        if it.stem in seen: bad.append(f"two images would both be written as '{it.stem}': {seen[it.stem].image} ({seen[it.stem].source}) and {it.image} ({it.source})")
+        if it.stem in seen: bad.append(f"two images would both be written as '{it.stem}': {seen[it.stem].image} ({seen[it.stem].source}) "
+                                       f"and {it.image} ({it.source})")
         seen[it.stem] = it
     if bad: raise MaskError(f"{len(bad)} image(s) refused, nothing written:\n" + '\n'.join(bad[:10]) + (f"\n... and {len(bad)-10} more" if len(bad) > 10 else ''))
 
@@ -573,18 +585,22 @@ def convert(format:str, # One of `CONVERTERS`: voc, cityscapes, coco, labelme, c
     check_apart(dest, [src], 'DEST')
     try: classes_,void,items = CONVERTERS[format](src, classes=classes, **kwargs)
     except (KeyError, TypeError, AttributeError, IndexError) as e:
-        raise MaskError(f"{src}: not a {format} export as segcourse reads it (a field is missing or of the wrong type: {type(e).__name__}: {e})") from None
+        raise MaskError(f"{src}: not a {format} export as segcourse reads it (a field is missing or of the wrong type: {type(e).__name__}: "
+                        f"{e})") from None
     if not items: raise MaskError(f"{src}: no images to convert")
-    if not all(isinstance(o, str) for o in classes_): raise MaskError(f"{src}: class names must be text, not {[o for o in classes_ if not isinstance(o, str)][:5]}")
+    if not all(isinstance(o, str) for o in classes_): raise MaskError(f"{src}: class names must be text, not "
+                                                                      f"{[o for o in classes_ if not isinstance(o, str)][:5]}")
     _refuse_nul(src, classes_, items)
     _check_items(items, _src_root(src))
     codes = list(classes_) + (['void'] if void else [])
     if len(codes) > MAX_CODES or len(classes_) > 255 and void:
-        raise MaskError(f"{src}: {len(codes)} classes; a converted dataset holds at most {MAX_CODES} (masks are 8-bit PNGs, 255 marks 'no label')")
+        raise MaskError(f"{src}: {len(codes)} classes; a converted dataset holds at most {MAX_CODES} (masks are 8-bit PNGs, 255 marks 'no "
+                        "label')")
     outs = OutputFolder(dest, overwrite, 'the converted dataset')
     outs.check()
     if (dest/'codes.txt').exists() and read_codes(dest/'codes.txt') != codes:
-        raise MaskError(f"{dest/'codes.txt'}: {dest} holds a conversion with other classes ({read_codes(dest/'codes.txt')}); convert into a new folder")
+        raise MaskError(f"{dest/'codes.txt'}: {dest} holds a conversion with other classes ({read_codes(dest/'codes.txt')}); convert into "
+                        "a new folder")
     outs.write('codes.txt', lambda t: t.write_text('\n'.join(codes) + '\n'))
     problems = []
     for it in progress_bar(items, leave=False, display=show_progress):

@@ -229,7 +229,8 @@ class OutputFolder:
             raise PathError(f"{rec}: is a symlink or not a regular file; segcourse lists there the files it wrote, and writes no file "
                             f"through a link: remove it, or write {self.what} to another folder")
         try: lines = rec.read_text(encoding='utf-8', errors='replace').split('\n') if rec.exists() else []
-        except OSError as e: raise PathError(f"{rec}: cannot be read ({e.strerror or e}); remove it, or write {self.what} to another folder") from None
+        except OSError as e: raise PathError(f"{rec}: cannot be read ({e.strerror or e}); remove it, or write {self.what} to another "
+                                             "folder") from None
         self.claims,self.unverified,n = {},set(),len([l for l in lines if l])
         if lines and lines[0] and self._entry(lines[0]) != self.header: self.unverified = {l for l in lines if l}  # the old format: names only
         else:

@@ -10,12 +10,12 @@ import zipfile, tarfile, zlib
 from urllib.error import URLError
 from fastai.vision.all import *
 from . import masks, splits, generated, loaders
-from .core import *
+from .core import atomic_write, loud_warning
+from .masks import MaskFinder, MaskReader, PairCache, image_files, read_codes, read_mask
+from .splits import FolderSplitter, NameSplitter, seg_splitter, warn_split_leak
+from .generated import CAMVID_CODES, camvid_scene, make_camvid_tiny, street_scene, write_generated
+from .loaders import check_dls_args, files_dls, folder_dls
 from .offline import is_offline, OfflineFallbackWarning, download_file
-from .masks import *
-from .splits import *
-from .generated import *
-from .loaders import *
 
 # %% auto #0
 __all__ = ['MAX_MEMBER_BYTES', 'MAX_ARCHIVE_BYTES', 'MAX_NAME_BYTES', 'CAMVID11_CODES', 'CAMVID_URL', 'CAMVID_FRAMES',
@@ -111,7 +111,8 @@ def download_camvid_tiny(dest:str|Path|None=None, # Folder for the dataset; defa
             if missing := [o for o in ('images', 'labels', 'codes.txt') if not (tmp/o).exists()]: raise ValueError(f"no {', '.join(missing)} in it")
         unpack_or_remove(arch, url, dest, unpack)
     for o in ('images', 'labels', 'codes.txt'):
-        if not (dest/o).exists(): raise FileNotFoundError(f"{dest}: not CamVid_TINY: no {o} in it. Delete the folder and call again to download it anew")
+        if not (dest/o).exists(): raise FileNotFoundError(f"{dest}: not CamVid_TINY: no {o} in it. Delete the folder and call again to "
+                                                          "download it anew")
     return dest
 
 def camvid_tiny_path(generated_dest=None, # Where to write the generated copy; defaults to fastai's data folder
@@ -213,9 +214,11 @@ def check_camvid(path:str|Path, # A CamVid folder in SegNet's layout
                  frames:dict=CAMVID_FRAMES, # split -> number of frames it must hold
                 )->Path:
     "`path` if every split holds its `frames` images, each with its mask; else an error that names what is missing"
-    if not Path(path).is_dir(): raise NotADirectoryError(f"{path}: not a folder; delete it and call camvid_dls() again to download CamVid anew")
+    if not Path(path).is_dir(): raise NotADirectoryError(f"{path}: not a folder; delete it and call camvid_dls() again to download CamVid "
+                                                         "anew")
     if problems := camvid_problems(path, frames):
-        raise ValueError(f"{path}: incomplete CamVid: {'; '.join(problems)}. Delete the folder and call camvid_dls() again to download it anew")
+        raise ValueError(f"{path}: incomplete CamVid: {'; '.join(problems)}. Delete the folder and call camvid_dls() again to download it "
+                         "anew")
     return Path(path)
 
 def _camvid_member(name:str, frames:dict)->Path|None:
@@ -263,7 +266,8 @@ def void_index(codes:list, # Class names
         return codes.index(void)
     named = [i for i,c in enumerate(codes) if c.strip().lower() in VOID_NAMES]
     if len(named) != 1:
-        raise ValueError(f"{src}: {'no class' if not named else f'{len(named)} classes'} named Unlabelled or Void (any case) among {codes}: "
+        raise ValueError(f"{src}: {'no class' if not named else f'{len(named)} classes'} named Unlabelled or Void (any case) among "
+                         f"{codes}: "
                          "name the class that means 'no label' with void='...'")
     return named[0]
 
@@ -277,7 +281,8 @@ def camvid_dls(path:str|Path|None=None, # CamVid folder (either layout); `None`:
                **kwargs
               )->DataLoaders: # With `codes`, `ignore_index` and `cache` set; `test_items`: the test frames, when present and not trained on
     "`DataLoaders` for SegNet's 11-class CamVid, split by recording (valid = drive `0006R0`) unless `split` says otherwise"
-    if 'ignore_index' in kwargs: raise ValueError(f"camvid_dls ignores the void class: name it with void='Unlabelled', not ignore_index={kwargs['ignore_index']}")
+    if 'ignore_index' in kwargs: raise ValueError("camvid_dls ignores the void class: name it with void='Unlabelled', not "
+                                                  f"ignore_index={kwargs['ignore_index']}")
     check_dls_args(bs, size)
     path = camvid_path(path)
     layout = camvid_layout(path)
@@ -439,5 +444,8 @@ def cityscapes_dls(path:str|Path, # The Cityscapes folder, holding `leftImg8bit/
                      size=size, bs=bs, **kwargs)
 
 # %% ../nbs/01_data.ipynb #67328b72
-_reexported = masks.__all__ + splits.__all__ + generated.__all__ + loaders.__all__  # `from segcourse.data import *` gives them
+# `segcourse.data` also answers for the four modules it grew out of: `from segcourse.data import *` (and `segcourse.data.folder_dls`)
+# gives their names, as before they were split off. This module itself uses only the few it imports by name above.
+_reexported = masks.__all__ + splits.__all__ + generated.__all__ + loaders.__all__
+globals().update({k: getattr(mod, k) for mod in (masks, splits, generated, loaders) for k in mod.__all__ if k not in globals()})
 __all__ = globals().get('__all__', []) + _reexported  # nbdev's list of this module's own names, then theirs

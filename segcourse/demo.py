@@ -10,11 +10,11 @@ import sys, time, warnings
 import timm, torchvision
 from fastcore.script import call_parse
 from fastai.vision.all import *
-from .core import *
-from .data import *
+from .core import loud_warning
+from .data import camvid_tiny_dls, camvid_tiny_path
 from .offline import PretrainedWeightsError, OfflineFallbackWarning, LITE_WHEELS
 from .learner import seg_learner
-from .report import *  # `learn.show_predictions`
+import segcourse.report  # noqa: F401 (imported for its effect) patches `Learner.show_predictions`
 
 # %% auto #0
 __all__ = ['DEMO_BACKBONE', 'save_predictions', 'is_backbone', 'check_demo_args', 'run_demo', 'segcourse_demo']

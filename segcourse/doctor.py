@@ -12,9 +12,9 @@ import numpy as np, pandas as pd
 from PIL import Image
 from fastcore.script import call_parse
 from fastai.vision.all import *
-from .core import *
-from .masks import *
-from .splits import *
+from .core import (HIGH_BIT_MODES, ImageError, MaskError, check_pixels, dls_classes, open_image, pack_rgb, seg_palette)
+from .masks import MaskFinder, image_files, read_codes
+from .splits import camvid_group, group_key, seg_splitter, shared_groups
 from .losses import median_frequency
 
 # %% auto #0
@@ -252,16 +252,20 @@ def _encoding_findings(checks:list, n_codes:int|None)->tuple:
                            "mask values as class indices, and 255 is no class: rewrite the masks as 0/1 (see what to do)",
                            [c.mask for c in read if 255 in c.counts]))
     elif vals and vals <= {0, 1} and n_codes is None:
-        out.append(Finding('encoding', 'note', "every mask holds only 0 and 1: a binary mask, two classes (e.g. codes=['background', 'object'])"))
+        out.append(Finding('encoding', 'note', "every mask holds only 0 and 1: a binary mask, two classes (e.g. codes=['background', "
+                                               "'object'])"))
     for k in ('16-bit', '32-bit', 'float'):
         deep = [c for c in read if c.encoding == k]
         if deep:
             top = max(max(v for v in c.counts if isinstance(v, (int, float))) for c in deep)
-            out.append(Finding('encoding', 'note' if top <= 255 else 'error', f"{len(deep)} mask(s) are {k} images ({_names([c.mask for c in deep])}), "
-                f"largest value {top:g}" + (": read as class indices" if top <= 255 else ": class indices must be 0..255 (label ids? map them to classes)"),
+            out.append(Finding('encoding', 'note' if top <= 255 else 'error', f"{len(deep)} mask(s) are {k} images "
+                                                                              f"({_names([c.mask for c in deep])}), "
+                f"largest value {top:g}" + (": read as class indices" if top <= 255 else ": class indices must be 0..255 (label ids? map "
+                                                                                         "them to classes)"),
                 [c.mask for c in deep]))
     grey = [c for c in read if c.encoding == 'grey RGB']
-    if grey: out.append(Finding('encoding', 'note', f"{len(grey)} mask(s) are RGB images with R = G = B ({_names([c.mask for c in grey])}): "
+    if grey: out.append(Finding('encoding', 'note', f"{len(grey)} mask(s) are RGB images with R = G = B "
+                                                    f"({_names([c.mask for c in grey])}): "
                                 "read as class indices (an 8-bit greyscale PNG holds the same in a third of the bytes)", [c.mask for c in grey]))
     return out, binary
 
@@ -303,7 +307,8 @@ def _value_findings(checks:list, n:int, void_idx:int|None, binary:str|None)->tup
     if 255 in outside and n < 255:
         cs = outside.pop(255)
         share = sum(c.counts[255] for c in cs) / max(1, sum(sum(c.counts.values()) for c in cs))
-        out.append(Finding('values outside codes', 'error', f"value 255 in {len(cs)} mask(s) ({_names([c.mask for c in cs])}; {share:.1%} of "
+        out.append(Finding('values outside codes', 'error', f"value 255 in {len(cs)} mask(s) ({_names([c.mask for c in cs])}; {share:.1%} "
+                                                            "of "
             f"their pixels) is no class (there are {n} classes, 0..{n-1}): it is the usual 'no label' value (VOC's object borders), "
             "so pass ignore_index=255", [c.mask for c in cs]))
         suggest = 255
@@ -332,7 +337,8 @@ def _class_findings(checks:list, names:list, void_idx:int|None, void_name:str|No
         allvoid = [c.mask for c,v,t in zip(checks, void, total) if t and v == t]
         what = f"void ('{void_name}', value {void_idx})" if void_name else f"void (value {void_idx})"
         out.append(Finding('void', 'warning' if max(vs.values()) > 0.25 or allvoid else 'note',
-            f"{what} is {vs['train']:.1%} of the training pixels and {vs['valid']:.1%} of the validation pixels; losses and metrics ignore it"
+            f"{what} is {vs['train']:.1%} of the training pixels and {vs['valid']:.1%} of the validation pixels; losses and metrics ignore "
+            "it"
             + (f"; {len(allvoid)} mask(s) are all void: {_names(allvoid)}" if allvoid else ''), allvoid))
     tr,va = (side == 'train').any(),(side == 'valid').any()
     them = lambda xs: 'them' if len(xs) > 1 else 'it'
@@ -340,7 +346,8 @@ def _class_findings(checks:list, names:list, void_idx:int|None, void_name:str|No
     if nowhere: out.append(Finding('missing class', 'note', f"in no mask at all: {', '.join(nowhere)}: the model learns nothing of "
                                    f"{them(nowhere)}, and the metrics leave {them(nowhere)} out"))
     only_valid = [names[i] for i in keep if tr and tab['train frames'][i] == 0 and tab['valid frames'][i] > 0]
-    if only_valid: out.append(Finding('missing class', 'error', f"only in validation masks, never in a training mask: {', '.join(only_valid)}: "
+    if only_valid: out.append(Finding('missing class', 'error', "only in validation masks, never in a training mask: "
+                                                                f"{', '.join(only_valid)}: "
         f"the model cannot learn {them(only_valid)}, so {'their' if len(only_valid) > 1 else 'its'} IoU will be 0; move frames with "
         f"{them(only_valid)} into training"))
     only_train = [names[i] for i in keep if va and tab['valid frames'][i] == 0 and tab['train frames'][i] > 0]
@@ -354,8 +361,10 @@ def _class_findings(checks:list, names:list, void_idx:int|None, void_name:str|No
         counts[[i for i in range(n) if i not in keep]] = 0
         weights = [round(float(w), 3) for w in median_frequency(counts, totals)]
         rare = sorted(shares, key=shares.get)[:3]
-        out.append(Finding('imbalance', 'note', f"the commonest training class, {max(shares, key=shares.get)}, has {max(shares.values())/min(shares.values()):.0f} "
-            f"times the pixels of the rarest, {rare[0]} ({', '.join(f'{k} {v:.2%}' for k,v in ((r, shares[r]) for r in rare))}): weigh the classes (see what to do)"))
+        out.append(Finding('imbalance', 'note', f"the commonest training class, {max(shares, key=shares.get)}, has "
+                                                f"{max(shares.values())/min(shares.values()):.0f} "
+            f"times the pixels of the rarest, {rare[0]} ({', '.join(f'{k} {v:.2%}' for k,v in ((r, shares[r]) for r in rare))}): weigh the "
+            "classes (see what to do)"))
     return out, classes, weights
 
 # %% ../nbs/12a_doctor.ipynb #565b702c
@@ -367,7 +376,8 @@ def _split_findings(checks:list, group, max_distance:float)->tuple:
     pairs = near_duplicates(np.stack([c.print for c in va]), np.stack([c.print for c in tr]), max_distance) if tr and va else []
     dups = pd.DataFrame([(va[i].image.name, tr[j].image.name, round(d, 4)) for i,j,d in sorted(pairs, key=lambda o: o[2])],
                         columns=['valid', 'train', 'distance'])
-    if len(dups): out.append(Finding('near-duplicates', 'warning', f"{len(dups)} of the {len(va)} validation frames have a near-duplicate in "
+    if len(dups): out.append(Finding('near-duplicates', 'warning', f"{len(dups)} of the {len(va)} validation frames have a near-duplicate "
+                                                                   "in "
         f"training (fingerprint distance below {max_distance}), e.g. {dups.valid[0]} ~ {dups.train[0]} ({dups.distance[0]:.3f}): the "
         "validation score rewards memorising them. Validate on whole recordings (valid_groups=...) or other frames", [va[i].image for i,_,_ in pairs]))
     try: shared = shared_groups([c.image for c in checks if c.split == 'train'], [c.image for c in checks if c.split == 'valid'], group)
@@ -383,17 +393,20 @@ def _advice(call:dict|None, findings:list, binary:str|None, weights:list|None, n
     if call is not None:
         if binary:
             out += ["# the masks hold 0 and 255: write them as 0/1 (class 1 = the 255 pixels) into a folder of their own, and read that",
-                    f"for f in image_files({call['masks']}): Image.fromarray((read_mask(f) > 0).astype(np.uint8)).save(Path('masks01')/f'{{f.stem}}.png')"]
+                    f"for f in image_files({call['masks']}): Image.fromarray((read_mask(f) > "
+                    f"0).astype(np.uint8)).save(Path('masks01')/f'{{f.stem}}.png')"]
             call = {**call, 'masks': "'masks01'"}
         out.append(f"dls = folder_dls({', '.join(v if k in ('images', 'masks', 'codes') else f'{k}={v}' for k,v in call.items())})")
     else: out.append("# the DataLoaders' own arguments" + (" read the data right" if not kinds & {'encoding', 'values outside codes', 'mask names'} else ": see the findings"))
     if ('recording leak' in kinds or 'near-duplicates' in kinds and not by_groups) and groups:
-        out.append(f"# keep recordings apart: valid_groups=[...] instead of the split given, among {', '.join(f'{g} ({k})' for g,k in sorted(groups.items()))}")
+        out.append("# keep recordings apart: valid_groups=[...] instead of the split given, among "
+                   f"{', '.join(f'{g} ({k})' for g,k in sorted(groups.items()))}")
     if kinds & {'unreadable', 'size mismatch', 'no mask', 'values outside codes', 'missing class'} - ({'values outside codes'} if binary else set()):
         out.append("# then fix or remove the files of the errors above: folder_dls refuses them, with the same names")
     if weights is not None:
         shown = ', '.join(f"{c} {w:.2f}" for c,w in zip(names, weights) if w > 0)
-        out += ["# the classes are imbalanced: seg_recipe weighs them (CE + Dice, each class by the square root of its median-frequency weight)",
+        out += ["# the classes are imbalanced: seg_recipe weighs them (CE + Dice, each class by the square root of its median-frequency "
+                "weight)",
                 "learn = seg_recipe(dls, 'tf_efficientnet_lite0')  # pretrained, installs offline",
                 "# or a loss of your own: seg_loss('ce', len(dls.codes), dls.ignore_index, weight=median_frequency_weights(dls))",
                 f"# the median-frequency weights of these training masks: {shown}"]
@@ -461,8 +474,10 @@ def seg_doctor(images, # Folder (or list of folders) of images, as `folder_dls` 
     vals,suggest = _value_findings(checks, n, void_idx, binary)
     findings += vals
     if codes is None and ints:
-        findings.append(Finding('codes', 'warning', f"no codes given: the masks hold class values 0..{n-1}, so write a codes.txt of {n} class "
-                                "names (line i = class i)" if not binary else "no codes given: two classes, e.g. codes=['background', 'object']"))
+        findings.append(Finding('codes', 'warning', f"no codes given: the masks hold class values 0..{n-1}, so write a codes.txt of {n} "
+                                                    "class "
+                                "names (line i = class i)" if not binary else "no codes given: two classes, e.g. codes=['background', "
+                                                                              "'object']"))
     if binary: n,codes = 2,ifnone(codes, ['background', 'object'])
     names = codes if codes else [str(i) for i in range(n)]
     void_idx = ifnone(void_idx, suggest)
@@ -554,7 +569,8 @@ def segcourse_doctor(images:str, # Folder of images (several: joined by commas)
                     ):
     "Check a segmentation dataset before training: mask encoding, values, void, classes, sizes, unreadable files, near-duplicates"
     for name,v in (('IMAGES', images), ('MASKS', masks)):
-        if not all(Path(o).is_dir() for o in L(_folders(v))): sys.exit(f"segcourse doctor: {name} {v}: not a folder (several: joined by commas)")
+        if not all(Path(o).is_dir() for o in L(_folders(v))): sys.exit(f"segcourse doctor: {name} {v}: not a folder (several: joined by "
+                                                                       "commas)")
     if codes is not None and not Path(codes).is_file(): sys.exit(f"segcourse doctor: --codes {codes}: file not found")
     try:
         rep = seg_doctor(_folders(images), _folders(masks), codes, mask_suffix, void=void, ignore_index=ignore_index, valid_pct=valid_pct,

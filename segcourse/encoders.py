@@ -142,7 +142,8 @@ def _tv_model(arch, weights, output_stride:int|None):
         except (TypeError, ValueError, NotImplementedError): pass  # another model, or basic blocks: `MultiScaleEncoder` dilates it
     if model is None: model = arch(weights=weights)
     if not isinstance(model, nn.Module):
-        raise TypeError(f"backbone {getattr(arch, '__name__', arch)!r}: called, it gave a {type(model).__name__}, not a torch model (nn.Module); "
+        raise TypeError(f"backbone {getattr(arch, '__name__', arch)!r}: called, it gave a {type(model).__name__}, not a torch model "
+                        "(nn.Module); "
                         "give a torchvision model constructor (e.g. resnet34) or a timm model name")
     return model
 

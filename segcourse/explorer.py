@@ -9,8 +9,8 @@ from __future__ import annotations
 import io
 import numpy as np, pandas as pd
 from fastai.vision.all import *
-from .core import *
-from .masks import *
+from .core import dls_classes, read_image, seg_palette
+from .masks import MaskFinder, image_files, read_mask
 from .metrics import confusion_matrix, iou_per_class
 from .report import per_class_table
 from .inference import load_seg_model  # importing it gives Learner and SegModel `predict_masks`

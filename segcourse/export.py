@@ -26,14 +26,16 @@ def _model_of(o)->nn.Module:
     "The model of `o`: a learner's `model`, a model folder loaded, or `o` itself (a `SegModel`)"
     if isinstance(o, (str, Path)): return load_model_folder(o)
     m = get_model(o.model) if isinstance(o, Learner) else o
-    if not isinstance(m, nn.Module): raise TypeError(f"model must be a model from `load_seg_model`, a `seg_learner` or a model folder, not a {type(o).__name__}")
+    if not isinstance(m, nn.Module): raise TypeError("model must be a model from `load_seg_model`, a `seg_learner` or a model folder, not "
+                                                     f"a {type(o).__name__}")
     return m
 
 def check_flag(v, # What the user gave
                arg:str, # The argument's name, for the message
               )->bool:
     "`v` when it is True or False; a clear `TypeError` otherwise: a string such as 'no' is truthy and would switch the option on"
-    if not isinstance(v, bool): raise TypeError(f"{arg}={v!r}: give True or False (a string such as 'no' is truthy: it would turn {arg} on)")
+    if not isinstance(v, bool): raise TypeError(f"{arg}={v!r}: give True or False (a string such as 'no' is truthy: it would turn {arg} "
+                                                "on)")
     return v
 
 def save_model_folder(model, # A `SegModel`, or a `seg_learner` (its model is saved)
@@ -44,10 +46,12 @@ def save_model_folder(model, # A `SegModel`, or a `seg_learner` (its model is sa
                **kwargs # Passed to `save_pretrained` (`model_card_kwargs`, and `push_to_hub`'s `private`, `token`, ...)
               )->Path: # `folder`
     "Write `config.json` + `model.safetensors` (+ a model card), the Hugging Face Hub layout that `load_model_folder` reads"
-    if not str(folder).strip(): raise PathError(f"folder={folder!r} is empty: name the folder to write the model to (not the current folder)")
+    if not str(folder).strip(): raise PathError(f"folder={folder!r} is empty: name the folder to write the model to (not the current "
+                                                "folder)")
     check_flag(push_to_hub, 'push_to_hub'); check_flag(overwrite, 'overwrite')
     m = _model_of(model)
-    if not isinstance(m, SegModel): raise ModelFileError(f"a {type(m).__name__}: only a `SegModel` (the model of a `seg_learner`) can be saved as a model folder")
+    if not isinstance(m, SegModel): raise ModelFileError(f"a {type(m).__name__}: only a `SegModel` (the model of a `seg_learner`) can be "
+                                                         "saved as a model folder")
     check_config(m.config, 'the model config')
     out = OutputFolder(folder, overwrite, 'the model')  # a symlinked folder, or files of yours in the way: refused
     with tempfile.TemporaryDirectory(dir=out.root, prefix='.model_') as tmp:
@@ -60,10 +64,12 @@ def save_model_folder(model, # A `SegModel`, or a `seg_learner` (its model is sa
 def _read_config(fn:Path)->dict:
     try: cfg = json.loads(fn.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as e: raise ModelFileError(f"{fn}: not valid JSON ({e})") from None
-    except RecursionError: raise ModelFileError(f"{fn}: nested too deep to be a model config (a config.json is a flat object of a few keys)") from None
+    except RecursionError: raise ModelFileError(f"{fn}: nested too deep to be a model config (a config.json is a flat object of a few "
+                                                "keys)") from None
     except OSError as e: raise ModelFileError(f"{fn}: cannot be read ({e.strerror or e})") from None
     if not isinstance(cfg, dict) or 'arch' not in cfg: raise ModelFileError(f"{fn}: not a segcourse model config (no 'arch')")
-    if isinstance(cfg['arch'], str) and cfg['arch'] not in ARCHS: raise ModelFileError(f"{fn}: unknown architecture '{cfg['arch']}'; this segcourse knows {sorted(ARCHS)}")
+    if isinstance(cfg['arch'], str) and cfg['arch'] not in ARCHS: raise ModelFileError(f"{fn}: unknown architecture '{cfg['arch']}'; this "
+                                                                                       f"segcourse knows {sorted(ARCHS)}")
     return check_config(cfg, fn)
 
 def _holds_dynamic_unet(fn)->bool:
@@ -90,7 +96,8 @@ def _check_dtypes(fn, # The `model.safetensors` just loaded into `model`
             want = 'bool' if v.dtype == torch.bool else 'float' if v.is_floating_point() else 'int'
             if _dtype_kind(dt) != want:
                 raise ModelFileError(f"{fn}: tensor '{k}' is {dt}, but the model holds it as {str(v.dtype).replace('torch.', '')}: "
-                                     f"loading would cast it without a word; weights are saved {'floating point' if want == 'float' else want} by `save_model_folder`")
+                                     "loading would cast it without a word; weights are saved "
+                                     f"{'floating point' if want == 'float' else want} by `save_model_folder`")
 
 HUB_PREFIX = 'hf://'  # `hf://user/name`: a model on the Hugging Face Hub, asked for explicitly
 
@@ -114,13 +121,17 @@ def load_model_folder(folder, # A folder written by `save_model_folder`; or, fro
     if s.startswith(HUB_PREFIX): s,hub = s[len(HUB_PREFIX):],True
     p = Path(s)
     if not hub:
-        if not p.exists(): raise ModelFileError(f"{p}: model folder not found (for a model on the Hugging Face Hub, give {HUB_PREFIX}user/name)")
-        if not p.is_dir(): raise ModelFileError(f"{p}: not a model folder (a folder with {CONFIG_NAME} and {SAFETENSORS_SINGLE_FILE}, written by `save_model_folder`)")
+        if not p.exists(): raise ModelFileError(f"{p}: model folder not found (for a model on the Hugging Face Hub, give "
+                                                f"{HUB_PREFIX}user/name)")
+        if not p.is_dir(): raise ModelFileError(f"{p}: not a model folder (a folder with {CONFIG_NAME} and {SAFETENSORS_SINGLE_FILE}, "
+                                                "written by `save_model_folder`)")
         for f in (CONFIG_NAME, SAFETENSORS_SINGLE_FILE):
-            if not (p/f).is_file(): raise ModelFileError(f"{p}: no {f} in this folder; a model folder written by `save_model_folder` has {CONFIG_NAME} and {SAFETENSORS_SINGLE_FILE}")
+            if not (p/f).is_file(): raise ModelFileError(f"{p}: no {f} in this folder; a model folder written by `save_model_folder` has "
+                                                         f"{CONFIG_NAME} and {SAFETENSORS_SINGLE_FILE}")
         cfg = _read_config(p/CONFIG_NAME)
         if cfg['arch'] == 'unet' and _holds_dynamic_unet(p/SAFETENSORS_SINGLE_FILE):
-            warnings.warn(f"{p}: saved when 'unet' was fastai's DynamicUnet; loaded as arch='dynamic_unet' (edit its config.json to keep this quiet)")
+            warnings.warn(f"{p}: saved when 'unet' was fastai's DynamicUnet; loaded as arch='dynamic_unet' (edit its config.json to keep "
+                          "this quiet)")
             cfg = {**cfg, 'arch': 'dynamic_unet'}
         m = SegModel._from_pretrained(model_id=str(p), revision=None, cache_dir=None, force_download=False, local_files_only=True,
                                       token=None, map_location=device, **{**cfg, **kwargs})
@@ -138,7 +149,8 @@ def load_model_folder(folder, # A folder written by `save_model_folder`; or, fro
         return m
     except ModelFileError: raise
     except Exception as e:
-        off = '' if asked else (f"; the Hub was not asked ({'SEGCOURSE_OFFLINE or HF_HUB_OFFLINE is set' if is_offline(HUB_HOST) else f'{HUB_HOST} did not answer'})"
+        off = '' if asked else ("; the Hub was not asked "
+                                f"({'SEGCOURSE_OFFLINE or HF_HUB_OFFLINE is set' if is_offline(HUB_HOST) else f'{HUB_HOST} did not answer'})"
                                 " and the model is not in the Hugging Face cache")
         raise ModelFileError(f"{s}: not loadable from the Hugging Face Hub ({type(e).__name__}: {str(e)[:200]}){off}") from None
 
@@ -158,7 +170,8 @@ def export_onnx(model, # A `seg_learner`, a `SegModel` or a model folder
     import onnx
     from torch.onnx._constants import ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET as top
     if not isinstance(opset, int) or isinstance(opset, bool) or not 17 <= opset <= top:
-        raise ValueError(f"opset={opset!r}: give a whole number from 17 to {top} (the ONNX opsets this PyTorch {torch.__version__} exports)")
+        raise ValueError(f"opset={opset!r}: give a whole number from 17 to {top} (the ONNX opsets this PyTorch {torch.__version__} "
+                         "exports)")
     if not str(fn).strip(): raise PathError(f"fn={fn!r} is empty: name the .onnx file to write")
     fn = Path(fn)
     if fn.is_symlink(): raise PathError(f"{fn}: is a symlink; segcourse writes no file through a link: remove it, or give another fn")
@@ -183,6 +196,7 @@ def onnx_config(fn, # An ONNX file written by `export_onnx`
     "The model's `config` stored in an ONNX file by `export_onnx`"
     import onnx
     props = {p.key: p.value for p in onnx.load(str(fn), load_external_data=False).metadata_props}
-    if 'segcourse_config' not in props: raise ModelFileError(f"{fn}: an ONNX file without `segcourse_config` metadata: not written by `export_onnx`")
+    if 'segcourse_config' not in props: raise ModelFileError(f"{fn}: an ONNX file without `segcourse_config` metadata: not written by "
+                                                             "`export_onnx`")
     try: return check_config(json.loads(props['segcourse_config']), fn)
     except json.JSONDecodeError as e: raise ModelFileError(f"{fn}: its `segcourse_config` metadata is not valid JSON ({e})") from None

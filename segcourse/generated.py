@@ -7,7 +7,7 @@ Docs: https://segcourse.github.io/segcourse/generated.html.md"""
 # %% ../nbs/00c_generated.ipynb #be34220b
 from __future__ import annotations
 from fastai.vision.all import *
-from .core import *
+from .core import atomic_write
 
 # %% auto #0
 __all__ = ['CAMVID_CODES', 'STREET_ROLES', 'CAMVID_ROLES', 'street_scene', 'camvid_scene', 'write_generated', 'make_camvid_tiny']
@@ -39,7 +39,8 @@ def street_scene(h:int=96, w:int=128, # Frame size
                 )->tuple: # (RGB uint8 (h, w, 3), index mask uint8 (h, w))
     "Paint generated street `scene` at time `t`: an RGB frame and its mask of `classes`' indices"
     classes = ifnone(classes, {})
-    if unknown := set(classes) - set(STREET_ROLES): raise ValueError(f"unknown street role(s) {sorted(unknown)}; the roles are {STREET_ROLES}")
+    if unknown := set(classes) - set(STREET_ROLES): raise ValueError(f"unknown street role(s) {sorted(unknown)}; the roles are "
+                                                                     f"{STREET_ROLES}")
     cls = {r: listify(v) for r,v in classes.items() if v is not None}
     lay,rng = np.random.default_rng(scene), np.random.default_rng([scene, t])  # layout: fixed per scene; noise: per frame
     img,mask = np.zeros((h, w, 3), np.float32), np.full((h, w), cls['sky'][0] if 'sky' in cls else other, np.uint8)

@@ -11,7 +11,7 @@ from PIL import Image
 from fastcore.script import call_parse
 from fastai.vision.all import *
 from fastprogress.fastprogress import progress_bar
-from .core import *
+from .core import (ImageError, MaskError, OutputFolder, PathError, check_apart, check_pixels, read_image, seg_palette)
 from .data import image_files
 
 # %% auto #0
@@ -38,7 +38,8 @@ def _load_pickle(fn:Path, cpu:bool)->SegModel:
     except Exception as e:
         raise ModelFileError(f"{fn}: not a segcourse model (a file written by `learn.export()`): {type(e).__name__}: {e}") from None
     m = get_model(learn.model) if isinstance(learn, Learner) else None
-    if not isinstance(m, SegModel): raise ModelFileError(f"{fn}: holds a {type(learn).__name__}, not a Learner made by `seg_learner` (whose model is a `SegModel`)")
+    if not isinstance(m, SegModel): raise ModelFileError(f"{fn}: holds a {type(learn).__name__}, not a Learner made by `seg_learner` "
+                                                         "(whose model is a `SegModel`)")
     return m
 
 def load_seg_model(fn, # A model folder (`save_model_folder`), an .onnx file (`export_onnx`), or, trusted, a `learn.export()` pickle
@@ -56,7 +57,8 @@ def load_seg_model(fn, # A model folder (`save_model_folder`), an .onnx file (`e
         raise ModelFileError(f"{fn}: is a pickle (`learn.export()`), and loading a pickle can run any code it holds. Load it only if "
                          "you trust who made it, with `trust_pickle=True` (`--trust-pickle`); better, save models as folders with "
                          "`segcourse.export.save_model_folder`.")
-    raise ModelFileError(f"{fn}: not a segcourse model: give a model folder written by `save_model_folder` (config.json + model.safetensors), "
+    raise ModelFileError(f"{fn}: not a segcourse model: give a model folder written by `save_model_folder` (config.json + "
+                         "model.safetensors), "
                      "an .onnx file from `export_onnx`, or, trusted, a `learn.export()` pickle")
 
 # %% ../nbs/15_inference.ipynb #c3d4e5f2
@@ -78,7 +80,8 @@ class OnnxSegModel(nn.Module):
         cfg,(i,),(o,) = self.config,self.sess.get_inputs(),self.sess.get_outputs()
         def check(k, v, io):
             if v != cfg[k]: raise ModelFileError(f"{fn}: its `segcourse_config` metadata says {k}={cfg[k]} but the network has {v} {io} "
-                                                 "channels: the metadata was edited or belongs to another model; export the model again with `export_onnx`")
+                                                 "channels: the metadata was edited or belongs to another model; export the model again "
+                                                 "with `export_onnx`")
         if isinstance(i.shape[1], int): check('n_in', i.shape[1], 'input')
         n_out = o.shape[1]
         if not isinstance(n_out, int):  # known only at run time: one small pass (2x the stride, at most the export's size)
@@ -150,20 +153,26 @@ def check_predict_args(tile:int|tuple|None=None, # See `prob_bands`
                       )->None:
     "Refuse settings that would divide by zero, never finish or give NaN, with a message that says what is allowed"
     if not isinstance(overlap, (int, float, np.floating)) or isinstance(overlap, bool) or not 0 <= overlap < 1: raise ValueError(f"overlap must be in [0, 1) (the fraction of a tile shared with its neighbour), not {overlap!r}")
-    if not isinstance(bs, int) or isinstance(bs, bool) or bs < 1: raise ValueError(f"bs (tiles per forward pass) must be a whole number, 1 or more, not {bs}")
+    if not isinstance(bs, int) or isinstance(bs, bool) or bs < 1: raise ValueError("bs (tiles per forward pass) must be a whole number, 1 "
+                                                                                   f"or more, not {bs}")
     if tile is not None and not _is_hw(tile): raise ValueError(f"tile must be a size in pixels, 1 or more, not {tile}")
-    if not (isinstance(size, str) and size == 'train' or size is None or _is_hw(size)): raise ValueError(f"size must be 'train', None or (h, w), not {size}")
+    if not (isinstance(size, str) and size == 'train' or size is None or _is_hw(size)): raise ValueError("size must be 'train', None or "
+                                                                                                         f"(h, w), not {size}")
     if _is_hw(size): check_pixels(size[1], size[0], f"size {tuple(size)}")
     check_flag(tta, 'tta')
     if not isinstance(stride_multiple, int) or isinstance(stride_multiple, bool) or stride_multiple < 1:
-        raise ValueError(f"stride_multiple must be a whole number, 1 or more (the encoder's total stride, {STRIDE_MULTIPLE} here), not {stride_multiple!r}")
+        raise ValueError(f"stride_multiple must be a whole number, 1 or more (the encoder's total stride, {STRIDE_MULTIPLE} here), not "
+                         f"{stride_multiple!r}")
 
 def check_image(img, # What the user gave as the image
                )->np.ndarray:
     "`img` when it is an (H, W, 3) uint8 array of at least one pixel; a clear error otherwise (a float image would be cast to uint8 without a word)"
-    if not isinstance(img, np.ndarray): raise TypeError(f"img: a {type(img).__name__}, not a numpy array; give an (H, W, 3) uint8 array (`read_image(fn)` reads one)")
-    if img.dtype != np.uint8: raise TypeError(f"img: a {img.dtype} array; give (H, W, 3) uint8 values 0..255 (a float image in [0, 1]: `(img*255).round().astype(np.uint8)`)")
-    if img.ndim != 3 or img.shape[2] != 3: raise ValueError(f"img: an array of shape {img.shape}; give (H, W, 3) RGB (`read_image(fn)` converts grey, RGBA and palette images)")
+    if not isinstance(img, np.ndarray): raise TypeError(f"img: a {type(img).__name__}, not a numpy array; give an (H, W, 3) uint8 array "
+                                                        "(`read_image(fn)` reads one)")
+    if img.dtype != np.uint8: raise TypeError(f"img: a {img.dtype} array; give (H, W, 3) uint8 values 0..255 (a float image in [0, 1]: "
+                                              "`(img*255).round().astype(np.uint8)`)")
+    if img.ndim != 3 or img.shape[2] != 3: raise ValueError(f"img: an array of shape {img.shape}; give (H, W, 3) RGB (`read_image(fn)` "
+                                                            "converts grey, RGBA and palette images)")
     if 0 in img.shape: raise ValueError(f"img: an empty image of shape {img.shape}; give one of at least 1x1 pixel")
     return img
 
@@ -213,7 +222,8 @@ def _tile_bands(model, img:np.ndarray, device, tile, overlap:float, tta:bool, bs
     work = len(ys)*len(xs) * -(-th//mult)*mult * -(-tw//mult)*mult  # each tile is padded to a multiple of `mult`
     if work > MAX_TILE_WORK*H*W and len(ys)*len(xs) <= MAX_TILES:
         raise ValueError(f"{len(ys)*len(xs):,} tiles of {th}x{tw} with overlap {overlap} for an image of {H}x{W} would feed the model "
-                         f"{work/(H*W):,.0f} times the image's pixels, more than MAX_TILE_WORK = {MAX_TILE_WORK}: use a bigger tile or a smaller overlap")
+                         f"{work/(H*W):,.0f} times the image's pixels, more than MAX_TILE_WORK = {MAX_TILE_WORK}: use a bigger tile or a "
+                         "smaller overlap")
     if len(ys)*len(xs) > MAX_TILES:
         raise ValueError(f"{len(ys)*len(xs):,} tiles of {th}x{tw} with overlap {overlap} for an image of {H}x{W}, more than "
                          f"MAX_TILES = {MAX_TILES:,}: use a bigger tile or a smaller overlap")
@@ -323,7 +333,8 @@ def _check_outputs(jobs):
     first_of = {}
     for f,rel in jobs:
         k = str(rel).lower()  # case-insensitive file systems (macOS, Windows) would merge `A.png` and `a.png` too
-        if k in first_of: raise ValueError(f"{first_of[k]} and {f} would both be written as {rel}.png: rename one, or segment them into different --out folders")
+        if k in first_of: raise ValueError(f"{first_of[k]} and {f} would both be written as {rel}.png: rename one, or segment them into "
+                                           "different --out folders")
         first_of[k] = f
 
 def _check_threshold(model, threshold):
@@ -438,16 +449,20 @@ def _report_pairs(files, # Image files or folders
     "Each image of `files` (folders expanded) with its mask, each image and each mask once: a file twice would pair predictions with the wrong masks"
     if isinstance(files, (str, Path)): files = [files]
     if not is_listy(files): raise TypeError(f"files must be a list of image files (or folders), not a {type(files).__name__}")
-    if not callable(get_mask): raise TypeError(f"get_mask must be a function: image file -> its mask file, e.g. MaskFinder('labels'), not {get_mask!r}")
+    if not callable(get_mask): raise TypeError("get_mask must be a function: image file -> its mask file, e.g. MaskFinder('labels'), not "
+                                               f"{get_mask!r}")
     imgs = L(image_files(o) if Path(o).is_dir() else [Path(o)] for o in files).concat()
-    if not imgs: raise ValueError("no image files to report on: give a list of image files, e.g. image_files('images'), and get_mask, e.g. MaskFinder('labels')")
+    if not imgs: raise ValueError("no image files to report on: give a list of image files, e.g. image_files('images'), and get_mask, e.g. "
+                                  "MaskFinder('labels')")
     pairs,seen,mask_seen = [],{},{}
     for f in imgs:
         k = os.path.realpath(f)
-        if k in seen: raise ValueError(f"{seen[k]} and {f} are the same image, given twice: give each image once (its pixels would count twice)")
+        if k in seen: raise ValueError(f"{seen[k]} and {f} are the same image, given twice: give each image once (its pixels would count "
+                                       "twice)")
         seen[k],m = f,_mask_of(get_mask, f)
         km = os.path.realpath(m)
-        if km in mask_seen: raise ValueError(f"{mask_seen[km]} and {f} both get the mask {m} from get_mask: one of them would be scored against "
+        if km in mask_seen: raise ValueError(f"{mask_seen[km]} and {f} both get the mask {m} from get_mask: one of them would be scored "
+                                             "against "
                                              f"another image's mask (a `MaskFinder` matches by file stem: are two images named alike?)")
         mask_seen[km] = f
         pairs.append((f, m))
@@ -492,7 +507,8 @@ def from_files(cls:SegReport, model, # A model from `load_seg_model`, a `seg_lea
     cms = torch.stack(cms)
     if cms.sum() == 0:
         void = f" ({codes[ignore_index]})" if codes is not None and ignore_index is not None and 0 <= ignore_index < len(codes) else ""
-        raise ValueError(f"nothing to score: every pixel of the {len(pairs)} mask(s) is ignore_index={ignore_index}{void}; check that get_mask "
+        raise ValueError(f"nothing to score: every pixel of the {len(pairs)} mask(s) is ignore_index={ignore_index}{void}; check that "
+                         "get_mask "
                          f"gives these images' masks, and that ignore_index is the mask value meaning 'no label'")
     ious = torch.stack([iou_per_class(c) for c in cms])
     if ignore_index is not None and ignore_index < n: ious[:, ignore_index] = float('nan')

@@ -15,11 +15,10 @@ from torch.optim.adamw import adamw as _adamw
 from huggingface_hub import PyTorchModelHubMixin, hf_hub_download
 from huggingface_hub.constants import SAFETENSORS_SINGLE_FILE
 from .core import check_pixels, dls_classes
-from .data import *
-from .metrics import *
-from .losses import *
+from .metrics import seg_metrics
+from .losses import seg_loss
+from .archs import ARCHS, MAX_CHANNELS, MAX_CLASSES, MAX_WIDTH, create_seg_model
 import segcourse.distributed  # noqa: F401 (imported for its effect) lets fastai's DistributedDL run on CPU processes (gloo) too
-from .archs import *
 
 # %% auto #0
 __all__ = ['CHANNELS_LAST_DEVICES', 'NaNLossError', 'StopOnNaN', 'FusedAdam', 'CPUAutocast', 'cpu_bf16_fast', 'TrainingHistory',

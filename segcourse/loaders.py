@@ -7,9 +7,9 @@ Docs: https://segcourse.github.io/segcourse/loaders.html.md"""
 # %% ../nbs/00d_loaders.ipynb #1d1783e1
 from __future__ import annotations
 from fastai.vision.all import *
-from .core import *
-from .masks import *
-from .splits import *
+from .core import MAX_PIXELS, MaskError
+from .masks import ImageReader, MaskFinder, MaskReader, PairCache, check_pairs, image_files, read_codes
+from .splits import camvid_group, seg_splitter, warn_split_leak
 
 # %% auto #0
 __all__ = ['SegMaskBlock', 'seg_datablock', 'check_dls_args', 'check_mask_args', 'check_device', 'check_same_size', 'check_split',
@@ -50,12 +50,14 @@ def check_dls_args(bs, # The batch size asked for
                    size=None, # The size asked for: `None`, an int or (h, w)
                   ):
     "Refuse, before any file is read, a `bs` that is not a whole number from 1 or a `size` that is not one in pixels or is past `MAX_PIXELS`"
-    if not (isinstance(bs, int) and not isinstance(bs, bool) and bs >= 1): raise ValueError(f"bs (batch size) must be a whole number, 1 or more, not {bs}")
+    if not (isinstance(bs, int) and not isinstance(bs, bool) and bs >= 1): raise ValueError("bs (batch size) must be a whole number, 1 or "
+                                                                                            f"more, not {bs}")
     sz = size if isinstance(size, (tuple, list)) else (size, size)
     if size is not None and not (len(sz) == 2 and all(isinstance(o, int) and not isinstance(o, bool) and o >= 1 for o in sz)):
         raise ValueError(f"size must be None, or a size in pixels (an int or (h, w), 1 or more), not {size}")
     if size is not None and sz[0]*sz[1] > MAX_PIXELS:
-        raise ValueError(f"size {size}: {sz[0]*sz[1]:,} pixels an image, more than segcourse.core.MAX_PIXELS = {MAX_PIXELS:,}; give a smaller size")
+        raise ValueError(f"size {size}: {sz[0]*sz[1]:,} pixels an image, more than segcourse.core.MAX_PIXELS = {MAX_PIXELS:,}; give a "
+                         "smaller size")
 
 def check_mask_args(codes:list, # The class names
                     ignore_index=None, # The mask value that means "no label", or None
@@ -63,7 +65,8 @@ def check_mask_args(codes:list, # The class names
     "Refuse, before any file is read, more classes than an 8-bit mask holds, or an `ignore_index` that is no mask value 0..255"
     if len(codes) > 256: raise ValueError(f"{len(codes)} class names, but a mask holds 256 values (0..255): give at most 256 codes")
     if ignore_index is not None and not (isinstance(ignore_index, (int, np.integer)) and not isinstance(ignore_index, bool) and 0 <= ignore_index <= 255):
-        raise ValueError(f"ignore_index={ignore_index!r}: it is the mask value that means 'no label', a whole number 0..255 (e.g. 255), or None")
+        raise ValueError(f"ignore_index={ignore_index!r}: it is the mask value that means 'no label', a whole number 0..255 (e.g. 255), or "
+                         "None")
 
 def check_device(device, # What the user gave: 'cpu', 'cuda', 'cuda:1', 'mps', a `torch.device`, or None
                  arg:str='device', # The argument's name, for the message
@@ -71,13 +74,16 @@ def check_device(device, # What the user gave: 'cpu', 'cuda', 'cuda:1', 'mps', a
     "`device` as a `torch.device`; a clear `ValueError` naming `arg` when it is not one, or names a GPU this machine does not have"
     if device is None: return None
     try: d = torch.device(device)
-    except (RuntimeError, TypeError, ValueError): raise ValueError(f"{arg}={device!r} is not a device: give 'cpu', 'cuda', 'cuda:0' or 'mps'") from None
+    except (RuntimeError, TypeError, ValueError): raise ValueError(f"{arg}={device!r} is not a device: give 'cpu', 'cuda', 'cuda:0' or "
+                                                                   "'mps'") from None
     if d.type == 'cuda' and not torch.cuda.is_available():
         raise ValueError(f"{arg}={device!r}, but no CUDA is available on this machine (this PyTorch {torch.__version__} sees no GPU): "
                          f"give {arg}='cpu', or leave {arg} out for the default device")
     if d.type == 'cuda' and d.index is not None and d.index >= torch.cuda.device_count():
-        raise ValueError(f"{arg}={device!r}, but this machine has {torch.cuda.device_count()} CUDA device(s), cuda:0 to cuda:{torch.cuda.device_count()-1}")
-    if d.type == 'mps' and not torch.backends.mps.is_available(): raise ValueError(f"{arg}={device!r}, but MPS (Apple GPU) is not available here: give {arg}='cpu'")
+        raise ValueError(f"{arg}={device!r}, but this machine has {torch.cuda.device_count()} CUDA device(s), cuda:0 to "
+                         f"cuda:{torch.cuda.device_count()-1}")
+    if d.type == 'mps' and not torch.backends.mps.is_available(): raise ValueError(f"{arg}={device!r}, but MPS (Apple GPU) is not "
+                                                                                   f"available here: give {arg}='cpu'")
     return d
 
 def _image_size(fn)->tuple|None:
@@ -105,7 +111,8 @@ def check_split(dls:DataLoaders, # Just made
     "Refuse a split with no validation image, or with too few training images for one batch: fastai drops the incomplete last one"
     nt,nv = len(dls.train_ds),len(dls.valid_ds)
     if nv == 0: raise ValueError(f"the split leaves no image for validation (all {nt} are for training): give a valid_pct of at least "
-                                 f"{-(-100 // nt) / 100} (1/{nt} rounded up), or name the validation images (valid_names, valid_folder, valid_groups)")
+                                 f"{-(-100 // nt) / 100} (1/{nt} rounded up), or name the validation images (valid_names, valid_folder, "
+                                 "valid_groups)")
     if nt == 0: raise ValueError(f"the split leaves no image for training (all {nv} are for validation)")
     if len(dls.train) == 0: raise ValueError(f"bs={bs} is more than the {nt} training image(s): fastai drops the last incomplete "
                                              f"training batch, so an epoch would have no batch; give bs={nt} or less")
@@ -169,8 +176,10 @@ def folder_dls(images:str|Path|list, # Folder (or list of folders) of images, se
     if void is not None:
         if void not in codes: raise ValueError(f"void class '{void}' is not one of the codes {codes}")
         if ignore_index not in (None, codes.index(void)):
-            raise ValueError(f"void='{void}' (class {codes.index(void)}) and ignore_index={ignore_index} disagree: class {codes.index(void)} would be "
-                             f"trained while {ignore_index} is ignored. Give void alone to ignore class {codes.index(void)}, or ignore_index alone")
+            raise ValueError(f"void='{void}' (class {codes.index(void)}) and ignore_index={ignore_index} disagree: class "
+                             f"{codes.index(void)} would be "
+                             f"trained while {ignore_index} is ignored. Give void alone to ignore class {codes.index(void)}, or "
+                             "ignore_index alone")
         ignore_index = codes.index(void)
     files = image_files(images)
     if not files: raise MaskError(f"no image files found in {L(images)}")

@@ -52,7 +52,8 @@ def _check_weight(weight):
     "Class weights must be finite and non-negative: a weighted mean with negative, infinite or NaN weights is not a mean"
     if weight is None: return
     try: w = torch.as_tensor(weight, dtype=torch.float).flatten()
-    except (TypeError, ValueError, RuntimeError): raise ValueError(f"weight={weight!r}: class weights are numbers, one per class, e.g. [1., 2., 0.5]") from None
+    except (TypeError, ValueError, RuntimeError): raise ValueError(f"weight={weight!r}: class weights are numbers, one per class, e.g. "
+                                                                   "[1., 2., 0.5]") from None
     bad = (~torch.isfinite(w) | (w < 0)).nonzero().flatten().tolist()
     if bad: raise ValueError(f"the weight of class {bad[0]} is {w[bad[0]].item()}: class weights must be finite numbers, 0 or more "
                              f"(one per class, in the order of the codes)")
@@ -391,7 +392,8 @@ class SegCELoss(CrossEntropyLossFlat):
     def __call__(self, inp, targ, **kwargs):
         if self.func.weight is not None: self.func.to(inp.device)  # class weights follow the logits, in a `CombinedLoss` too
         t,c,ii = _plain(targ),inp.shape[self.axis],self.func.ignore_index
-        if t.is_floating_point(): raise TypeError(f"the target is a float tensor ({t.dtype}): cross-entropy needs class indices, whole numbers "
+        if t.is_floating_point(): raise TypeError(f"the target is a float tensor ({t.dtype}): cross-entropy needs class indices, whole "
+                                                  "numbers "
                                                   f"(a long or uint8 mask, e.g. targ.long() after checking its values)")
         if t.numel()*c != inp.numel(): raise ValueError(f"target shape {tuple(t.shape)} does not match the output shape {tuple(inp.shape)} "
                                                         f"without its class axis {self.axis}: masks and images must have the same size")
@@ -430,10 +432,13 @@ def seg_loss(loss='ce', # A name in `SEG_LOSSES`, names joined by '+' such as 'c
         raise ValueError(f"n_classes={n_classes!r}: the model's output channels, a whole number 1 or more (1 means binary), or None")
     names = [o.strip() for o in loss.split('+')]
     for o in names:
-        if o not in SEG_LOSSES: raise ValueError(f"unknown loss '{o}' in '{loss}': choose from {list(SEG_LOSSES)}, or a sum of them such as 'ce+dice'")
+        if o not in SEG_LOSSES: raise ValueError(f"unknown loss '{o}' in '{loss}': choose from {list(SEG_LOSSES)}, or a sum of them such "
+                                                 "as 'ce+dice'")
     if len(names) > 1 and kwargs:
-        raise ValueError(f"options {list(kwargs)} are ambiguous for the sum '{loss}': build it as CombinedLoss(SegDiceLoss(...), SegFocalLoss(...), weights=...)")
-    if len(names) == 1 and weights is not None: raise ValueError(f"`weights` weigh the terms of a sum such as 'ce+dice', and '{loss}' is one loss")
+        raise ValueError(f"options {list(kwargs)} are ambiguous for the sum '{loss}': build it as CombinedLoss(SegDiceLoss(...), "
+                         "SegFocalLoss(...), weights=...)")
+    if len(names) == 1 and weights is not None: raise ValueError(f"`weights` weigh the terms of a sum such as 'ce+dice', and '{loss}' is "
+                                                                 "one loss")
     if weight is not None and n_classes not in (None, 1) and len(weight) != n_classes:
         raise ValueError(f"`weight` has {len(weight)} entries but there are {n_classes} classes")
     parts = [SEG_LOSSES[o](n_classes=n_classes, ignore_index=ignore_index, weight=weight, **kwargs) for o in names]

@@ -8,7 +8,7 @@ Docs: https://segcourse.github.io/segcourse/masks.html.md"""
 from __future__ import annotations
 import difflib
 from fastai.vision.all import *
-from .core import *
+from .core import HIGH_BIT_MODES, ImageError, MaskError, colours_to_index, open_image, read_image, rgb_array
 
 # %% auto #0
 __all__ = ['check_colours', 'read_mask', 'image_files', 'MaskFinder', 'PairCache', 'ImageReader', 'MaskReader', 'check_pairs',
@@ -27,7 +27,8 @@ def check_colours(colours, # Colour table: a list (index = class) or a dict colo
             raise MaskError(f"{where}colour {c!r} (class {i!r}) in `colours` is not an (r, g, b) colour of three whole numbers 0..255; "
                             f"give colours such as (255, 0, 0)")
         if not (isinstance(i, (int, np.integer)) and not isinstance(i, bool) and 0 <= i <= 255):
-            raise MaskError(f"{where}colour {tuple(c)} maps to class {i!r}: a class is a whole number 0..255 (an 8-bit mask), so `colours` holds at most 256 classes")
+            raise MaskError(f"{where}colour {tuple(c)} maps to class {i!r}: a class is a whole number 0..255 (an 8-bit mask), so `colours` "
+                            "holds at most 256 classes")
 
 def read_mask(fn, # Mask file
               colours=None, # Colour table for RGB masks: list (index = class) or dict colour -> index
@@ -183,7 +184,8 @@ def read_codes(codes:list|str|Path, # Class names, or a text file with one name 
     if isinstance(codes, (str, Path)):
         fn = src = Path(codes)
         if not fn.exists(): raise FileNotFoundError(f"{fn}: codes file not found")
-        if not fn.is_file(): raise ValueError(f"{fn}: is a {'folder' if fn.is_dir() else 'special file'}, not a file of class names (one a line)")
+        if not fn.is_file(): raise ValueError(f"{fn}: is a {'folder' if fn.is_dir() else 'special file'}, not a file of class names (one a "
+                                              "line)")
         try: codes = [o.strip() for o in fn.read_text(encoding='utf-8-sig').splitlines() if o.strip()]  # utf-8-sig: a BOM is not part of the first name
         except UnicodeDecodeError as e: raise ValueError(f"{fn}: not a UTF-8 text file of class names ({e})") from None
         except OSError as e: raise ValueError(f"{fn}: cannot be read ({type(e).__name__}: {e.strerror or e})") from None
@@ -193,7 +195,8 @@ def read_codes(codes:list|str|Path, # Class names, or a text file with one name 
     bad = [o for o in codes if not isinstance(o, str)]
     if bad: raise ValueError(f"{src}: class names must be text, not {bad[:5]}: give a list such as ['sky', 'road'], or a codes.txt file")
     blank = [o for o in codes if not o.strip() or any(ch in o for ch in '\n\r\x00')]
-    if blank: raise ValueError(f"{src}: class name(s) {blank[:5]!r} are empty or hold a line break or NUL byte; each name is one line of text")
+    if blank: raise ValueError(f"{src}: class name(s) {blank[:5]!r} are empty or hold a line break or NUL byte; each name is one line of "
+                               "text")
     twice = sorted({c for c in codes if codes.count(c) > 1})
     if twice: raise ValueError(f"{src}: class name(s) {twice} appear more than once; each class needs its own name")
     return codes

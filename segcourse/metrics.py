@@ -36,7 +36,8 @@ def _refuse_values(pred:Tensor, targ:Tensor, n_classes:int, ignore_index, nan:Te
     if t_bad:
         v = int(targ[tbad][0])
         raise ValueError(f"target value {v} is not one of the {n_classes} classes (0..{n_classes-1})"
-                         f"{'' if ignore_index is None else f' nor ignore_index={ignore_index}'}; if {v} means 'no label', pass ignore_index={v}")
+                         f"{'' if ignore_index is None else f' nor ignore_index={ignore_index}'}; if {v} means 'no label', pass "
+                         f"ignore_index={v}")
 
 def _threshold(logit:Tensor, thresh:float, n_classes:int)->tuple:
     "(logit, class 0/1) of one-channel logits: 1 where `sigmoid(logit) > thresh`, compared as logits (no sigmoid to compute)"
@@ -91,7 +92,8 @@ def iou_per_class(cm:Tensor, # (n_classes, n_classes) confusion matrix, rows = t
                  )->Tensor: # (n_classes,) float64
     "Intersection over union of each class; NaN for a class absent from both target and prediction"
     check_cm_shape(cm)
-    if check_counts and (cm < 0).any(): raise ValueError(f"the confusion matrix holds a negative count ({cm.min().item()}): its cells count pixels, 0 or more")
+    if check_counts and (cm < 0).any(): raise ValueError(f"the confusion matrix holds a negative count ({cm.min().item()}): its cells "
+                                                         "count pixels, 0 or more")
     tp = cm.diag()
     return _nan_div(tp, cm.sum(0) + cm.sum(1) - tp)
 

@@ -45,7 +45,8 @@ def net_timeout()->float:
     if not v: return NET_TIMEOUT
     try: t = float(v)
     except ValueError: t = math.nan
-    if not 0 < t <= 600: raise ValueError(f"SEGCOURSE_NET_TIMEOUT={v!r}: give the seconds a network call may wait, a number above 0 and at most 600")
+    if not 0 < t <= 600: raise ValueError(f"SEGCOURSE_NET_TIMEOUT={v!r}: give the seconds a network call may wait, a number above 0 and at "
+                                          "most 600")
     return t
 
 class ProxyError(ValueError):

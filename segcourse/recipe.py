@@ -7,8 +7,7 @@ Docs: https://segcourse.github.io/segcourse/recipe.html.md"""
 # %% ../nbs/11_recipe.ipynb #8f909608
 from __future__ import annotations
 from fastai.vision.all import *
-from .data import *
-from .losses import *
+from .losses import median_frequency_weights, seg_loss
 from .core import dls_classes
 from .learner import seg_learner
 

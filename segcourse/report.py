@@ -10,8 +10,8 @@ import json, math, textwrap, time
 import pandas as pd
 from matplotlib.text import Text
 from fastai.vision.all import *
-from .core import *
-from .metrics import *
+from .core import seg_cmap, seg_legend, seg_palette
+from .metrics import (check_cm_shape, confusion_matrix, dice_per_class, iou_per_class, precision_per_class, recall_per_class)
 
 # %% auto #0
 __all__ = ['DOCS_COLUMN', 'BODY_PX', 'ARCH_EDGES', 'RARE_CAMVID', 'RESULTS_DIR', 'sharp_figures', 'shown_width', 'smallest_text',
@@ -355,7 +355,8 @@ class SegReport:
         check_cm_shape(cm)
         bad = cm < 0
         if cm.is_floating_point(): bad |= ~cm.isfinite() | (cm != cm.trunc())
-        if bad.any(): raise ValueError(f"confusion matrix value {cm[bad][0].item()} is no pixel count (counts are whole numbers, 0 or more): "
+        if bad.any(): raise ValueError(f"confusion matrix value {cm[bad][0].item()} is no pixel count (counts are whole numbers, 0 or "
+                                       "more): "
                                        f"pass the matrix `confusion_matrix` gives")
         store_attr()
         self.codes = [str(i) for i in range(len(cm))] if codes is None else list(codes)

@@ -7,7 +7,7 @@ Docs: https://segcourse.github.io/segcourse/splits.html.md"""
 # %% ../nbs/00b_splits.ipynb #c6639940
 from __future__ import annotations
 from fastai.vision.all import *
-from .core import *
+from .core import loud_warning
 
 # %% auto #0
 __all__ = ['NameSplitter', 'FolderSplitter', 'camvid_group', 'RegexGroup', 'group_key', 'GroupSplitter', 'SplitLeakWarning',
@@ -97,7 +97,8 @@ class GroupSplitter:
         if self.valid_groups is None: valid = self.draw(counts, len(gs))
         else:
             valid = set(self.valid_groups)
-            if valid - set(counts): raise ValueError(f"validation group(s) {sorted(valid - set(counts))} not found; the groups (items) are {dict(sorted(counts.items()))}")
+            if valid - set(counts): raise ValueError(f"validation group(s) {sorted(valid - set(counts))} not found; the groups (items) are "
+                                                     f"{dict(sorted(counts.items()))}")
         is_valid = [g in valid for g in gs]
         if all(is_valid): raise ValueError(f"every item is in a validation group ({sorted(valid)}): leave at least one group for training")
         return IndexSplitter(mask2idxs(is_valid))(items)
@@ -141,11 +142,13 @@ def seg_splitter(valid_pct:float=0.2, # Fraction of items for validation, when n
                  group=camvid_group, # File -> group, for `valid_groups`: a function or a regex on the file name
                 ):
     "A deterministic splitter: by folder, by names, by groups, or at random with a seed"
-    if not (isinstance(valid_pct, (int, float)) and 0 < valid_pct < 1): raise ValueError(f"valid_pct must be a fraction above 0 and below 1, not {valid_pct}")
+    if not (isinstance(valid_pct, (int, float)) and 0 < valid_pct < 1): raise ValueError("valid_pct must be a fraction above 0 and below "
+                                                                                         f"1, not {valid_pct}")
     if seed is not None and not (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
         raise ValueError(f"seed must be a whole number (or None), not {seed!r}")
     if valid_groups is not None and not isinstance(valid_groups, str) and not len(L(valid_groups)):
-        raise ValueError(f"valid_groups={valid_groups!r} names no validation group: give recordings such as ['0006R0'], or 'random', or leave it out")
+        raise ValueError(f"valid_groups={valid_groups!r} names no validation group: give recordings such as ['0006R0'], or 'random', or "
+                         "leave it out")
     given = [k for k,v in dict(valid_folder=valid_folder, valid_names=valid_names, valid_groups=valid_groups).items() if v is not None]
     if len(given) > 1: raise ValueError(f"pass one of valid_folder, valid_names and valid_groups, not {' and '.join(given)}")
     if valid_folder is not None: return FolderSplitter(valid_folder)

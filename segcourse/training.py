@@ -8,7 +8,7 @@ Docs: https://segcourse.github.io/segcourse/training.html.md"""
 from __future__ import annotations
 import hashlib, json, os, random
 from fastai.vision.all import *
-from .core import *
+from .core import atomic_write, remove_stale_tmp
 from .learner import SegModel
 
 # %% auto #0
