@@ -1,4 +1,4 @@
-"""What every other module uses: the errors that name a file, the one image opener, colour tables, the loud warning and the one atomic writer
+"""What every other module uses: errors that name a file, the one image opener, colour tables, the loud warning and the one atomic writer
 
 Docs: https://segcourse.github.io/segcourse/core.html.md"""
 
@@ -117,7 +117,7 @@ def read_image(fn, # An image file
 
 # %% ../nbs/00_core.ipynb #df4dfa11
 def loud_warning(msg:str, # What happened, and what to do about it
-                 category=UserWarning, # The warning's class, so that a test or a user can catch or filter it (e.g. `segcourse.offline.OfflineFallbackWarning`)
+                 category=UserWarning, # The warning's class, for a test or a user to catch or filter (e.g. `OfflineFallbackWarning`)
                  stacklevel:int=3, # As `warnings.warn`'s; the default points at the caller of the function that warns
                 ):
     "Warn with `category` and print `msg` in a banner to stderr, so that it shows in scripts and notebooks alike"
@@ -135,7 +135,7 @@ def atomic_write(dest, # The file or folder to write
                  write:Callable, # write(tmp): fills the temporary file (or empty folder) `tmp` beside `dest`
                  folder:bool=False, # `dest` is a folder, written whole and replacing the old one
                 )->Path: # `dest`
-    "Write `dest` whole or not at all: `write` fills a temporary file or folder beside it, then renamed over it; an interrupted write leaves nothing"
+    "Write `dest` whole or not at all: `write` fills a temporary file or folder beside it, renamed over it; a killed write leaves nothing"
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     kw = dict(dir=dest.parent, prefix=tmp_prefix(dest), suffix='.tmp')
@@ -203,7 +203,7 @@ def _sha256(fn)->str:
 def _stat_key(st)->tuple: return st.st_ino,st.st_size,st.st_mtime_ns,st.st_ctime_ns
 
 class OutputFolder:
-    "A folder a command writes into: confined, atomic, never through a symlink, and a file that is not exactly what segcourse wrote there kept unless `overwrite`"
+    "A folder a command writes into: confined, atomic, never through a symlink; a file not as segcourse wrote it kept unless `overwrite`"
     record = '.segcourse-written'
     header = {'segcourse-written': 2, 'hash': 'sha256'}
     def __init__(self, root, # The folder (created if needed)
@@ -232,11 +232,13 @@ class OutputFolder:
         except OSError as e: raise PathError(f"{rec}: cannot be read ({e.strerror or e}); remove it, or write {self.what} to another "
                                              "folder") from None
         self.claims,self.unverified,n = {},set(),len([l for l in lines if l])
-        if lines and lines[0] and self._entry(lines[0]) != self.header: self.unverified = {l for l in lines if l}  # the old format: names only
+        if lines and lines[0] and self._entry(lines[0]) != self.header:
+            self.unverified = {l for l in lines if l}  # the old format: names only
         else:
             for e in map(self._entry, lines[1:]):
                 if not isinstance(e, dict) or not isinstance(e.get('name'), str): continue  # a line cut short by a killed run
-                if isinstance(e.get('size'), int) and isinstance(e.get('sha256'), str): self.claims[e['name']] = (e['size'], e['sha256']); self.unverified.discard(e['name'])
+                if isinstance(e.get('size'), int) and isinstance(e.get('sha256'), str):
+                    self.claims[e['name']] = (e['size'], e['sha256']); self.unverified.discard(e['name'])
                 else: self.unverified.add(e['name']); self.claims.pop(e['name'], None)
         on_disk = lambda k: os.path.lexists(self.root/k)  # False for a name that cannot be a file here (NUL, too long)
         self.claims = {k: v for k,v in self.claims.items() if on_disk(k)}  # emptying the folder empties its claims
@@ -280,13 +282,15 @@ class OutputFolder:
 
     def theirs(self, rels=None)->list:
         "Of `rels` (default: every file in the folder), those present that are not what segcourse wrote there"
-        if rels is None: rels = sorted(Path(r, f).relative_to(self.root) for r,ds,fs in os.walk(self.root) for f in fs + [d for d in ds if Path(r, d).is_symlink()])
+        if rels is None: rels = sorted(Path(r, f).relative_to(self.root) for r,ds,fs in os.walk(self.root)
+                                      for f in fs + [d for d in ds if Path(r, d).is_symlink()])
         skip = lambda r: Path(r).name == self.record or Path(r).name.endswith('.tmp') and Path(r).name.startswith('.')
         return [Path(r) for r in rels if not skip(r) and (os.path.lexists(self.root/r)) and not self.made(r)]
 
     def _refusal(self, t:list)->str:
         "The message naming the user's files `t` in the way"
-        show = lambda fs: ', '.join(repr(str(o)) if '\n' in str(o) else str(o) for o in fs[:5]) + (f' and {len(fs)-5} more' if len(fs) > 5 else '')
+        show = lambda fs: (', '.join(repr(str(o)) if '\n' in str(o) else str(o) for o in fs[:5])
+                           + (f' and {len(fs)-5} more' if len(fs) > 5 else ''))
         changed = [o for o in t if o.as_posix() in self.claims]
         old = [o for o in t if o.as_posix() in self.unverified]
         why = (f" {len(changed)} of them changed since segcourse wrote them ({show(changed)})." if changed else '') + \
@@ -338,7 +342,8 @@ def seg_palette(n:int, # Number of classes
                 ignore_colour=(255, 255, 255), # RGB in 0..255
                )->np.ndarray: # (256, 3) uint8: the colour of each mask value, black past the classes
     "The one palette of segcourse: the colour of every mask value, for figures and legends"
-    cs = _rgb01(colours) if colours is not None else [plt.cm.tab20(i % 20)[:3] for i in range(min(n, 20))] + [plt.cm.hsv(i/max(1, n-20))[:3] for i in range(max(0, n-20))]
+    cs = _rgb01(colours) if colours is not None else ([plt.cm.tab20(i % 20)[:3] for i in range(min(n, 20))]
+                                                      + [plt.cm.hsv(i/max(1, n-20))[:3] for i in range(max(0, n-20))])
     if len(cs) != n: raise ValueError(f"{n} classes and {len(cs)} colours: give one colour per class")
     pal = np.zeros((256, 3), np.uint8)
     pal[:n] = (np.asarray(cs, float).reshape(-1, 3)*255).round()
@@ -382,13 +387,14 @@ def seg_legend(codes, # Class names, index = class
               )->matplotlib.legend.Legend:
     "A legend of the classes' `seg_palette` colours under a figure, so a figure with masks says which colour is which class"
     pal = seg_palette(len(codes), colours, ignore_index, ignore_colour)
-    handles = [matplotlib.patches.Patch(facecolor=pal[i]/255, edgecolor='0.4', lw=0.5, label=f"{c} (ignored)" if i == ignore_index else str(c))
+    handles = [matplotlib.patches.Patch(facecolor=pal[i]/255, edgecolor='0.4', lw=0.5,
+                                        label=f"{c} (ignored)" if i == ignore_index else str(c))
                for i,c in enumerate(codes)]
     return ifnone(fig, plt.gcf()).legend(handles=handles, loc='upper center', bbox_to_anchor=(0.5, 0), ncol=min(ncol, len(codes)),
                                          fontsize=8, frameon=False)
 
 def seg_show_args(dls)->dict: # `cmap`, `vmin`, `vmax`; empty when `dls` does not name its classes
-    "What fastai's `show_batch` / `show_results` need to draw `dls`'s masks in `seg_palette`'s colours (from `dls.codes` and `dls.ignore_index`)"
+    "What fastai's `show_batch` / `show_results` need to draw `dls`'s masks in `seg_palette`'s colours (`dls.codes`, `dls.ignore_index`)"
     codes = getattr(dls, '__dict__', {}).get('codes')  # set by segcourse's loaders; not looked up on `dls.train` (fastai's GetAttr)
     return {} if codes is None else seg_cmap(len(codes), ignore_index=dls.__dict__.get('ignore_index'))
 
