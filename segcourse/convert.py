@@ -46,7 +46,8 @@ def _image_size(item:LabelItem)->tuple:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', Image.DecompressionBombWarning)  # `check_pixels` is the rule
             with Image.open(fn) as im: size = im.size
-    except FileNotFoundError: raise MaskError(f"{name}: image file not found" + (f" (the image of {item.source})" if item.source else '')) from None
+    except FileNotFoundError:
+        raise MaskError(f"{name}: image file not found" + (f" (the image of {item.source})" if item.source else '')) from None
     except Image.DecompressionBombError as e: raise MaskError(f"{name}: refused as a possible decompression bomb ({e})") from None
     except (UnidentifiedImageError, OSError) as e: raise MaskError(f"{name}: not a readable image ({e})") from None
     try: check_pixels(*size, name)
@@ -170,8 +171,8 @@ def read_voc(src, # The VOC2012 folder (or VOCdevkit, or a folder above it)
     root = _voc_root(src)
     splits = [s for s in ('train', 'val') if (root/'ImageSets'/'Segmentation'/f'{s}.txt').exists()]
     if not splits: raise FileNotFoundError(f"{root/'ImageSets'/'Segmentation'}: no train.txt or val.txt split file")
-    items = [LabelItem(root/'JPEGImages'/f'{o}.jpg', o, partial(read_mask, fn), split=s, source=fn)
-             for s in splits for o in voc_split(root, s) for fn in [root/'SegmentationClass'/f'{o}.png']]  # `voc_split` refuses names that are not plain
+    items = [LabelItem(root/'JPEGImages'/f'{o}.jpg', o, partial(read_mask, fn), split=s, source=fn)  # `voc_split` refuses names not plain
+             for s in splits for o in voc_split(root, s) for fn in [root/'SegmentationClass'/f'{o}.png']]
     return VOC_CLASSES, True, items
 
 # %% ../nbs/03_convert.ipynb #581a4e7e
@@ -237,8 +238,10 @@ def _coco_mask(anns, index, h, w, crowd, source):
     masks = []
     for a in anns:
         try: m = coco_ann_mask(a.get('segmentation', []), h, w)
-        except (ValueError, TypeError, KeyError, AttributeError) as e: raise MaskError(f"{source}: annotation id {a.get('id')}: {e}") from None
-        masks.append((not a.get('iscrowd', 0), -int(m.sum()), 255 if a.get('iscrowd', 0) and crowd == 'ignore' else index[a['category_id']], m))
+        except (ValueError, TypeError, KeyError, AttributeError) as e:
+            raise MaskError(f"{source}: annotation id {a.get('id')}: {e}") from None
+        masks.append((not a.get('iscrowd', 0), -int(m.sum()),
+                      255 if a.get('iscrowd', 0) and crowd == 'ignore' else index[a['category_id']], m))
     out = np.zeros((h, w), np.uint8)
     for *_,v,m in sorted(masks, key=lambda o: o[:2]): out[m] = v  # crowds first, then largest to smallest
     return out
@@ -352,8 +355,8 @@ def _paint(shapes, h, w, source, shape_mask):
 def _load_json(fn):
     if not Path(fn).is_file(): raise MaskError(f"{fn}: not a regular file (a device, a folder or a broken link)")
     try: return json.loads(Path(fn).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e: raise MaskError(f"{fn}: not a readable JSON file "
-                                                                                            f"({type(e).__name__}: {str(e)[:200]})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+        raise MaskError(f"{fn}: not a readable JSON file ({type(e).__name__}: {str(e)[:200]})") from None
 
 # %% ../nbs/03_convert.ipynb #22acd75a
 def _labelme_image(fn, a):
@@ -461,10 +464,12 @@ def read_cvat(src, # A CVAT for images 1.1 export folder (`annotations.xml`, `im
     skipped,items = {},[]
     for im in images:
         try: name,w,h = im.get('name'),int(im.get('width')),int(im.get('height'))
-        except (TypeError, ValueError): raise MaskError(f"{fn}: <image name='{im.get('name')}'> has no whole-number width and height") from None
+        except (TypeError, ValueError):
+            raise MaskError(f"{fn}: <image name='{im.get('name')}'> has no whole-number width and height") from None
         for e in im:
             if e.tag in _CVAT_SKIPPED: skipped[e.tag] = skipped.get(e.tag, 0) + 1
-        try: shapes = sorted((e for e in im if e.tag in _CVAT_AREAS), key=lambda e: int(e.get('z_order', 0)))  # stable: file order within a z_order
+        # sorted is stable: file order within a z_order
+        try: shapes = sorted((e for e in im if e.tag in _CVAT_AREAS), key=lambda e: int(e.get('z_order', 0)))
         except ValueError as err: raise MaskError(f"{fn}: <image name='{name}'>: a z_order is not a whole number ({err})") from None
         img = next((o for o in (fn.parent/'images'/name, fn.parent/name) if o.exists()), fn.parent/'images'/name)
         items.append(LabelItem(img, Path(name).stem, partial(_cvat_paint, [(index[e.get('label')], e) for e in shapes], h, w, fn),
@@ -512,7 +517,8 @@ def read_supervisely(src, # A Supervisely project folder (`meta.json`, DATASET/a
     meta = _load_json(src/'meta.json').get('classes', []) if (src/'meta.json').exists() else []
     data = [(fn, _load_json(fn)) for fn in anns]
     for fn,a in data:
-        if not isinstance(a, dict) or not isinstance(a.get('objects', []), list) or not all(isinstance(o, dict) for o in a.get('objects', [])):
+        if (not isinstance(a, dict) or not isinstance(a.get('objects', []), list)
+                or not all(isinstance(o, dict) for o in a.get('objects', []))):
             raise MaskError(f"{fn}: 'objects' is not a list of objects: not a Supervisely annotation")
     found = {o['classTitle']: fn for fn,a in reversed(data) for o in a.get('objects', []) if o.get('geometryType') in _SLY_AREAS}
     cls,index,void = class_table(read_codes(classes) if classes is not None else ([c['title'] for c in meta] or sorted(found)), found)
@@ -552,14 +558,16 @@ def _check_items(items, root:Path):
     "Refuse, before anything is written: an output name that is not a plain name, two images with one output name, an image outside `root`"
     seen,bad = {},[]
     for it in items:
-        if Path(it.stem).name != it.stem or it.stem in ('', '.', '..') or any(ch in it.stem for ch in '\\\n\r'): bad.append(f"{it.source}: '{it.stem}' is not a plain image name")
+        if Path(it.stem).name != it.stem or it.stem in ('', '.', '..') or any(ch in it.stem for ch in '\\\n\r'):
+            bad.append(f"{it.source}: '{it.stem}' is not a plain image name")
         elif not isinstance(it.image, tuple):
             try: confined(root, it.image, it.source)  # `it.image` as it will be opened: the folder, resolved, is compared with it, resolved
             except PathError as e: bad.append(f"{e} (images must be inside {root})")
         if it.stem in seen: bad.append(f"two images would both be written as '{it.stem}': {seen[it.stem].image} ({seen[it.stem].source}) "
                                        f"and {it.image} ({it.source})")
         seen[it.stem] = it
-    if bad: raise MaskError(f"{len(bad)} image(s) refused, nothing written:\n" + '\n'.join(bad[:10]) + (f"\n... and {len(bad)-10} more" if len(bad) > 10 else ''))
+    if bad: raise MaskError(f"{len(bad)} image(s) refused, nothing written:\n" + '\n'.join(bad[:10])
+                            + (f"\n... and {len(bad)-10} more" if len(bad) > 10 else ''))
 
 def _refuse_nul(src:Path, classes:list, items:list):
     "A NUL byte in an image name or a class name: no file name can hold one, and a codes.txt that did would not read back"
@@ -611,7 +619,8 @@ def convert(format:str, # One of `CONVERTERS`: voc, cityscapes, coco, labelme, c
     for it in items:
         if it.split is not None: splits.setdefault(it.split, []).append(it.stem)
     for k,v in splits.items():
-        if Path(k).name != k or k in ('.', '..'): problems.append(f"split name '{k}' is not a plain name: its split file is not written"); continue
+        if Path(k).name != k or k in ('.', '..'):
+            problems.append(f"split name '{k}' is not a plain name: its split file is not written"); continue
         outs.write(f'splits/{k}.txt', lambda t: t.write_text('\n'.join(v) + '\n'))
     if problems:
         more = f"\n... and {len(problems)-10} more" if len(problems) > 10 else ''
@@ -645,7 +654,8 @@ def segcourse_convert(format:str, # voc, cityscapes, coco, labelme, cvat or supe
 
 # %% ../nbs/03_convert.ipynb #95ca2091
 LABELME_DEMO_CLASSES = ['sky', 'road', 'tree', 'car', 'pole']
-_DEMO_COLOURS = dict(background=(60, 110, 50), sky=(120, 170, 235), road=(80, 80, 85), tree=(30, 90, 30), car=(200, 40, 40), pole=(170, 170, 170))
+_DEMO_COLOURS = dict(background=(60, 110, 50), sky=(120, 170, 235), road=(80, 80, 85), tree=(30, 90, 30), car=(200, 40, 40),
+                     pole=(170, 170, 170))
 
 def make_labelme_like(dest, # Folder to write the PNG images and LabelMe JSON files to
                       n:int=8, # Number of images
