@@ -1,4 +1,4 @@
-"""Soft Dice, Jaccard, Tversky, Lovász-softmax, focal and OHEM losses for segmentation masks, their weighted sums, and class weights from label frequencies.
+"""Soft Dice, Jaccard, Tversky, Lovász-softmax, focal and OHEM losses, their weighted sums, and class weights from label frequencies.
 
 Docs: https://segcourse.github.io/segcourse/losses.html.md"""
 
@@ -207,7 +207,8 @@ class TverskyLoss(_OverlapLoss):
     def _score(self, inter, psum, tsum):
         ti = (inter + self.smooth) / (inter + self.alpha*(psum - inter) + self.beta*(tsum - inter) + self.smooth).clamp_min(1e-7)
         if self.gamma == 1: return ti
-        return 1 - (1 - ti).clamp_min(1e-6) ** self.gamma  # so that the loss, 1 - score, is (1 - TI)^gamma; the clamp keeps the gradient finite at TI = 1
+        # so that the loss, 1 - score, is (1 - TI)^gamma; the clamp keeps the gradient finite at TI = 1
+        return 1 - (1 - ti).clamp_min(1e-6) ** self.gamma
 
 # %% ../nbs/05_losses.ipynb #5f71e555
 def _lovasz_grad(fg_sorted:Tensor)->Tensor:
@@ -375,7 +376,8 @@ def median_frequency_weights(dls:DataLoaders, # Segmentation DataLoaders; the tr
 
 # %% ../nbs/05_losses.ipynb #344a36e6
 def _labelled_and_bad(t:Tensor, c:int, ignore_index:int, weight:Tensor|None=None)->tuple:
-    "(any pixel that counts: labelled, of a class weighted above 0; any value that is neither a class of a `c`-channel output nor `ignore_index`), read from the device at once"
+    ("(any pixel that counts: labelled, of a class weighted above 0; any value that is neither a class of a `c`-channel output nor "
+     "`ignore_index`), read from the device at once")
     labelled = t != ignore_index
     bad = labelled & ((t < 0) | (t >= c))
     if weight is not None: labelled &= weight[t.clamp(0, len(weight)-1)] > 0  # PyTorch's weighted mean divides by the weights: 0/0 = NaN
@@ -388,7 +390,8 @@ def _refuse_targets(t:Tensor, c:int, ignore_index:int):
                      f"pass ignore_index={v} (or give `folder_dls` its void class, `void=...`, which `seg_learner` passes on)")
 
 class SegCELoss(CrossEntropyLossFlat):
-    "fastai's `CrossEntropyLossFlat`, except that a batch in which every pixel is ignored, or of a class weighted 0, costs 0 with no gradient (PyTorch's mean over no pixel is NaN), and a mask value that is not a class is a clear error"
+    ("fastai's `CrossEntropyLossFlat`, except that a batch in which every pixel is ignored, or of a class weighted 0, costs 0 with no "
+     "gradient (PyTorch's mean over no pixel is NaN), and a mask value that is not a class is a clear error")
     def __call__(self, inp, targ, **kwargs):
         if self.func.weight is not None: self.func.to(inp.device)  # class weights follow the logits, in a `CombinedLoss` too
         t,c,ii = _plain(targ),inp.shape[self.axis],self.func.ignore_index

@@ -22,10 +22,12 @@ def check_n_classes(n_classes)->None:
         raise ValueError(f"n_classes={n_classes!r}: the number of classes is a whole number, 1 or more (e.g. len(codes))")
 
 def _refuse_values(pred:Tensor, targ:Tensor, n_classes:int, ignore_index, nan:Tensor, frac:Tensor):
-    "Read on the device at once whether `pred` holds NaN logits, a fraction or a value that is not a class, and `targ` one that is neither a class nor `ignore_index`; raise naming it"
+    ("Read on the device at once whether `pred` holds NaN logits, a fraction or a value that is not a class, and `targ` one that is "
+     "neither a class nor `ignore_index`; raise naming it")
     tbad = (targ < 0) | (targ >= n_classes)
     if ignore_index is not None: tbad &= targ != ignore_index
-    lo,hi,is_nan,is_frac,t_bad = torch.stack([*torch.aminmax(pred), nan.long(), frac.long(), tbad.any().long()]).tolist()  # one wait for the device
+    # one wait for the device
+    lo,hi,is_nan,is_frac,t_bad = torch.stack([*torch.aminmax(pred), nan.long(), frac.long(), tbad.any().long()]).tolist()
     if is_nan: raise ValueError("the prediction holds NaN logits (a diverged model, or NaN in its input): a NaN is no class, "
                                 "and argmax would count it as one")
     if is_frac: raise ValueError("the prediction is float class indices holding a value that is not a whole number: pass the logits "
@@ -54,7 +56,8 @@ def confusion_matrix(pred:Tensor, # Predicted class indices (any shape), or logi
                      per_image:bool=False, # One matrix per item of the batch (the first axis), from the same `bincount`
                      thresh:float=0.5, # One-channel (binary) logits: class 1 where the sigmoid is above this
                     )->Tensor: # (n_classes, n_classes) int64, rows = target, columns = prediction; (N, n_classes, n_classes) per image
-    "Confusion matrix of `pred` against `targ` with one `bincount`, on `pred`'s device; NaN logits, a prediction or a target that is not a class (nor `ignore_index`) are a `ValueError`"
+    ("Confusion matrix of `pred` against `targ` with one `bincount`, on `pred`'s device; NaN logits, a prediction or a target that is not "
+     "a class (nor `ignore_index`) are a `ValueError`")
     check_n_classes(n_classes)
     pred,targ = TensorBase(pred).as_subclass(Tensor),TensorBase(targ).as_subclass(Tensor)
     logits = pred.ndim == targ.ndim + 1
@@ -212,7 +215,7 @@ def seg_metrics(n_classes:int, # Number of classes
                 per_class:bool=False, # Add one IoU column per class
                 thresh:float=0.5, # With one output channel (`n_classes=1`, binary): the sigmoid threshold for class 1
                )->L:
-    "mIoU, mean Dice, pixel accuracy and mean pixel accuracy (and per-class IoU), sharing one confusion matrix; `binary_seg_metrics` for one channel"
+    "mIoU, mean Dice, pixel accuracy, mean pixel accuracy (and per-class IoU) on one confusion matrix; `binary_seg_metrics` for one channel"
     check_n_classes(n_classes)
     if n_classes == 1: return binary_seg_metrics(ignore_index, thresh)
     cm = ConfusionMatrix(n_classes, ignore_index)
@@ -235,7 +238,7 @@ class _PositiveDice:
 def binary_seg_metrics(ignore_index:int|None=None, # Target value that counts nowhere (e.g. 255)
                        thresh:float=0.5, # Class 1 where the sigmoid of the one output channel is above this
                       )->L:
-    "IoU and Dice of the positive class (1), mIoU of both classes and pixel accuracy of a one-channel model, sharing one 2x2 confusion matrix"
+    "IoU and Dice of the positive class (1), mIoU of both classes and pixel accuracy of a one-channel model, sharing a 2x2 confusion matrix"
     cm = ConfusionMatrix(2, ignore_index, thresh=thresh)
     return L(SegMetric(cm, _PositiveIoU(), 'iou'), SegMetric(cm, _PositiveDice(), 'dice'),
              SegMetric(cm, mean_iou, 'miou'), SegMetric(cm, pixel_accuracy, 'pixel_acc'))

@@ -22,7 +22,8 @@ def sweep_table(runs:list, # Runs of `benchmarks/recipe_camvid11.py`, one dict p
     "The recipe sweep's table: runs grouped by encoder, precision and size schedule, in the order they come"
     df = pd.DataFrame([dict(encoder=(r.get('recipe') or {}).get('encoder', 'tf_efficientnet_lite0').replace('tf_efficientnet_', ''),
                             precision='bf16' if (r.get('recipe') or {}).get('bf16') else 'fp32',
-                            schedule=f"{r['size'][0]}x{r['size'][1]} x{r['epochs']}" + (' then {}x{} x{}'.format(*r['then']) if r.get('then') else ''),
+                            schedule=(f"{r['size'][0]}x{r['size'][1]} x{r['epochs']}"
+                                      + (' then {}x{} x{}'.format(*r['then']) if r.get('then') else '')),
                             seed=r['seed'], miou=100*r['miou'], tta=100*r.get('miou_tta', np.nan),
                             rare=100*np.mean([r['iou'][c] for c in RARE_CLASSES]), minutes=r['minutes']) for r in runs])
     g = df.sort_values('seed', kind='stable').groupby(['encoder', 'precision', 'schedule'], sort=False)
@@ -31,7 +32,8 @@ def sweep_table(runs:list, # Runs of `benchmarks/recipe_camvid11.py`, one dict p
                          'rare': g.rare.mean(), 'flip TTA': g.tta.mean(), 'minutes': g.minutes.median()}).round(1)
 
 # %% ../nbs/11_recipe.ipynb #recipe-schedules
-CPU_RECIPE = dict(size=(360, 480), bs=8, epochs=5, mixed_precision='bf16')  # `fine_tune(epochs)` at `size`, bf16 where `cpu_bf16_fast()`: the sweep above
+# `fine_tune(epochs)` at `size`, bf16 where `cpu_bf16_fast()`: the sweep above
+CPU_RECIPE = dict(size=(360, 480), bs=8, epochs=5, mixed_precision='bf16')
 GPU_RECIPE = dict(size=(360, 480), bs=16, epochs=30)  # The full frames; not measured (no GPU where this was built)
 
 # %% ../nbs/11_recipe.ipynb #5ae5587d

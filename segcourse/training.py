@@ -1,4 +1,4 @@
-"""Checkpoints written atomically after every epoch, `fit`/`fine_tune` that resume where an interrupted run stopped, and a NaN loss that stops training before it breaks the model.
+"""Atomic checkpoints each epoch, `fit`/`fine_tune` that resume a killed run, and a NaN loss that stops training before it breaks the model.
 
 Docs: https://segcourse.github.io/segcourse/training.html.md"""
 
@@ -33,7 +33,8 @@ def _rng_states(dls):
 
 def _set_rng_states(s, dls):
     key,st,pos,has_gauss,gauss = s['numpy']
-    torch.set_rng_state(s['torch']); np.random.set_state((key, st.numpy().astype(np.uint32), pos, has_gauss, gauss)); random.setstate(s['python'])
+    torch.set_rng_state(s['torch']); np.random.set_state((key, st.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    random.setstate(s['python'])
     if s.get('cuda') is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
     for dl,st in zip(dls.loaders, s.get('dls', [])): dl.rng.setstate(st)
 
@@ -63,7 +64,8 @@ def run_identity(model:nn.Module, # A `SegModel` (`learn.model` of a `seg_learne
                 )->dict: # architecture, backbone, classes, inputs, and the data's items
     "What makes two training runs the same experiment: architecture, backbone, classes and data"
     m = get_model(model)
-    if isinstance(m, SegModel): ident = {k: m.config[k] for k in ('arch', 'backbone', 'backbone_source', 'arch_kwargs', 'n_in', 'n_out', 'codes')}
+    if isinstance(m, SegModel):
+        ident = {k: m.config[k] for k in ('arch', 'backbone', 'backbone_source', 'arch_kwargs', 'n_in', 'n_out', 'codes')}
     else: ident = dict(model=type(m).__name__, n_params=sum(p.numel() for p in m.parameters()))
     return dict(**ident, data=_data_identity(dls))
 
@@ -114,7 +116,8 @@ class ResumableCheckpoint(Callback):
             print(f"{self.fname.name}: fit {self.fit_idx} had finished; skipping it")
             if self.fit_idx < len(self.history): self.recorder.values = [L(o) for o in self.history[self.fit_idx]]
             raise CancelFitException
-        if self.opt is not None and state.get('opt') is not None: self.opt.load_state_dict({**state['opt'], 'hypers': L(state['opt']['hypers'])})
+        if self.opt is not None and state.get('opt') is not None:
+            self.opt.load_state_dict({**state['opt'], 'hypers': L(state['opt']['hypers'])})
         _set_rng_states(state['rng'], self.dls)
         self.skip_to = state['epoch'] + 1
         print(f"{self.fname.name}: resuming fit {self.fit_idx} at epoch {self.skip_to} of {self.n_epoch}")
@@ -133,4 +136,5 @@ class ResumableCheckpoint(Callback):
         self.history = self.history[:self.fit_idx] + [[]] * (self.fit_idx - len(self.history)) + [values]
         _save_torch(_plain(dict(model=get_model(self.model).state_dict(), opt=self.opt.state_dict() if self.opt else None,
                                 fit_idx=self.fit_idx, epoch=self.epoch, n_epoch=self.n_epoch, rng=_rng_states(self.dls),
-                                history=self.history, identity=self.identity, config=getattr(get_model(self.model), 'config', None))), self.fname)
+                                history=self.history, identity=self.identity,
+                                config=getattr(get_model(self.model), 'config', None))), self.fname)
