@@ -1,4 +1,4 @@
-"""`segcourse demo` (and `make demo`): train a U-Net on CamVid_TINY in one command, report mIoU, accuracy and time, save a figure of its predictions.
+"""`segcourse demo` (and `make demo`): train a U-Net on CamVid_TINY in one command, report mIoU, accuracy and time, save a figure.
 
 Docs: https://segcourse.github.io/segcourse/demo.html.md"""
 

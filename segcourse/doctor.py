@@ -1,4 +1,4 @@
-"""Read a segmentation dataset once, before training, and say what is wrong with it: how the masks are encoded, values that are not classes, void, class frequencies on each side of the split, sizes, unreadable files, near-duplicate frames across the split; and the `folder_dls` call that reads it right.
+"""Read a segmentation dataset once, before training, say what is wrong with it, and give the `folder_dls` call that reads it right.
 
 Docs: https://segcourse.github.io/segcourse/doctor.html.md"""
 

@@ -1,4 +1,4 @@
-"""Where a model is wrong, frame by frame: the image with the truth, the prediction and the errors over it, the frames sorted so that the worst for a class come first, and each frame's per-class figures; as ipywidgets in JupyterLab or Colab, and as a figure where widgets cannot run.
+"""Where a model is wrong, frame by frame: as ipywidgets in JupyterLab or Colab, and as a figure where widgets cannot run.
 
 Docs: https://segcourse.github.io/segcourse/explorer.html.md"""
 

@@ -1,4 +1,4 @@
-"""Instance segmentation without a download: CamVid's connected regions as instances, a Mask R-CNN on an encoder whose ImageNet weights install offline, its training loop and its score (mask AP, per-instance IoU).
+"""Instance segmentation without a download: CamVid's connected regions as instances, a Mask R-CNN, its training loop and its score.
 
 Docs: https://segcourse.github.io/segcourse/instances.html.md"""
 

@@ -1,4 +1,4 @@
-"""The default way to train a segmentation model here: cross-entropy + Dice with square-root median-frequency class weights, void ignored, normalised inputs, flips and mild zoom/lighting, `fit_one_cycle` at 1e-3. Measured against plain fastai on a CamVid drive it never trained on.
+"""The default way to train a segmentation model here, measured against plain fastai on a CamVid drive it never trained on.
 
 Docs: https://segcourse.github.io/segcourse/recipe.html.md"""
 
