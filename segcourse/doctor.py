@@ -23,7 +23,8 @@ __all__ = ['VOID_HINTS', 'DUPLICATE_DISTANCE', 'IMBALANCE_RATIO', 'Finding', 'ma
            'segcourse_doctor']
 
 # %% ../nbs/12a_doctor.ipynb #5ed74c2a
-VOID_HINTS = ('void', 'unlabelled', 'unlabeled', 'ignore', 'ignored', 'unknown')  # names the doctor suggests as void (wider than `data.VOID_NAMES`, which `camvid_dls` takes as void unasked)
+# names the doctor suggests as void (wider than `data.VOID_NAMES`, which `camvid_dls` takes as void unasked)
+VOID_HINTS = ('void', 'unlabelled', 'unlabeled', 'ignore', 'ignored', 'unknown')
 DUPLICATE_DISTANCE = 0.085  # `fingerprint` distance below which two frames are near-duplicates (measured on camvid11, see below)
 IMBALANCE_RATIO = 20  # the commonest training class has this many times the pixel share of the rarest: weigh the classes
 
@@ -166,7 +167,8 @@ class DoctorReport:
     @property
     def ok(self)->bool: return not self.kinds('error')
 
-    def _table(self)->str: return self.classes.to_string(index=False, float_format=lambda v: f'{v:.2f}') if len(self.classes) else '(no classes)'
+    def _table(self)->str:
+        return self.classes.to_string(index=False, float_format=lambda v: f'{v:.2f}') if len(self.classes) else '(no classes)'
     def __repr__(self):
         found = '\n'.join(f'- {o}' for o in self.findings) or '- nothing wrong found'
         return (f"{self.summary}\n\nClasses (pixels in % of the labelled pixels of each side):\n{self._table()}\n\n"
@@ -188,13 +190,16 @@ def guess_mask_suffix(images:list, # Image files
 def _pairs(images, masks, mask_suffix:str, findings:list)->tuple:
     "(image files, {image: its mask file or None}, the mask suffix used), by `folder_dls`'s rule; what does not pair is a finding"
     files,mask_files = image_files(images),image_files(masks)
-    if not files: findings.append(Finding('no images', 'error', f"no image files found in {', '.join(map(str, L(images)))}")); return [],{},mask_suffix
+    if not files:
+        findings.append(Finding('no images', 'error', f"no image files found in {', '.join(map(str, L(images)))}"))
+        return [],{},mask_suffix
     def finder(sfx):
         try: return MaskFinder(masks, sfx)
         except MaskError as e: return e
     f = finder(mask_suffix)
     matched = lambda f: 0 if isinstance(f, Exception) else sum(Path(o).stem in f.index for o in files)
-    if matched(f) < len(files) / 2 and (guess := guess_mask_suffix(files, mask_files)) is not None and matched(g := finder(guess)) > matched(f):
+    if (matched(f) < len(files) / 2 and (guess := guess_mask_suffix(files, mask_files)) is not None
+            and matched(g := finder(guess)) > matched(f)):
         findings.append(Finding('mask names', 'error', f"masks are named like '{Path(first(g.index.values())).name}': "
                                 f"pass mask_suffix='{guess}' (read with it here)", [])); f,mask_suffix = g,guess
     if isinstance(f, Exception): findings.append(Finding('no mask', 'error', str(f))); return files,{},mask_suffix
@@ -266,7 +271,8 @@ def _encoding_findings(checks:list, n_codes:int|None)->tuple:
     grey = [c for c in read if c.encoding == 'grey RGB']
     if grey: out.append(Finding('encoding', 'note', f"{len(grey)} mask(s) are RGB images with R = G = B "
                                                     f"({_names([c.mask for c in grey])}): "
-                                "read as class indices (an 8-bit greyscale PNG holds the same in a third of the bytes)", [c.mask for c in grey]))
+                                "read as class indices (an 8-bit greyscale PNG holds the same in a third of the bytes)",
+                                [c.mask for c in grey]))
     return out, binary
 
 # %% ../nbs/12a_doctor.ipynb #bb6ead63
@@ -315,7 +321,8 @@ def _value_findings(checks:list, n:int, void_idx:int|None, binary:str|None)->tup
     if outside:
         fs = list(dict.fromkeys(c.mask for cs in outside.values() for c in cs))
         shown = sorted(outside, key=str)[:10]
-        out.append(Finding('values outside codes', 'error', f"mask value(s) {', '.join(map(str, shown))}{' ...' if len(outside) > 10 else ''} "
+        out.append(Finding('values outside codes', 'error',
+            f"mask value(s) {', '.join(map(str, shown))}{' ...' if len(outside) > 10 else ''} "
             f"in {len(fs)} mask(s) ({_names(fs)}) are not classes (there are {n} classes, 0..{n-1}): fix those masks, or the codes", fs))
     return out, suggest
 
@@ -379,7 +386,8 @@ def _split_findings(checks:list, group, max_distance:float)->tuple:
     if len(dups): out.append(Finding('near-duplicates', 'warning', f"{len(dups)} of the {len(va)} validation frames have a near-duplicate "
                                                                    "in "
         f"training (fingerprint distance below {max_distance}), e.g. {dups.valid[0]} ~ {dups.train[0]} ({dups.distance[0]:.3f}): the "
-        "validation score rewards memorising them. Validate on whole recordings (valid_groups=...) or other frames", [va[i].image for i,_,_ in pairs]))
+        "validation score rewards memorising them. Validate on whole recordings (valid_groups=...) or other frames",
+        [va[i].image for i,_,_ in pairs]))
     try: shared = shared_groups([c.image for c in checks if c.split == 'train'], [c.image for c in checks if c.split == 'valid'], group)
     except Exception: shared = {}  # a `group` function that fails on these names: no recordings to compare
     if shared: out.append(Finding('recording leak', 'warning', f"training and validation share {len(shared)} recording(s): "
@@ -397,11 +405,13 @@ def _advice(call:dict|None, findings:list, binary:str|None, weights:list|None, n
                     f"0).astype(np.uint8)).save(Path('masks01')/f'{{f.stem}}.png')"]
             call = {**call, 'masks': "'masks01'"}
         out.append(f"dls = folder_dls({', '.join(v if k in ('images', 'masks', 'codes') else f'{k}={v}' for k,v in call.items())})")
-    else: out.append("# the DataLoaders' own arguments" + (" read the data right" if not kinds & {'encoding', 'values outside codes', 'mask names'} else ": see the findings"))
+    else: out.append("# the DataLoaders' own arguments"
+                     + (" read the data right" if not kinds & {'encoding', 'values outside codes', 'mask names'} else ": see the findings"))
     if ('recording leak' in kinds or 'near-duplicates' in kinds and not by_groups) and groups:
         out.append("# keep recordings apart: valid_groups=[...] instead of the split given, among "
                    f"{', '.join(f'{g} ({k})' for g,k in sorted(groups.items()))}")
-    if kinds & {'unreadable', 'size mismatch', 'no mask', 'values outside codes', 'missing class'} - ({'values outside codes'} if binary else set()):
+    if kinds & ({'unreadable', 'size mismatch', 'no mask', 'values outside codes', 'missing class'}
+                - ({'values outside codes'} if binary else set())):
         out.append("# then fix or remove the files of the errors above: folder_dls refuses them, with the same names")
     if weights is not None:
         shown = ', '.join(f"{c} {w:.2f}" for c,w in zip(names, weights) if w > 0)
@@ -456,9 +466,11 @@ def seg_doctor(images, # Folder (or list of folders) of images, as `folder_dls` 
         call = None
     else:
         files,mask_of,mask_suffix = _pairs(images, masks, mask_suffix, findings)
-        split = dict(valid_pct=valid_pct, seed=seed, valid_names=valid_names, valid_folder=valid_folder, valid_groups=valid_groups, group=group)
+        split = dict(valid_pct=valid_pct, seed=seed, valid_names=valid_names, valid_folder=valid_folder, valid_groups=valid_groups,
+                     group=group)
         train,valid = _split(files, findings, **split) if files else ([], [])
-        call = dict(images=_arg(images), masks=_arg(masks), codes=_arg(given) if isinstance(given, (str, Path)) else repr(codes) if codes else "'codes.txt'")
+        call = dict(images=_arg(images), masks=_arg(masks),
+                    codes=_arg(given) if isinstance(given, (str, Path)) else repr(codes) if codes else "'codes.txt'")
         if mask_suffix: call['mask_suffix'] = repr(mask_suffix)
         if colours is not None: call['colours'] = repr(colours)
         call.update({k: repr(v) for k,v in split.items() if k in ('valid_names', 'valid_folder', 'valid_groups') and v is not None})
@@ -520,7 +532,8 @@ def make_broken_dataset(dest, # Folder to write into
     (dest/'labels').mkdir(exist_ok=True)
     codes = ['sky', 'road', 'car', 'bicycle', 'void']
     if not binary: (dest/'codes.txt').write_text('\n'.join(codes) + '\n')
-    def frame(): return np.asarray(Image.fromarray(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)).resize((w, h), Image.Resampling.BILINEAR))
+    def frame():
+        return np.asarray(Image.fromarray(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)).resize((w, h), Image.Resampling.BILINEAR))
     def mask(extra=None):
         m = np.ones((h, w), np.uint8); m[:h//3] = 0; m[h//2, :8] = 4; m[h-6:h-3, 10:14] = 2  # sky, road, a few void and car pixels
         if extra is not None: m[:3, :3] = extra
@@ -574,7 +587,8 @@ def segcourse_doctor(images:str, # Folder of images (several: joined by commas)
     if codes is not None and not Path(codes).is_file(): sys.exit(f"segcourse doctor: --codes {codes}: file not found")
     try:
         rep = seg_doctor(_folders(images), _folders(masks), codes, mask_suffix, void=void, ignore_index=ignore_index, valid_pct=valid_pct,
-                         valid_folder=valid_folder, seed=seed, valid_groups=valid_groups.split(',') if valid_groups else None, show_progress=not quiet)
+                         valid_folder=valid_folder, seed=seed, valid_groups=valid_groups.split(',') if valid_groups else None,
+                         show_progress=not quiet)
     except (ValueError, OSError) as e: sys.exit(f"segcourse doctor: {e}")
     print(rep)
     if not rep.ok: sys.exit(1)

@@ -34,7 +34,8 @@ def _as_array(o):
     return np.asarray(o)
 
 def same(got, expected, tol:float=1e-3)->str|None:
-    "None when `got` matches `expected` (numbers within `tol`, relative or absolute; arrays by shape then values; text in any case), else what is off"
+    ("None when `got` matches `expected` (numbers within `tol`, relative or absolute; arrays by shape then values; text in any case), "
+     "else what is off")
     if isinstance(expected, (set, frozenset)):
         return None if any(same(got, e, tol) is None for e in expected) else f"{_short(got)} is not one of {sorted(map(str, expected))}"
     if isinstance(expected, str):
@@ -46,7 +47,8 @@ def same(got, expected, tol:float=1e-3)->str|None:
         if isinstance(got, (torch.Tensor, np.ndarray)) and _as_array(got).size == 1: got = _as_array(got).item()
         if not isinstance(got, (int, float, np.number)): return f"a {type(got).__name__} ({_short(got)}) where a number was expected"
         if math.isnan(expected): return None if math.isnan(got) else f"{_short(float(got))}, expected nan"
-        return None if math.isclose(got, expected, rel_tol=tol, abs_tol=tol) else f"{_short(float(got))}, expected {_short(float(expected))}"
+        return (None if math.isclose(got, expected, rel_tol=tol, abs_tol=tol)
+                else f"{_short(float(got))}, expected {_short(float(expected))}")
     if isinstance(expected, (torch.Tensor, np.ndarray)):
         if not isinstance(got, (torch.Tensor, np.ndarray, list, tuple)): return f"a {type(got).__name__} where an array was expected"
         g,e = _as_array(got),_as_array(expected)
@@ -77,7 +79,7 @@ def _verdict(ok:bool, msg:str, filled:bool)->bool:
 
 def check(answer, # The student's function, or their value (a number, a word, an array)
           cases:list|None=None, # For a function: the argument tuples to call it with (a value that is not a tuple is one argument)
-          expected=None, # The reference: a function of the same arguments, a list of one result per case, or (for a value) the value; a set: any of its members
+          expected=None, # The reference: a function of the same arguments, a list of one result per case, or the value; a set: any member
           hint:str='', # One sentence that helps a student who is off
           tol:float=1e-3, # Numbers match within this (relative or absolute)
          )->bool: # Whether the answer is right
@@ -92,12 +94,14 @@ def check(answer, # The student's function, or their value (a number, a word, an
         args = args if isinstance(args, tuple) else (args,)
         want = expected(*copy.deepcopy(args)) if callable(expected) else expected[i-1]
         try: got = answer(*copy.deepcopy(args))
-        except NotImplementedError: return _verdict(False, f"Not done yet: `{name}` still raises NotImplementedError; fill it in above.", False)
+        except NotImplementedError:
+            return _verdict(False, f"Not done yet: `{name}` still raises NotImplementedError; fill it in above.", False)
         except Exception as e:
             return _verdict(False, f"Not yet: on case {i} of {len(cases)} ({', '.join(map(_short, args))}), `{name}` raised "
                                    f"{type(e).__name__}: {e}.{tip}", True)
         if _is_stub(got) and not _is_stub(want):
             return _verdict(False, f"Not done yet: `{name}` returns {got!r}; fill it in above.", False)
         if (why := same(got, want, tol)) is not None:
-            return _verdict(False, f"Not yet: on case {i} of {len(cases)} ({', '.join(map(_short, args))}), `{name}` returned {why}.{tip}", True)
+            return _verdict(False, f"Not yet: on case {i} of {len(cases)} ({', '.join(map(_short, args))}), "
+                                   f"`{name}` returned {why}.{tip}", True)
     return _verdict(True, f"Correct: `{name}` matches the reference on all {len(cases)} cases.", True)

@@ -30,7 +30,8 @@ class FrameSet:
                 ):
         store_attr()
         n = len(codes)
-        self.cms = [confusion_matrix(torch.as_tensor(np.asarray(p)), torch.as_tensor(np.asarray(t)), n, ignore_index) for t,p in zip(truths, preds)]
+        self.cms = [confusion_matrix(torch.as_tensor(np.asarray(p)), torch.as_tensor(np.asarray(t)), n, ignore_index)
+                    for t,p in zip(truths, preds)]
         self.ious = pd.DataFrame([iou_per_class(cm).numpy() for cm in self.cms], columns=codes, index=names)
         if ignore_index is not None and 0 <= ignore_index < n: self.ious = self.ious.drop(columns=codes[ignore_index])
         self.ious.insert(0, 'mIoU', self.ious.mean(1))

