@@ -44,3 +44,87 @@ def test_registering_a_taken_name_fails():
     import pytest
     with pytest.raises(ValueError, match="'unet' is already registered"): register_arch('unet')(lambda e, n, s, **kw: None)
     assert ARCHS['unet']['create'].__name__ == 'unet'
+
+# Explicit imports between segcourse's own modules (issue 32): a star import of `fastai.vision.all` may stay (fastai's own
+# modules do the same); `all.py` is the one star module of segcourse, for notebooks.
+STAR_MODULES = ('all.py', '__init__.py', '_modidx.py')
+
+def _modules(pkg:Path)->dict:
+    "{dotted name inside `pkg`: path} of every module of `pkg`, subpackages included, but the star modules"
+    return {p.relative_to(pkg).with_suffix('').as_posix().replace('/', '.'): p
+            for p in sorted(pkg.rglob('*.py')) if p.name not in STAR_MODULES and '__pycache__' not in p.parts}
+
+def _star_imports(pkg:Path)->list:
+    "`from .x import *` / `from segcourse.x import *` in `pkg`'s modules, as 'module:line: import'"
+    res = []
+    for mod,p in _modules(pkg).items():
+        for n in ast.walk(ast.parse(p.read_text(), str(p))):
+            if isinstance(n, ast.ImportFrom) and any(a.name == '*' for a in n.names) and \
+               (n.level or (n.module or '').split('.')[0] == 'segcourse'):
+                res.append(f"{mod}:{n.lineno}: from {'.' * n.level}{n.module or ''} import *")
+    return res
+
+def _defined(p:Path)->set:
+    "Names a module defines at its top level (functions, classes, assigned names)"
+    res = set()
+    for n in ast.parse(p.read_text(), str(p)).body:
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)): res.add(n.name)
+        elif isinstance(n, (ast.Assign, ast.AnnAssign)):
+            for t in (n.targets if isinstance(n, ast.Assign) else [n.target]):
+                res |= {o.id for o in ast.walk(t) if isinstance(o, ast.Name)}
+    return res
+
+def _names_through_stars(pkg:Path)->list:
+    "Names defined in one module of `pkg` that ruff (F405) sees another use through a star import, as 'module:line: name (from x)'"
+    import subprocess, sys, fastai.vision.all as fva
+    mods = _modules(pkg)
+    r = subprocess.run([sys.executable, '-m', 'ruff', 'check', '--isolated', '--select', 'F405', '--output-format', 'json',
+                        *map(str, mods.values())], capture_output=True, text=True, timeout=120)
+    assert r.returncode in (0, 1) and r.stdout.startswith('['), r.stderr  # 1: ruff found something
+    where, res = {}, []  # where: name -> the modules that define it
+    for mod,p in mods.items():
+        for name in _defined(p): where.setdefault(name, set()).add(mod)
+    of = {str(p): mod for mod,p in mods.items()}
+    for o in json.loads(r.stdout):
+        name, mod = re.match(r'`(\w+)`', o['message']).group(1), of[str(Path(o['filename']))]
+        others = where.get(name, set()) - {mod}
+        # a name fastai also exports (e.g. `show_batch`, which core extends) comes through fastai's star import
+        if others and not hasattr(fva, name): res.append(f"{mod}:{o['location']['row']}: {name} (from {', '.join(sorted(others))})")
+    return res
+
+def test_no_star_import_between_segcourse_modules():
+    assert not _star_imports(ROOT/'segcourse'), '\n'.join(_star_imports(ROOT/'segcourse'))
+
+def test_no_segcourse_name_reaches_a_module_through_a_star_import():
+    assert len(_modules(ROOT/'segcourse')) > 20
+    found = _names_through_stars(ROOT/'segcourse')
+    assert not found, "import these by name:\n" + '\n'.join(found)
+
+def _explicit_imports(pkg:Path)->list:
+    "(path, line, module, names) of each one-line `from .x import a, b` in `pkg`'s top-level modules, of names `x.py` defines"
+    res = []
+    for p in _modules(pkg).values():
+        lines = p.read_text().splitlines()
+        for n in ast.parse(p.read_text(), str(p)).body:
+            names = {a.name for a in getattr(n, 'names', []) if a.asname is None}
+            if isinstance(n, ast.ImportFrom) and n.level == 1 and p.parent == pkg and n.lineno == n.end_lineno and \
+               len(names) == len(n.names) and (pkg/f'{n.module}.py').exists() and names <= _defined(pkg/f'{n.module}.py'):
+                res.append((p, lines[n.lineno-1], n.module, names))
+    return res
+
+def test_the_import_checks_catch_a_star_import(tmp_path):
+    "Both checks fail on a copy of the package where two modules star-import (`from .x import *`, `from segcourse.y import *`)"
+    import shutil, fastai.vision.all as fva
+    pkg = Path(shutil.copytree(ROOT/'segcourse', tmp_path/'segcourse', ignore=shutil.ignore_patterns('__pycache__', 'assets')))
+    assert not _star_imports(pkg) and not _names_through_stars(pkg)
+    cands = [o for o in _explicit_imports(pkg) if o[3] - set(dir(fva))]  # imports of names that only segcourse defines
+    (p1, l1, m1, n1), (p2, l2, m2, n2) = cands[0], next(o for o in cands if o[0] != cands[0][0])
+    p1.write_text(p1.read_text().replace(l1 + '\n', f'from .{m1} import *\n', 1))
+    p2.write_text(p2.read_text().replace(l2 + '\n', f'from segcourse.{m2} import *\n', 1))
+    stars = {re.sub(r':\d+:', ':', o) for o in _star_imports(pkg)}
+    assert stars == {f'{p1.stem}: from .{m1} import *', f'{p2.stem}: from segcourse.{m2} import *'}, stars
+    found = [re.match(r'(\S+):\d+: (\w+) \(from (.*)\)$', o).groups() for o in _names_through_stars(pkg)]
+    for p,m,ns in ((p1, m1, n1), (p2, m2, n2)):
+        for name in ns - set(dir(fva)):
+            assert any(f == p.stem and n == name and m in frm.split(', ') for f,n,frm in found), (p.stem, name, found)
+    assert {f for f,_,_ in found} == {p1.stem, p2.stem}, found
