@@ -7,15 +7,17 @@ Docs: https://segcourse.github.io/segcourse/archs.html.md"""
 # %% ../../nbs/07_archs.ipynb #2f4b16dc
 from __future__ import annotations
 from fastai.vision.all import *
-import copy, inspect, warnings
+import copy, warnings
 from contextlib import contextmanager
+from dataclasses import dataclass
 from fastcore.test import test_eq
 from ..encoders import create_encoder
 
 # %% auto #0
-__all__ = ['ARCHS', 'MAX_CLASSES', 'MAX_WIDTH', 'MAX_CHANNELS', 'OUTPUT_STRIDES', 'COURSE_ARCHS', 'encoder_split',
-           'register_arch', 'arch_from_class', 'dynamic_unet', 'check_model_args', 'create_seg_model', 'interpolate_to',
-           'eval_mode', 'count_params', 'child_strides', 'dilate_encoder', 'MultiScaleEncoder', 'check_arch']
+__all__ = ['ARCHS', 'MAX_CLASSES', 'MAX_WIDTH', 'MAX_CHANNELS', 'OUTPUT_STRIDES', 'COURSE_ARCHS', 'encoder_split', 'ArchSpec',
+           'register_arch', 'arch_spec', 'arch_from_class', 'dynamic_unet', 'check_model_args', 'create_seg_model',
+           'interpolate_to', 'eval_mode', 'count_params', 'child_strides', 'dilate_encoder', 'MultiScaleEncoder',
+           'check_arch']
 
 # %% ../../nbs/07_archs.ipynb #5394bc22
 ARCHS = {}
@@ -28,26 +30,52 @@ def encoder_split(m:nn.Module, # A model with its encoder as `m.encoder` or `m[0
     enc_ids = {id(p) for p in enc.parameters()}
     return L(list(enc.parameters()), [p for p in m.parameters() if id(p) not in enc_ids])
 
+@dataclass(frozen=True)
+class ArchSpec:
+    "A registry entry: what an architecture is, how to build it, and the facts that training, inference and export read from it"
+    name:str # The name in `ARCHS`, used by `seg_learner(arch=...)`
+    create:Callable # `create(encoder, n_out, img_size, **kwargs) -> nn.Module`
+    splitter:Callable = encoder_split # Model -> parameter groups (encoder first)
+    uses_encoder:bool = True # False for models that build their own layers (no backbone)
+    output_stride:int|None = None # The stride its encoder is dilated to by default (option `output_stride=` overrides it); None: as built
+    input_multiple:int = 32 # Heights and widths of its input must be multiples of this (the encoder's total stride)
+    onnx:bool|str = True # True, or why it does not export to ONNX
+    def __getitem__(self, k:str): return getattr(self, k)  # `ARCHS[name]['create']`, as when the entries were dicts
+
 def _where(f)->str: return f"{f.__module__}.{f.__qualname__}"
 
 def register_arch(name:str, # Name used by `seg_learner(arch=...)`
                   splitter=encoder_split, # Model -> parameter groups (encoder first)
                   uses_encoder:bool=True, # False for models that build their own layers (no backbone)
                   replace:bool=False, # Replace an architecture already registered under `name`
+                  output_stride:int|None=None, # The stride its encoder is dilated to by default, e.g. 16 for DeepLab; None: as built
+                  input_multiple:int=32, # The multiple its input height and width must have
+                  onnx:bool|str=True, # True, or why it does not export to ONNX
                  ):
-    "Decorator: register `f(encoder, n_out, img_size, **kwargs) -> nn.Module` under `name`; a name taken by another function is an error"
+    "Decorator: register `f(encoder, n_out, img_size, **kwargs) -> nn.Module` as an `ArchSpec`; a name taken by another function: an error"
     def _inner(f):
         old = ARCHS.get(name)
-        if old is not None and not replace and _where(old['create']) != _where(f):  # the same definition run again (a notebook cell) is fine
-            raise ValueError(f"architecture '{name}' is already registered by {_where(old['create'])}; choose another name, "
+        if old is not None and not replace and _where(old.create) != _where(f):  # the same definition run again (a notebook cell) is fine
+            raise ValueError(f"architecture '{name}' is already registered by {_where(old.create)}; choose another name, "
                              f"or pass replace=True to replace it with {_where(f)}")
-        ARCHS[name] = dict(create=f, splitter=splitter, uses_encoder=uses_encoder)
+        ARCHS[name] = ArchSpec(name, f, splitter, uses_encoder, output_stride, input_multiple, onnx)
         return f
     return _inner
+
+def arch_spec(arch, # A name in `ARCHS`, or an `ArchSpec` (returned as it is)
+             )->ArchSpec:
+    "The registry entry of `arch`: the one place an architecture's name is checked"
+    if isinstance(arch, ArchSpec): return arch
+    if not isinstance(arch, str): raise ValueError(f"arch must be one of {sorted(ARCHS)}, not a {type(arch).__name__}")
+    if arch not in ARCHS: raise ValueError(f"unknown architecture '{arch}'; choose one of {sorted(ARCHS)}")
+    return ARCHS[arch]
 
 def arch_from_class(cls, # A model class taking `(encoder, n_out, **kwargs)`, or `(n_in, n_out, **kwargs)` with `own_layers`
                     name:str, # The name in the registry
                     own_layers:bool=False, # The model builds its own layers from the image (no backbone), so it takes `n_in`
+                    output_stride:int|None=None, # See `register_arch`: the class's own `output_stride` default, when it has one
+                    input_multiple:int=32, # See `register_arch`
+                    onnx:bool|str=True, # See `register_arch`
                     **fixed # Options given to `cls` every time, e.g. `n_skips=2` for FCN-8s
                    ):
     "Register model class `cls` under `name` with the registry's contract `f(encoder, n_out, img_size, **kwargs)`; returns `f`"
@@ -58,7 +86,7 @@ def arch_from_class(cls, # A model class taking `(encoder, n_out, **kwargs)`, or
     create.__name__ = create.__qualname__ = name
     create.__doc__ = f"`{cls.__name__}`" + (f" with {', '.join(f'{k}={v!r}' for k,v in fixed.items())}" if fixed else '') + \
                      (" (builds its own layers: no backbone)" if own_layers else " on the encoder") + f": {cls.__doc__}"
-    return register_arch(name, uses_encoder=not own_layers)(create)
+    return register_arch(name, uses_encoder=not own_layers, output_stride=output_stride, input_multiple=input_multiple, onnx=onnx)(create)
 
 # %% ../../nbs/07_archs.ipynb #0f64ccbd
 @register_arch('dynamic_unet')
@@ -91,7 +119,7 @@ def check_model_args(n_out, # See `create_seg_model`
     if output_stride is not None and output_stride not in OUTPUT_STRIDES: raise ValueError(f"output_stride={output_stride!r}: give one of "
                                                                                            f"{OUTPUT_STRIDES}")
 
-def create_seg_model(arch:str='unet', # A name in `ARCHS`
+def create_seg_model(arch:str|ArchSpec='unet', # A name in `ARCHS` (or its `ArchSpec`)
                      backbone:str|Callable='resnet34', # A timm name (a string: 'resnet34' is timm's) or a torchvision constructor (`resnet34`)
                      n_out:int=2, # Number of classes
                      img_size=(128, 128), # Training image size (h, w)
@@ -101,13 +129,11 @@ def create_seg_model(arch:str='unet', # A name in `ARCHS`
                      **kwargs # Passed to the architecture's constructor
                     )->tuple: # (model, splitter, normalisation stats)
     "A segmentation model from the registry"
-    if arch not in ARCHS: raise ValueError(f"unknown architecture '{arch}'; choose one of {sorted(ARCHS)}")
+    spec = arch_spec(arch)
     check_model_args(n_out, n_in, img_size, kwargs.get('output_stride'))
-    entry = ARCHS[arch]
-    if not entry['uses_encoder']: return entry['create'](None, n_out, img_size, n_in=n_in, **kwargs), entry['splitter'], imagenet_stats
-    p = inspect.signature(entry['create']).parameters.get('output_stride')  # DeepLab, PSPNet: timm or torchvision dilates the encoder
-    enc,stats = create_encoder(backbone, pretrained, weights, n_in, kwargs.get('output_stride', getattr(p, 'default', None)))
-    return entry['create'](enc, n_out, img_size, **kwargs), entry['splitter'], stats
+    if not spec.uses_encoder: return spec.create(None, n_out, img_size, n_in=n_in, **kwargs), spec.splitter, imagenet_stats
+    enc,stats = create_encoder(backbone, pretrained, weights, n_in, kwargs.get('output_stride', spec.output_stride))  # DeepLab: dilated
+    return spec.create(enc, n_out, img_size, **kwargs), spec.splitter, stats
 
 # %% ../../nbs/07_archs.ipynb #9ba79433
 def interpolate_to(x:Tensor, # (bs, c, h, w)

@@ -63,6 +63,6 @@ class DeepLabV3Plus(nn.Module):
         y = interpolate_to(self.aspp(feats[-1]), low.shape[-2:])
         return interpolate_to(self.decoder(torch.cat([y, low], 1)), x.shape[-2:])
 
-deeplabv3 = arch_from_class(DeepLabV3, 'deeplabv3')
+deeplabv3 = arch_from_class(DeepLabV3, 'deeplabv3', output_stride=16)
 
-deeplabv3plus = arch_from_class(DeepLabV3Plus, 'deeplabv3plus')
+deeplabv3plus = arch_from_class(DeepLabV3Plus, 'deeplabv3plus', output_stride=16)

@@ -28,4 +28,4 @@ class NaiveSegNet(nn.Module):
 
     def forward(self, x): return interpolate_to(self.head(self.decoder(self.encoder(x))), x.shape[-2:])
 
-naive = arch_from_class(NaiveSegNet, 'naive', own_layers=True)
+naive = arch_from_class(NaiveSegNet, 'naive', own_layers=True, input_multiple=16)  # four halvings (`widths`)

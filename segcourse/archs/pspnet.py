@@ -45,4 +45,5 @@ class PSPNet(nn.Module):
 
     def forward(self, x): return interpolate_to(self.head(self.ppm(self.encoder(x)[-1])), x.shape[-2:])
 
-pspnet = arch_from_class(PSPNet, 'pspnet')
+pspnet = arch_from_class(PSPNet, 'pspnet', output_stride=8,
+                         onnx="its pyramid pooling (`adaptive_avg_pool2d`) has no ONNX form for input sizes known only at run time")

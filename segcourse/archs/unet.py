@@ -48,7 +48,7 @@ class PlainUNet(nn.Module):
             x = dec(torch.cat([skip, x], 1))
         return self.head(x)
 
-unet_plain = arch_from_class(PlainUNet, 'unet_plain', own_layers=True)
+unet_plain = arch_from_class(PlainUNet, 'unet_plain', own_layers=True, input_multiple=16)  # four poolings (`depth`)
 
 # %% ../../nbs/07c_unet.ipynb #5a1e0c02
 class UNet(nn.Module):
