@@ -20,6 +20,7 @@ from .metrics import *
 from .losses import *
 from .encoders import *
 from .archs import *
+from .model import *
 from .learner import *
 from .training import *
 from .recipe import *

@@ -10,7 +10,8 @@ import contextlib, time
 import pandas as pd
 from fastai.vision.all import *
 from fastprogress.fastprogress import master_bar
-from .archs import ARCHS, COURSE_ARCHS, count_params, eval_mode
+from .archs import COURSE_ARCHS, count_params, eval_mode
+from .model import resolve_arch
 from .learner import seg_learner
 
 # %% auto #0
@@ -70,15 +71,17 @@ def _check_compare_args(learners, epochs, lr, archs, seed):
         if not archs: raise ValueError("archs is empty: name at least one architecture, e.g. ['unet'], or leave it out for COURSE_ARCHS")
         dup = [a for i,a in enumerate(archs) if a in archs[:i]]
         if dup: raise ValueError(f"architecture {dup[0]!r} named twice in archs: each once (the table has one row per architecture)")
+        for a in archs: resolve_arch(a)  # an unknown name, before any training: `resolve_arch` says it, with the choices
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1: raise ValueError("epochs must be a whole number, 1 or more, "
                                                                                                f"not {epochs!r}")
     lrs = [lr.start, lr.stop] if isinstance(lr, slice) else [lr]
-    if not all(o is None or (isinstance(o, (int, float)) and not isinstance(o, bool) and math.isfinite(o) and o > 0) for o in lrs) or lrs == [None]:
+    if lrs == [None] or not all(o is None or (isinstance(o, (int, float)) and not isinstance(o, bool) and math.isfinite(o) and o > 0)
+                                for o in lrs):
         raise ValueError(f"lr must be a learning rate above 0 (e.g. 1e-3), or a slice of two, not {lr!r}")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)): raise TypeError("seed must be a whole number or None, "
                                                                                                    f"not {seed!r}")
 
-def compare_archs(learners:dict|DataLoaders, # Name -> `Learner`; or any segmentation `DataLoaders`, to train a `seg_learner` for each of `archs`
+def compare_archs(learners:dict|DataLoaders, # Name -> `Learner`; or segmentation `DataLoaders` (a `seg_learner` per arch)
                   epochs:int=1, # Epochs of `fit_one_cycle`, the same for every learner
                   lr:float=1e-3, # Maximum learning rate, the same for every learner
                   show:bool=False, # Show fastai's progress bars and per-epoch table
@@ -92,8 +95,6 @@ def compare_archs(learners:dict|DataLoaders, # Name -> `Learner`; or any segment
     _check_compare_args(learners, epochs, lr, archs, seed)
     if isinstance(learners, DataLoaders):
         dls,names = learners,list(ifnone(archs, COURSE_ARCHS))
-        unknown = [n for n in names if n not in ARCHS]
-        if unknown: raise ValueError(f"unknown architecture(s) {unknown}: choose from {sorted(ARCHS)}")
         def make(n):
             if seed is not None: set_seed(seed)
             return seg_learner(dls, backbone, arch=n, **kwargs)

@@ -1,4 +1,4 @@
-"""A trained model as a folder anyone can load without running its code (`config.json` + `model.safetensors`, the Hugging Face Hub layout), and as an ONNX file for runtimes without PyTorch.
+"""A trained model as a folder anyone can load without running its code (`config.json` + `model.safetensors`, the Hub's layout), or as ONNX
 
 Docs: https://segcourse.github.io/segcourse/export.html.md"""
 
@@ -13,13 +13,11 @@ from huggingface_hub.constants import CONFIG_NAME, SAFETENSORS_SINGLE_FILE
 from fastai.vision.all import *
 from .core import OutputFolder, PathError, atomic_write
 from .offline import HUB_HOST, can_reach, hub_timeouts, is_offline
-from .archs import ARCHS
 from .loaders import check_device
-from .learner import SegModel, ModelFileError, check_config
+from .model import SegModel, ModelFileError, check_config, resolve_arch
 
 # %% auto #0
-__all__ = ['HUB_PREFIX', 'STRIDE_MULTIPLE', 'ONNX_UNSUPPORTED', 'check_flag', 'save_model_folder', 'load_model_folder',
-           'export_onnx', 'onnx_config']
+__all__ = ['HUB_PREFIX', 'check_flag', 'save_model_folder', 'load_model_folder', 'export_onnx', 'onnx_config']
 
 # %% ../nbs/14_export.ipynb #e0a1b2ca
 def _model_of(o)->nn.Module:
@@ -68,17 +66,7 @@ def _read_config(fn:Path)->dict:
                                                 "keys)") from None
     except OSError as e: raise ModelFileError(f"{fn}: cannot be read ({e.strerror or e})") from None
     if not isinstance(cfg, dict) or 'arch' not in cfg: raise ModelFileError(f"{fn}: not a segcourse model config (no 'arch')")
-    if isinstance(cfg['arch'], str) and cfg['arch'] not in ARCHS: raise ModelFileError(f"{fn}: unknown architecture '{cfg['arch']}'; this "
-                                                                                       f"segcourse knows {sorted(ARCHS)}")
     return check_config(cfg, fn)
-
-def _holds_dynamic_unet(fn)->bool:
-    "Whether a weights file holds fastai's DynamicUnet, the network that `'unet'` named before the lean U-Net became the default"
-    try:
-        from safetensors import safe_open
-        with safe_open(str(fn), 'pt') as f: keys = list(f.keys())
-    except Exception: return False  # not readable: loading it says why
-    return any(k.startswith('model.layers.') for k in keys) and not any(k.startswith('model.encoder.') for k in keys)
 
 def _dtype_kind(dt:str)->str:
     "'float', 'bool' or 'int' of a safetensors dtype name ('F32', 'BF16', 'F8_E4M3', 'I64', 'U8', 'BOOL')"
@@ -110,12 +98,12 @@ def _hub_switched_off(off:bool):
     try: yield
     finally: hfc.HF_HUB_OFFLINE = keep
 
-def load_model_folder(folder, # A folder written by `save_model_folder`; or, from the Hugging Face Hub, `hf://user/name` (or `user/name` with `hub=True`)
+def load_model_folder(folder, # A folder from `save_model_folder`; or on the Hugging Face Hub, `hf://user/name` (or `user/name`, `hub=True`)
                device='cpu', # Where to put the weights
-               hub:bool=False, # `folder` is a Hub repository id: download it (a local folder of that name is never replaced by a download otherwise)
+               hub:bool=False, # `folder` is a Hub repository id: download it (else a local folder of that name is never replaced)
                **kwargs # Passed to `SegModel.from_pretrained` (`revision`, `token`, `local_files_only`, ...)
               )->SegModel: # In eval mode, on `device`, channels-last on the CPU and CUDA (as `seg_learner` trains it)
-    "Load a model folder: the network rebuilt from `config.json`, its weights read from `model.safetensors`; nothing is unpickled. Local unless asked"
+    "Load a model folder: the network built from `config.json`, weights from `model.safetensors`; nothing unpickled; local unless asked"
     check_device(device)
     s = str(folder)
     if s.startswith(HUB_PREFIX): s,hub = s[len(HUB_PREFIX):],True
@@ -129,10 +117,7 @@ def load_model_folder(folder, # A folder written by `save_model_folder`; or, fro
             if not (p/f).is_file(): raise ModelFileError(f"{p}: no {f} in this folder; a model folder written by `save_model_folder` has "
                                                          f"{CONFIG_NAME} and {SAFETENSORS_SINGLE_FILE}")
         cfg = _read_config(p/CONFIG_NAME)
-        if cfg['arch'] == 'unet' and _holds_dynamic_unet(p/SAFETENSORS_SINGLE_FILE):
-            warnings.warn(f"{p}: saved when 'unet' was fastai's DynamicUnet; loaded as arch='dynamic_unet' (edit its config.json to keep "
-                          "this quiet)")
-            cfg = {**cfg, 'arch': 'dynamic_unet'}
+        cfg = {**cfg, 'arch': resolve_arch(cfg['arch'], p/SAFETENSORS_SINGLE_FILE, p).name}  # an old 'unet' may be fastai's DynamicUnet
         m = SegModel._from_pretrained(model_id=str(p), revision=None, cache_dir=None, force_download=False, local_files_only=True,
                                       token=None, map_location=device, **{**cfg, **kwargs})
         _check_dtypes(p/SAFETENSORS_SINGLE_FILE, m)
@@ -149,19 +134,11 @@ def load_model_folder(folder, # A folder written by `save_model_folder`; or, fro
         return m
     except ModelFileError: raise
     except Exception as e:
-        off = '' if asked else ("; the Hub was not asked "
-                                f"({'SEGCOURSE_OFFLINE or HF_HUB_OFFLINE is set' if is_offline(HUB_HOST) else f'{HUB_HOST} did not answer'})"
-                                " and the model is not in the Hugging Face cache")
+        why = 'SEGCOURSE_OFFLINE or HF_HUB_OFFLINE is set' if is_offline(HUB_HOST) else f'{HUB_HOST} did not answer'
+        off = '' if asked else f"; the Hub was not asked ({why}) and the model is not in the Hugging Face cache"
         raise ModelFileError(f"{s}: not loadable from the Hugging Face Hub ({type(e).__name__}: {str(e)[:200]}){off}") from None
 
 # %% ../nbs/14_export.ipynb #e0a1b2d2
-STRIDE_MULTIPLE = 32  # The encoders' total stride: a network here takes heights and widths that are multiples of it
-
-ONNX_UNSUPPORTED = {
-    'pspnet': "its pyramid pooling (`adaptive_avg_pool2d`) has no ONNX form for input sizes known only at run time",
-    'mask2former': "onnxruntime has no kernel for the `Where` node its boolean attention mask exports to",
-}
-
 def export_onnx(model, # A `seg_learner`, a `SegModel` or a model folder
                 fn, # The .onnx file to write
                 opset:int=17, # ONNX opset version (17 or more)
@@ -177,9 +154,9 @@ def export_onnx(model, # A `seg_learner`, a `SegModel` or a model folder
     if fn.is_symlink(): raise PathError(f"{fn}: is a symlink; segcourse writes no file through a link: remove it, or give another fn")
     if fn.is_dir(): raise PathError(f"{fn}: is a folder; fn is the .onnx file to write")
     m = deepcopy(_model_of(model)).cpu().float().eval()  # a copy: the learner's model stays where and as it is
-    arch = m.config['arch']
-    if arch in ONNX_UNSUPPORTED: raise ModelFileError(f"architecture '{arch}' does not export to ONNX: {ONNX_UNSUPPORTED[arch]}")
-    h,w = [-(-s // STRIDE_MULTIPLE) * STRIDE_MULTIPLE for s in m.config['img_size']]
+    spec,mult = m.spec,m.input_multiple
+    if spec.onnx is not True: raise ModelFileError(f"architecture '{spec.name}' does not export to ONNX: {spec.onnx}")
+    h,w = [-(-s // mult) * mult for s in m.config['img_size']]
     axes = {0: 'batch', 2: 'height', 3: 'width'}
     def write(tmp):
         with warnings.catch_warnings():

@@ -1,4 +1,4 @@
-"""Segment new images of any size: batched, tiled with overlap blending for big frames, optional flip TTA; palette PNGs, overlays and probabilities on disk; the `segcourse predict` command.
+"""Segment images of any size (tiled, batched, flip TTA) into masks, overlays and probabilities; the `segcourse predict` command
 
 Docs: https://segcourse.github.io/segcourse/inference.html.md"""
 
@@ -20,9 +20,9 @@ __all__ = ['MAX_TILE_WORK', 'MAX_TILES', 'CRF_INSTALL', 'load_seg_model', 'OnnxS
            'predict_files', 'segcourse_predict', 'dense_crf']
 
 # %% ../nbs/15_inference.ipynb #44708b00
-from .learner import SegModel
 from .archs import MAX_CLASSES
-from .export import STRIDE_MULTIPLE, ModelFileError, load_model_folder, onnx_config, _model_of, check_flag
+from .model import ModelFileError, ModelInput, SegModel
+from .export import load_model_folder, onnx_config, _model_of, check_flag
 
 def _looks_pickled(fn:Path)->bool:
     "A `learn.export()`/`torch.save` file: a zip archive or a raw pickle"
@@ -62,8 +62,8 @@ def load_seg_model(fn, # A model folder (`save_model_folder`), an .onnx file (`e
                      "an .onnx file from `export_onnx`, or, trusted, a `learn.export()` pickle")
 
 # %% ../nbs/15_inference.ipynb #c3d4e5f2
-class OnnxSegModel(nn.Module):
-    "An .onnx file from `export_onnx` run by onnxruntime, called like a `SegModel`: normalised (N, C, H, W) batch -> logits; `config` from the file"
+class OnnxSegModel(ModelInput, nn.Module):
+    "An .onnx file from `export_onnx` run by onnxruntime, called like a `SegModel` (normalised batch -> logits); `config` from the file"
     def __init__(self, fn, # An .onnx file from `export_onnx`
                  **kwargs # Passed to `onnxruntime.InferenceSession` (`providers`, `sess_options`)
                 ):
@@ -85,14 +85,14 @@ class OnnxSegModel(nn.Module):
         if isinstance(i.shape[1], int): check('n_in', i.shape[1], 'input')
         n_out = o.shape[1]
         if not isinstance(n_out, int):  # known only at run time: one small pass (2x the stride, at most the export's size)
-            h,w = [min(-(-s // STRIDE_MULTIPLE), 2) * STRIDE_MULTIPLE for s in cfg['img_size']]
+            h,w = [min(-(-s // self.input_multiple), 2) * self.input_multiple for s in cfg['img_size']]
             n_out = self.sess.run(None, {i.name: np.zeros((1, cfg['n_in'], h, w), np.float32)})[0].shape[1]
         check('n_out', n_out, 'output')
 
-    def forward(self, x:Tensor, # (N, C, H, W) normalised float batch, H and W multiples of `STRIDE_MULTIPLE`
+    def forward(self, x:Tensor, # (N, C, H, W) normalised float batch, H and W multiples of `input_multiple`
                )->Tensor: # (N, n_classes, H, W) logits, on `x`'s device
         "Run the session on `x`"
-        h,w,m = *x.shape[-2:], STRIDE_MULTIPLE
+        h,w,m = *x.shape[-2:], self.input_multiple
         if h % m or w % m: raise ValueError(f"an exported model takes heights and widths that are multiples of {m}, not {h}x{w}: "
                                               "pad the batch first (`predict_probs` does)")
         return torch.from_numpy(self.sess.run(None, {'image': x.detach().cpu().float().numpy()})[0]).to(x.device)
@@ -105,23 +105,15 @@ def load_onnx_model(fn, # An .onnx file written by `export_onnx`
     if not fn.is_file(): raise ModelFileError(f"{fn}: ONNX file not found")
     try: return OnnxSegModel(fn, **kwargs)
     except ModelFileError: raise
-    except ImportError: raise ModelFileError(f"{fn}: running ONNX models needs onnxruntime and onnx: pip install 'segcourse[onnx]'") from None
+    except ImportError: raise ModelFileError(f"{fn}: running ONNX models needs onnxruntime and onnx: pip install 'segcourse[onnx]'") \
+                              from None
     except Exception as e: raise ModelFileError(f"{fn}: not a readable ONNX model ({type(e).__name__}: {str(e)[:200]})") from None
 
 # %% ../nbs/15_inference.ipynb #e0865410
-def _to_batch(imgs, cfg:dict, device)->Tensor:
-    "Images (H, W, 3) uint8 of one size -> (N, 3, H, W) float tensor, normalised with the model config's `mean` and `std`"
+def _to_batch(imgs, model:ModelInput, device)->Tensor:
+    "Images (H, W, 3) uint8 of one size -> (N, 3, H, W) float tensor, normalised as `model` wants it (`ModelInput.normalize`)"
     x = torch.from_numpy(np.stack([np.asarray(o, dtype=np.uint8) for o in imgs])).permute(0,3,1,2).float().div_(255)
-    if cfg['mean'] is not None: x = (x - tensor(cfg['mean'])[None,:,None,None]) / tensor(cfg['std'])[None,:,None,None]
-    return x.to(device)
-
-def _pad_to(x:Tensor, mult:int)->tuple:
-    "Pad (N, C, H, W) on the bottom/right to multiples of `mult` (reflecting where it can)"
-    h,w = x.shape[-2:]
-    ph,pw = (-h) % mult, (-w) % mult
-    if ph == pw == 0: return x, (h, w)
-    mode = 'reflect' if ph < h and pw < w else 'replicate'
-    return F.pad(x, (0, pw, 0, ph), mode=mode), (h, w)
+    return model.normalize(x).to(device)
 
 def _window(h:int, w:int, device)->Tensor:
     "Blending weights for a tile: a separable triangle, highest in the middle, never zero"
@@ -148,11 +140,12 @@ def check_predict_args(tile:int|tuple|None=None, # See `prob_bands`
                        bs:int=4, # See `prob_bands`
                        size:str|tuple|None='train', # See `prob_bands`
                        tta:bool=False, # See `prob_bands`
-                       stride_multiple:int=STRIDE_MULTIPLE, # See `prob_bands`
+                       stride_multiple:int|None=None, # See `prob_bands`
                        **kwargs, # The other arguments of `prob_bands` need no check
                       )->None:
     "Refuse settings that would divide by zero, never finish or give NaN, with a message that says what is allowed"
-    if not isinstance(overlap, (int, float, np.floating)) or isinstance(overlap, bool) or not 0 <= overlap < 1: raise ValueError(f"overlap must be in [0, 1) (the fraction of a tile shared with its neighbour), not {overlap!r}")
+    if not isinstance(overlap, (int, float, np.floating)) or isinstance(overlap, bool) or not 0 <= overlap < 1:
+        raise ValueError(f"overlap must be in [0, 1) (the fraction of a tile shared with its neighbour), not {overlap!r}")
     if not isinstance(bs, int) or isinstance(bs, bool) or bs < 1: raise ValueError("bs (tiles per forward pass) must be a whole number, 1 "
                                                                                    f"or more, not {bs}")
     if tile is not None and not _is_hw(tile): raise ValueError(f"tile must be a size in pixels, 1 or more, not {tile}")
@@ -160,13 +153,13 @@ def check_predict_args(tile:int|tuple|None=None, # See `prob_bands`
                                                                                                          f"(h, w), not {size}")
     if _is_hw(size): check_pixels(size[1], size[0], f"size {tuple(size)}")
     check_flag(tta, 'tta')
-    if not isinstance(stride_multiple, int) or isinstance(stride_multiple, bool) or stride_multiple < 1:
-        raise ValueError(f"stride_multiple must be a whole number, 1 or more (the encoder's total stride, {STRIDE_MULTIPLE} here), not "
-                         f"{stride_multiple!r}")
+    if stride_multiple is not None and (not isinstance(stride_multiple, int) or isinstance(stride_multiple, bool) or stride_multiple < 1):
+        raise ValueError("stride_multiple must be a whole number, 1 or more, or None for the model's own (its architecture's "
+                         f"`input_multiple`), not {stride_multiple!r}")
 
 def check_image(img, # What the user gave as the image
                )->np.ndarray:
-    "`img` when it is an (H, W, 3) uint8 array of at least one pixel; a clear error otherwise (a float image would be cast to uint8 without a word)"
+    "`img` when it is an (H, W, 3) uint8 array of at least one pixel; a clear error otherwise (a float image would be cast without a word)"
     if not isinstance(img, np.ndarray): raise TypeError(f"img: a {type(img).__name__}, not a numpy array; give an (H, W, 3) uint8 array "
                                                         "(`read_image(fn)` reads one)")
     if img.dtype != np.uint8: raise TypeError(f"img: a {img.dtype} array; give (H, W, 3) uint8 values 0..255 (a float image in [0, 1]: "
@@ -181,7 +174,7 @@ def inference_size(model, # A model with a `config` (`SegModel`, `OnnxSegModel`)
                    hw:tuple, # The (h, w) of an image
                    size:str|tuple|None='train', # 'train': at the training scale; None: the image's own size; (h, w): that size
                   )->tuple: # ((h, w) the model sees the image at, tile (h, w) for the sliding window or None)
-    "The size at which `predict_probs` runs the model on an image of size `hw`, and the tiles it cuts when it is much bigger than the training size"
+    "The size `predict_probs` runs the model at on an image of size `hw`, and the tiles it cuts when it is much bigger than in training"
     if size is None: return tuple(hw), None
     if size != 'train': return tuplify(size, match=(0, 0)), None
     cfg = _model_of(model).config
@@ -204,8 +197,8 @@ def _probs(logits:Tensor)->Tensor:
 
 @torch.no_grad()
 def _forward(model, x:Tensor, tta:bool, mult:int)->Tensor:
-    "Softmax probabilities of a batch, padded to `mult` and cropped back, averaged with the flipped batch when `tta`"
-    xp,(h,w) = _pad_to(x, mult)
+    "Softmax probabilities of a batch, padded to `mult` (`ModelInput.pad`) and cropped back, averaged with the flipped batch when `tta`"
+    xp,(h,w) = model.pad(x, mult)
     p = _probs(model(xp).float())
     if tta: p = (p + _probs(model(xp.flip(-1)).float()).flip(-1)) / 2
     return p[..., :h, :w]
@@ -214,7 +207,7 @@ def _tile_bands(model, img:np.ndarray, device, tile, overlap:float, tta:bool, bs
     "Probabilities (C, rows, W) of `img` in finished row bands, top to bottom; the window holds one row of tiles"
     H,W = img.shape[:2]
     if tile is None:
-        yield _forward(model, _to_batch([img], model.config, device), tta, mult)[0]
+        yield _forward(model, _to_batch([img], model, device), tta, mult)[0]
         return
     th,tw = tuplify(tile, match=(0, 0))
     th,tw = min(th, H), min(tw, W)
@@ -230,9 +223,11 @@ def _tile_bands(model, img:np.ndarray, device, tile, overlap:float, tta:bool, bs
     win,out,wsum = _window(th, tw, device),None,None
     for i,y in enumerate(ys):  # the band held starts at row `y`
         for j in range(0, len(xs), bs):
-            p = _forward(model, _to_batch([img[y:y+th, x0:x0+tw] for x0 in xs[j:j+bs]], model.config, device), tta, mult)
+            p = _forward(model, _to_batch([img[y:y+th, x0:x0+tw] for x0 in xs[j:j+bs]], model, device), tta, mult)
             if out is None: out,wsum = p.new_zeros(p.shape[1], th, W),p.new_zeros(th, W)
-            if out.shape[1] < th: out,wsum = torch.cat([out, out.new_zeros(out.shape[0], th-out.shape[1], W)], 1),torch.cat([wsum, wsum.new_zeros(th-wsum.shape[0], W)])
+            if out.shape[1] < th:
+                out = torch.cat([out, out.new_zeros(out.shape[0], th-out.shape[1], W)], 1)
+                wsum = torch.cat([wsum, wsum.new_zeros(th-wsum.shape[0], W)])
             for x0,pi in zip(xs[j:j+bs], p):
                 out[:, :, x0:x0+tw] += pi * win
                 wsum[:, x0:x0+tw] += win
@@ -262,23 +257,24 @@ def _resize_bands(bands, in_hw, out_hw, rows:int=64):
 
 def prob_bands(model, # A `SegModel` (`load_seg_model`), an `OnnxSegModel`, or a `seg_learner`
                img:np.ndarray, # (H, W, 3) uint8 image
-               tile:int|tuple|None=None, # Tile size (int or (h, w)) for the sliding window; None: the whole image, or automatic tiles (see `inference_size`)
+               tile:int|tuple|None=None, # Tile size (int or (h, w)) of the sliding window; None: whole, or tiles (`inference_size`)
                overlap:float=0.25, # Fraction of a tile shared with its neighbour
                tta:bool=False, # Average with the horizontally flipped prediction
                bs:int=4, # Tiles per forward pass
-               stride_multiple:int=STRIDE_MULTIPLE, # Pad inputs to a multiple of this (the encoder's total stride)
+               stride_multiple:int|None=None, # Pad inputs to a multiple of this; None: the model's (its architecture's `input_multiple`)
                size:str|tuple|None='train', # 'train': at the training scale; None: the image's own size; (h, w): resized to that size
               ): # Yields (n_classes, rows, W) float probabilities, top to bottom, on the model's device
     "The class probabilities of `img` at its own size, as bands of rows, computed in memory bounded by a band"
     check_predict_args(tile, overlap, bs, size, tta, stride_multiple); check_image(img)
     yield from _bands(model, img, tile, overlap, tta, bs, stride_multiple, size)
 
-def _bands(model, img, tile=None, overlap=0.25, tta=False, bs=4, stride_multiple=STRIDE_MULTIPLE, size='train'):
+def _bands(model, img, tile=None, overlap=0.25, tta=False, bs=4, stride_multiple=None, size='train'):
     "`prob_bands` without its checks, for callers that made them once for all their images (`predict_masks`, `predict_files`)"
     model = _model_of(model).eval()  # a learner fresh from training is in train mode: BatchNorm refuses a batch of one 1x1 map
     device = next(model.parameters()).device
     hw,auto_tile = inference_size(model, img.shape[:2], size)
-    bands = _tile_bands(model, _resize_image(img, hw), device, ifnone(tile, auto_tile), overlap, tta, bs, stride_multiple)
+    mult = ifnone(stride_multiple, model.input_multiple)
+    bands = _tile_bands(model, _resize_image(img, hw), device, ifnone(tile, auto_tile), overlap, tta, bs, mult)
     yield from _resize_bands(bands, hw, img.shape[:2])
 
 @delegates(prob_bands)
@@ -343,7 +339,8 @@ def _check_threshold(model, threshold):
     if not (isinstance(threshold, (int, float, np.floating)) and not isinstance(threshold, bool) and 0 < threshold < 1):
         raise ValueError(f"threshold={threshold!r}: a probability between 0 and 1 (exclusive), e.g. 0.5")
     n = _model_of(model).config['n_out']
-    if n != 1: raise ValueError(f"threshold={threshold} is for a one-channel (binary) model; this one has {n} classes, and each pixel takes the most probable")
+    if n != 1: raise ValueError(f"threshold={threshold} is for a one-channel (binary) model; this one has {n} classes, and each pixel "
+                                "takes the most probable")
 
 def _decide(p:Tensor, threshold:float|None=None)->Tensor:
     "(H, W) mask of (C, H, W) probabilities: the most probable class, or, given a `threshold`, class 1 where its probability is above it"
@@ -356,7 +353,8 @@ def _predict_mask(model, img:np.ndarray, probs_fn=None, threshold=None, **kwargs
         b = b.cpu()
         mask[y:y+b.shape[1]] = _decide(b, threshold).numpy()
         if probs_fn is not None:
-            if probs is None: probs = np.lib.format.open_memmap(str(probs_fn), mode='w+', dtype=np.float16, shape=(b.shape[0], *img.shape[:2]))
+            if probs is None:
+                probs = np.lib.format.open_memmap(str(probs_fn), mode='w+', dtype=np.float16, shape=(b.shape[0], *img.shape[:2]))
             probs[:, y:y+b.shape[1]] = b.numpy()
         y += b.shape[1]
     if probs is not None: probs.flush(); del probs
@@ -418,7 +416,8 @@ def _write_predictions(model, jobs, failures, out, save_probs, show_progress, ov
     model = _model_of(model)
     n_out = model.config['n_out']  # a palette PNG mask holds class indices 0..255
     if n_out > MAX_CLASSES: raise ValueError(f"the model has {n_out} classes; a mask PNG holds at most {MAX_CLASSES}")
-    pal = seg_palette(max(n_out, 2), ignore_index=model.config.get('ignore_index'))  # one channel (binary): classes 0 and 1; void white, as in every figure
+    # one channel (binary): classes 0 and 1; void white, as in every figure
+    pal = seg_palette(max(n_out, 2), ignore_index=model.config.get('ignore_index'))
     for f,rel in progress_bar(jobs, display=show_progress, leave=False):
         try:
             img,mask = read_image(f),{}
@@ -446,7 +445,7 @@ def _mask_of(get_mask, f:Path)->Path:
 def _report_pairs(files, # Image files or folders
                   get_mask:Callable, # Image file -> its mask file
                  )->list: # [(image file, mask file)]
-    "Each image of `files` (folders expanded) with its mask, each image and each mask once: a file twice would pair predictions with the wrong masks"
+    "Each image of `files` (folders expanded) with its mask, each image and mask once: a file twice would pair predictions with wrong masks"
     if isinstance(files, (str, Path)): files = [files]
     if not is_listy(files): raise TypeError(f"files must be a list of image files (or folders), not a {type(files).__name__}")
     if not callable(get_mask): raise TypeError("get_mask must be a function: image file -> its mask file, e.g. MaskFinder('labels'), not "
@@ -516,7 +515,7 @@ def from_files(cls:SegReport, model, # A model from `load_seg_model`, a `seg_lea
 
 # %% ../nbs/15_inference.ipynb #316dc69f
 @call_parse
-def segcourse_predict(model:str, # Model folder (`save_model_folder`), .onnx file (`export_onnx`), or with --trust-pickle a `learn.export()` file
+def segcourse_predict(model:str, # Model folder (`save_model_folder`), .onnx file (`export_onnx`) or trusted `learn.export()` pickle
                       *inputs:str, # Image files or folders
                       out:str='predictions', # Output folder
                       tile:int=None, # Tile size for sliding-window inference of big images
@@ -557,10 +556,15 @@ def _densecrf():
 
 def _check_crf_args(img, probs:np.ndarray, n_iter, weights:dict):
     check_image(img)
-    if probs.ndim != 3: raise ValueError(f"probs: an array of shape {probs.shape}; give (n_classes, H, W) probabilities, e.g. `predict_probs(model, img)`")
-    if probs.shape[1:] != img.shape[:2]: raise ValueError(f"probs are {probs.shape[1]}x{probs.shape[2]} and the image {img.shape[0]}x{img.shape[1]}: give the probabilities of this image at its size (`predict_probs` gives them)")
-    if not np.isfinite(probs).all() or probs.min() < 0 or probs.max() > 1 + 1e-3: raise ValueError("probs must be probabilities in [0, 1] (softmax of the logits), without NaN")
-    if not isinstance(n_iter, int) or isinstance(n_iter, bool) or n_iter < 0: raise ValueError(f"n_iter (mean-field iterations) must be a whole number, 0 or more, not {n_iter!r}")
+    if probs.ndim != 3:
+        raise ValueError(f"probs: an array of shape {probs.shape}; give (n_classes, H, W) probabilities, e.g. `predict_probs(model, img)`")
+    if probs.shape[1:] != img.shape[:2]:
+        raise ValueError(f"probs are {probs.shape[1]}x{probs.shape[2]} and the image {img.shape[0]}x{img.shape[1]}: give the probabilities "
+                         "of this image at its size (`predict_probs` gives them)")
+    if not np.isfinite(probs).all() or probs.min() < 0 or probs.max() > 1 + 1e-3:
+        raise ValueError("probs must be probabilities in [0, 1] (softmax of the logits), without NaN")
+    if not isinstance(n_iter, int) or isinstance(n_iter, bool) or n_iter < 0:
+        raise ValueError(f"n_iter (mean-field iterations) must be a whole number, 0 or more, not {n_iter!r}")
     for k,v in weights.items():
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not v > 0: raise ValueError(f"{k} must be a number above 0, not {v!r}")
 

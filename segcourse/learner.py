@@ -8,28 +8,25 @@ Docs: https://segcourse.github.io/segcourse/learner.html.md"""
 from __future__ import annotations
 from fastai.vision.all import *
 from fastai.callback.channelslast import ChannelsLast
-import math, inspect
 import torchvision
-from . import __version__
 from torch.optim.adamw import adamw as _adamw
-from huggingface_hub import PyTorchModelHubMixin, hf_hub_download
-from huggingface_hub.constants import SAFETENSORS_SINGLE_FILE
-from .core import check_pixels, dls_classes
+from .core import dls_classes
 from .metrics import seg_metrics
 from .losses import seg_loss
-from .archs import ARCHS, MAX_CHANNELS, MAX_CLASSES, MAX_WIDTH, create_seg_model
+from .archs import create_seg_model
+from .model import CHANNELS_LAST_DEVICES, SegConfig, SegModel, resolve_arch
 import segcourse.distributed  # noqa: F401 (imported for its effect) lets fastai's DistributedDL run on CPU processes (gloo) too
 
 # %% auto #0
-__all__ = ['CHANNELS_LAST_DEVICES', 'NaNLossError', 'StopOnNaN', 'FusedAdam', 'CPUAutocast', 'cpu_bf16_fast', 'TrainingHistory',
-           'train_view', 'ModelFileError', 'check_config', 'SegModel', 'seg_learner']
+__all__ = ['NaNLossError', 'StopOnNaN', 'FusedAdam', 'CPUAutocast', 'cpu_bf16_fast', 'TrainingHistory', 'train_view',
+           'seg_learner']
 
 # %% ../nbs/09_learner.ipynb #3b4c0c73
 class NaNLossError(FloatingPointError):
     "The loss became NaN or infinite; training stopped before the weights were changed by it"
 
 class StopOnNaN(Callback):
-    "Raise `NaNLossError` as soon as the loss is not finite: in training before the backward pass, in validation before the metrics count NaN outputs"
+    "Raise `NaNLossError` as soon as the loss is not finite: in training before the backward pass, in validation before NaN outputs count"
     order = -9
     def __init__(self): super().__init__()  # no options (and no fastai event arguments in its signature)
     def after_loss(self):
@@ -57,7 +54,8 @@ class FusedAdam(Optimizer):
     def _state(self, p, fused:bool)->dict:
         st = self.state[p]
         if 'exp_avg' not in st:
-            st['exp_avg'],st['exp_avg_sq'] = torch.zeros_like(p, memory_format=torch.preserve_format),torch.zeros_like(p, memory_format=torch.preserve_format)
+            zeros = partial(torch.zeros_like, p, memory_format=torch.preserve_format)
+            st['exp_avg'],st['exp_avg_sq'] = zeros(),zeros()
             st['step'] = torch.zeros((), dtype=torch.float32, device=p.device if fused else 'cpu')
         return st
 
@@ -140,68 +138,6 @@ def train_view(dls:DataLoaders, # Segmentation DataLoaders
     elif method == ResizeMethod.Pad: sy = sx = min(sy, sx)
     return size, (float(sy), float(sx))
 
-# %% ../nbs/09_learner.ipynb #a1c0f1e2
-class ModelFileError(ValueError):
-    "A model folder or file that cannot be loaded; the message names it and says why"
-
-from .archs import _is_int  # and the limits of a model config, MAX_CLASSES, MAX_WIDTH and MAX_CHANNELS (07_archs)
-def _is_nums(o, n:int, positive:bool=False)->bool:
-    return (isinstance(o, (list, tuple)) and len(o) == n and all(isinstance(v, (int, float)) and not isinstance(v, bool)
-            and math.isfinite(v) and (v > 0 or not positive) for v in o))
-
-def _small_json(o, depth:int=0)->bool:
-    "JSON of numbers (whole ones up to `MAX_WIDTH`, all finite), short strings and short lists, nested at most 3 deep"
-    if isinstance(o, bool) or o is None: return True
-    if isinstance(o, int): return -MAX_WIDTH <= o <= MAX_WIDTH
-    if isinstance(o, float): return math.isfinite(o)
-    if isinstance(o, str): return len(o) <= 100
-    if isinstance(o, (list, tuple)): return depth < 3 and len(o) <= 16 and all(_small_json(v, depth+1) for v in o)
-    if isinstance(o, dict): return depth < 3 and len(o) <= 32 and all(isinstance(k, str) and _small_json(v, depth+1) for k,v in o.items())
-    return False
-
-def check_config(cfg:dict, # A model config (`SegModel.config`, `config.json`, an ONNX file's `segcourse_config`)
-                 source, # The file it came from, named in the error
-                )->dict: # `cfg`
-    "Refuse, before anything is built, a config whose values are of the wrong type, not finite, or past the limits"
-    if not isinstance(cfg, dict): raise ModelFileError(f"{source}: not a segcourse model config (a JSON object with 'arch')")
-    known = set(inspect.signature(SegModel.__init__).parameters) - {'self', 'net'}
-    problems = [f"unknown key(s) {sorted(set(cfg) - known)}"] if set(cfg) - known else []
-    g = cfg.get
-    n_in,n_out = g('n_in', 3),g('n_out', 2)
-    nc = len(g('codes')) if isinstance(g('codes'), (list, tuple)) else None
-    sizes = {1, n_in if _is_int(n_in, 1, MAX_CHANNELS) else 1}  # mean and std: one number, or one per channel
-    checks = [
-        (isinstance(g('arch'), str) and g('arch') in ARCHS, f"arch must be one of {sorted(ARCHS)}"),
-        (g('backbone') is None or isinstance(g('backbone'), str) and len(g('backbone')) <= 100, "backbone must be a timm or torchvision name"),
-        (g('backbone_source', 'name') in ('name', 'torchvision', None), "backbone_source must be 'name' or 'torchvision'"),
-        (g('backbone_source') != 'torchvision' or g('backbone') in torchvision.models.list_models(), "backbone must be a torchvision model name"),
-        (g('backbone') is not None or g('arch') not in ARCHS or not ARCHS[g('arch')]['uses_encoder'],
-         "backbone is null: a custom callable cannot be found again by name, use a timm or torchvision name"),
-        (g('arch_kwargs') is None or isinstance(g('arch_kwargs'), dict) and _small_json(g('arch_kwargs')),
-         f"arch_kwargs must be an object of numbers (whole ones at most {MAX_WIDTH}), short strings and lists"),
-        (_is_int(n_in, 1, MAX_CHANNELS), f"n_in must be a whole number from 1 to {MAX_CHANNELS}"),
-        (_is_int(n_out, 1, MAX_CLASSES), f"n_out must be a whole number from 1 to {MAX_CLASSES}"),
-        (g('codes') is None or isinstance(g('codes'), (list, tuple)) and all(isinstance(o, str) and o.strip() and o.isprintable() for o in g('codes')) and len(g('codes')) <= MAX_CLASSES,
-         f"codes must be a list of class names (each a printable, non-empty line: no newline), at most {MAX_CLASSES}"),
-        (nc is None or not _is_int(n_out, 1, MAX_CLASSES) or nc == n_out or (n_out, nc) == (1, 2),
-         f"codes has {nc} names but n_out is {n_out}: one name per output channel (two for n_out 1: background, foreground)"),
-        (g('ignore_index') is None or _is_int(g('ignore_index'), 0, 255), "ignore_index must be null or a whole number from 0 to 255"),
-        (g('mean') is None or any(_is_nums(g('mean'), n) for n in sizes), "mean must be null or n_in finite numbers"),
-        (g('std') is None and g('mean') is None or any(_is_nums(g('std'), n, positive=True) for n in sizes),
-         "std must be n_in finite numbers above 0 (null only with mean null)"),
-        (isinstance(g('img_size', [128, 128]), (list, tuple)) and len(g('img_size', [128, 128])) == 2 and all(_is_int(o, 1, 2**16) for o in g('img_size', [128, 128])),
-         "img_size must be [height, width] in pixels"),
-        (g('train_scale') is None or _is_nums(g('train_scale'), 2, positive=True) and all(1e-3 <= o <= 1e3 for o in g('train_scale')),
-         "train_scale must be null or [sy, sx], each from 0.001 to 1000"),
-    ]
-    problems += [msg for ok,msg in checks if not ok]
-    if not problems and g('img_size') is not None:
-        try: check_pixels(g('img_size')[1], g('img_size')[0], 'img_size')
-        except ValueError as e: problems.append(str(e))
-    if problems: raise ModelFileError(f"{source}: " + '; '.join(problems))
-    return cfg
-
-
 # %% ../nbs/09_learner.ipynb #d6675391
 def _backbone_ref(backbone)->tuple:
     "(name, source) that rebuild `backbone`: a name as given, or the name of a torchvision constructor"
@@ -209,65 +145,6 @@ def _backbone_ref(backbone)->tuple:
     name = getattr(backbone, '__name__', None)
     if name and getattr(torchvision.models, name, None) is backbone: return name, 'torchvision'
     return None, None  # a custom callable: it cannot be found again by name
-
-CHANNELS_LAST_DEVICES = ('cuda', 'cpu')  # Where channels-last trains faster (`07_archs`); not MPS
-
-def _channels_last(m:SegModel)->SegModel:
-    "The network in the memory layout `seg_learner` trains it in on the CPU and CUDA: faster, and the same kernels as the learner's"
-    if next(m.parameters()).device.type in CHANNELS_LAST_DEVICES: m.model.to(memory_format=torch.channels_last)
-    return m
-
-class SegModel(nn.Module, PyTorchModelHubMixin, library_name='segcourse', tags=['semantic-segmentation', 'fastai'],
-               repo_url='https://github.com/segcourse/segcourse', docs_url='https://segcourse.github.io/segcourse/learner.html'):
-    "A segmentation network (`.model`) and the one `config` that rebuilds it and reads its outputs"
-    def __init__(self, arch:str='unet', # A name in `ARCHS`
-                 backbone:str|None='resnet34', # A timm or torchvision name (None: a custom callable, which cannot be rebuilt)
-                 backbone_source:str|None='name', # 'torchvision' for a torchvision constructor, 'name' for a name `create_encoder` resolves
-                 arch_kwargs:dict|None=None, # The architecture's options, as given to `seg_learner`
-                 n_in:int=3, # Input channels
-                 n_out:int=2, # Output channels: the number of classes
-                 codes:list|None=None, # Class names
-                 ignore_index:int|None=None, # The label that counts nowhere
-                 mean:list|None=None, # Normalisation mean per channel (None: the model takes 0..1 pixels)
-                 std:list|None=None, # Normalisation standard deviation per channel
-                 img_size:list=(128, 128), # Training size (h, w)
-                 train_scale:list|None=None, # (sy, sx) from a training file to the model's input (`train_view`)
-                 segcourse_version:str=__version__, # segcourse version that wrote the config
-                 net:nn.Module|None=None, # The network, already built (`seg_learner`); default: built from the config, without pretrained weights
-                ):
-        super().__init__()
-        if net is None:
-            if arch not in ARCHS: raise ModelFileError(f"unknown architecture '{arch}'; this segcourse knows {sorted(ARCHS)}")
-            check_config({k:v for k,v in locals().items() if k not in ('self', '__class__', 'net')}, 'the model config')
-            bb = getattr(torchvision.models, backbone) if backbone_source == 'torchvision' else backbone
-            net,_,_ = create_seg_model(arch, bb, n_out, tuple(img_size), pretrained=False, n_in=n_in, **ifnone(arch_kwargs, {}))
-        self.config = dict(arch=arch, backbone=backbone, backbone_source=backbone_source, arch_kwargs=dict(ifnone(arch_kwargs, {})),
-                           n_in=n_in, n_out=n_out, codes=None if codes is None else [str(o) for o in codes],
-                           ignore_index=None if ignore_index is None else int(ignore_index), mean=mean, std=std,
-                           img_size=[int(o) for o in img_size], train_scale=None if train_scale is None else [float(o) for o in train_scale],
-                           segcourse_version=segcourse_version)
-        self._hub_mixin_config = self.config  # what `save_pretrained` writes as config.json
-        self.model = net
-
-    def forward(self, x): return self.model(x)
-
-    @classmethod
-    def _from_pretrained(cls, *, model_id:str, revision, cache_dir, force_download:bool, local_files_only:bool, token,
-                         map_location='cpu', **model_kwargs):
-        "Rebuild from the config, then load `model.safetensors` strictly (every tensor, of the right shape, and no other)"
-        import safetensors.torch
-        fn = (Path(model_id)/SAFETENSORS_SINGLE_FILE if Path(model_id).is_dir() else
-              hf_hub_download(model_id, SAFETENSORS_SINGLE_FILE, revision=revision, cache_dir=cache_dir,
-                              force_download=force_download, local_files_only=local_files_only, token=token))
-        try: model = cls(**model_kwargs)
-        except ModelFileError: raise
-        except Exception as e: raise ModelFileError(f"{model_id}: the network its config.json describes cannot be built ({type(e).__name__}: {str(e)[:300]})") from None
-        try: safetensors.torch.load_model(model, str(fn), strict=True)
-        except Exception as e:
-            raise ModelFileError(f"{fn}: does not hold the weights of the model its config.json describes ({type(e).__name__}: {str(e)[:300]})") from None
-        bad = [k for k,v in model.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()]
-        if bad: raise ModelFileError(f"{fn}: {len(bad)} weight tensor(s) hold NaN or infinite values (e.g. {bad[0]}): the model would predict nonsense")
-        return _channels_last(model.to(map_location).eval())
 
 def _net_splitter(splitter, m:SegModel)->list: return splitter(m.model)  # the architecture's parameter groups, of the network inside
 
@@ -277,18 +154,27 @@ def _check_mask_values(yb:Tensor, n_out:int, ignore_index:int|None):
     v,n = yb.unique(),max(n_out, 2)  # one output channel is binary: classes 0 and 1
     bad = v[(v >= n) & (v != ifnone(ignore_index, -1))]
     if len(bad): raise ValueError(f"mask values {bad.tolist()[:10]} in a training batch are not classes of a model with n_out={n_out} "
-                                  f"(values 0..{n-1}{f', and {ignore_index} ignored' if ignore_index is not None else ''}): raise `n_out` or fix the codes")
+                                  f"(values 0..{n-1}{f', and {ignore_index} ignored' if ignore_index is not None else ''}): raise `n_out` "
+                                  "or fix the codes")
 
 def _check_learner_args(dls, loss_func, metrics, mixed_precision, channels_last, arch_kwargs, kwargs=None):
     "Refuse, naming the argument, what `seg_learner` would otherwise take and misuse: the sizes are `check_model_args`'s"
-    if not isinstance(dls, DataLoaders): raise TypeError(f"dls: a {type(dls).__name__}, not fastai DataLoaders; make them with `folder_dls`, `camvid_tiny_dls` or a `DataBlock`")
-    if not (isinstance(loss_func, str) or callable(loss_func)): raise TypeError(f"loss_func={loss_func!r:.80}: give a loss name for `seg_loss` ('ce', 'dice', 'ce+dice', 'focal', ...) or a loss function")
+    if not isinstance(dls, DataLoaders):
+        raise TypeError(f"dls: a {type(dls).__name__}, not fastai DataLoaders; make them with `folder_dls`, `camvid_tiny_dls` or a "
+                        "`DataBlock`")
+    if not (isinstance(loss_func, str) or callable(loss_func)):
+        raise TypeError(f"loss_func={loss_func!r:.80}: give a loss name for `seg_loss` ('ce', 'dice', 'ce+dice', 'focal', ...) or a loss "
+                        "function")
     if isinstance(metrics, str) or metrics is not None and not all(callable(m) or isinstance(m, Metric) for m in L(metrics)):
-        raise TypeError(f"metrics={metrics!r:.80}: give a list of metric functions or fastai `Metric`s (e.g. `seg_metrics(n_out)`), or None for the default")
+        raise TypeError(f"metrics={metrics!r:.80}: give a list of metric functions or fastai `Metric`s (e.g. `seg_metrics(n_out)`), "
+                        "or None for the default")
     if not (isinstance(mixed_precision, bool) or isinstance(mixed_precision, str) and mixed_precision in ('auto', 'fp16', 'bf16')):
         raise ValueError(f"mixed_precision={mixed_precision!r}: give 'auto', True, False, 'fp16' or 'bf16'")
-    if not (isinstance(channels_last, bool) or channels_last == 'auto'): raise ValueError(f"channels_last={channels_last!r}: give 'auto', True or False (a string such as 'no' is truthy)")
-    if arch_kwargs is not None and not isinstance(arch_kwargs, dict): raise TypeError(f"arch_kwargs={arch_kwargs!r:.80}: give a dict of the architecture's arguments (e.g. dict(output_stride=8)), or None")
+    if not (isinstance(channels_last, bool) or channels_last == 'auto'):
+        raise ValueError(f"channels_last={channels_last!r}: give 'auto', True or False (a string such as 'no' is truthy)")
+    if arch_kwargs is not None and not isinstance(arch_kwargs, dict):
+        raise TypeError(f"arch_kwargs={arch_kwargs!r:.80}: give a dict of the architecture's arguments (e.g. dict(output_stride=8)), "
+                        "or None")
     import inspect
     extra = sorted(set(kwargs or {}) - set(inspect.signature(Learner.__init__).parameters) - {'self'})
     if 'device' in extra: raise TypeError("seg_learner takes no device: the DataLoaders carry it; pass device= to the loader "
@@ -302,7 +188,7 @@ def seg_learner(dls:DataLoaders, # Segmentation DataLoaders (e.g. from `camvid_t
                 pretrained:bool=True, # Start from pretrained encoder weights (downloaded, or from `weights`)
                 weights:str|Path|None=None, # Local encoder weights file, for machines without internet
                 n_out:int|None=None, # Number of classes; defaults to the DataLoaders' codes; 1: binary (one channel, sigmoid; two codes)
-                loss_func:str|Callable='ce', # A loss, or a name for `seg_loss`: 'ce', 'dice', 'ce+dice', 'focal', ...; ignores `dls.ignore_index`
+                loss_func:str|Callable='ce', # A loss, or a `seg_loss` name ('ce', 'dice', 'ce+dice', 'focal', ...); ignores `ignore_index`
                 metrics:list|None=None, # Defaults to `seg_metrics` (mIoU, Dice, pixel accuracy, mean accuracy)
                 per_class:bool=False, # Add a per-class IoU column for every class
                 normalize:bool=True, # Normalise inputs with the encoder's statistics
@@ -317,21 +203,28 @@ def seg_learner(dls:DataLoaders, # Segmentation DataLoaders (e.g. from `camvid_t
     codes,ignore_index = dls_classes(dls)
     n_out = ifnone(n_out, len(codes) if codes is not None else get_c(dls))
     if not n_out: raise ValueError("number of classes unknown: pass `n_out`, or DataLoaders with codes")
-    if codes is not None and n_out != len(codes) and (n_out, len(codes)) != (1, 2): raise ValueError(f"n_out={n_out} but the DataLoaders have {len(codes)} classes: the model needs one output per class")
+    if codes is not None and n_out != len(codes) and (n_out, len(codes)) != (1, 2):
+        raise ValueError(f"n_out={n_out} but the DataLoaders have {len(codes)} classes: the model needs one output per class")
+    spec = resolve_arch(arch)
     xb,yb = dls.one_batch()
-    if xb.ndim == 4 and xb.shape[1] != n_in: raise ValueError(f"n_in={n_in!r}, but the DataLoaders' images have {xb.shape[1]} channels: give n_in={xb.shape[1]}")
+    if xb.ndim == 4 and xb.shape[1] != n_in:
+        raise ValueError(f"n_in={n_in!r}, but the DataLoaders' images have {xb.shape[1]} channels: give n_in={xb.shape[1]}")
     _check_mask_values(yb, n_out, ignore_index)
     img_size = xb.shape[-2:]
-    net,splitter,stats = create_seg_model(arch, backbone, n_out, img_size, pretrained, weights, n_in, **ifnone(arch_kwargs, {}))
+    net,splitter,stats = create_seg_model(spec, backbone, n_out, img_size, pretrained, weights, n_in, **ifnone(arch_kwargs, {}))
     if normalize and n_in == len(stats[0]): _add_normalize(dls, stats)
     norm = first(dls.after_batch.fs.filter(risinstance(Normalize)))
     mean,std = (None, None) if norm is None else (norm.mean.flatten().tolist(), norm.std.flatten().tolist())
-    model = SegModel(arch, *_backbone_ref(backbone), arch_kwargs, n_in, n_out, codes, ignore_index, mean, std, *train_view(dls, img_size), net=net)
+    (bb,src),(size,scale) = _backbone_ref(backbone),train_view(dls, img_size)
+    cfg = SegConfig(arch=spec.name, backbone=bb, backbone_source=src, arch_kwargs=arch_kwargs, n_in=n_in, n_out=n_out, codes=codes,
+                    ignore_index=ignore_index, mean=mean, std=std, img_size=size, train_scale=scale)
+    model = SegModel(cfg, net=net)
     kwargs['cbs'] = L(StopOnNaN(), TrainingHistory()) + L(kwargs.get('cbs'))
     kwargs.setdefault('opt_func', FusedAdam)
     learn = Learner(dls, model, loss_func=seg_loss(loss_func, n_out, ignore_index), splitter=partial(_net_splitter, splitter),
                     metrics=ifnone(metrics, seg_metrics(n_out, ignore_index, codes, per_class)), **kwargs)
-    if (pretrained or weights is not None) and ARCHS[arch]['uses_encoder']: learn.freeze()  # no backbone, nothing pretrained
+    if (pretrained or weights is not None) and spec.uses_encoder: learn.freeze()  # no backbone, nothing pretrained
     if channels_last == 'auto': channels_last = default_device().type in CHANNELS_LAST_DEVICES
-    if channels_last: learn.add_cb(ChannelsLast()).model.to(memory_format=torch.channels_last)  # now too, not only when fitting: predictions before `fit` run the same kernels as after
+    # channels-last now too, not only when fitting: predictions before `fit` run the same kernels as after
+    if channels_last: learn.add_cb(ChannelsLast()).model.to(memory_format=torch.channels_last)
     return _add_mixed_precision(learn, mixed_precision)

@@ -33,7 +33,8 @@ from segcourse.data import camvid_dls, voc_dls, cityscapes_dls, make_camvid, mak
 from segcourse.a2d2_data import a2d2_dls
 from segcourse.a2d2_synthetic import make_a2d2
 from segcourse.a2d2 import read_a2d2_class_table
-from segcourse.learner import seg_learner, SegModel, ModelFileError
+from segcourse.learner import seg_learner
+from segcourse.model import SegModel, ModelFileError
 from segcourse.archs import create_seg_model
 from segcourse.losses import seg_loss
 from segcourse.metrics import confusion_matrix, iou_per_class, seg_metrics
