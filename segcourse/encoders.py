@@ -1,4 +1,4 @@
-"""Backbones from torchvision or timm as U-Net encoders, with pretrained weights downloaded, from a file, or offline from the disk (`00e_offline`); the architectures and their registry are in `07_archs`.
+"""Backbones from timm or torchvision as encoders, pretrained weights downloaded, from a file, or offline (`00e_offline`).
 
 Docs: https://segcourse.github.io/segcourse/encoders.html.md"""
 
@@ -56,7 +56,7 @@ _SEQUENTIAL_FEATURES = ('EfficientNetFeatures', 'MobileNetV3Features')  # timm f
 
 def timm_children(m:nn.Module, # A timm features-only model
                  )->list|None: # [(name, module)], or `None` when its forward does not run its modules one after the other
-    "The modules timm features-only model `m` runs in turn, named as in its state dict (`blocks` one level down, as timm's `flatten_sequential`)"
+    "The modules timm features-only model `m` runs in turn, named as in its state dict (`blocks` one level down, as timm flattens)"
     if isinstance(m, timm.models.FeatureDictNet): return list(m.items())  # its forward runs these, in this order
     if type(m).__name__ not in _SEQUENTIAL_FEATURES: return None
     named = []
@@ -64,7 +64,7 @@ def timm_children(m:nn.Module, # A timm features-only model
     return named
 
 def sequential_encoder(enc:nn.Module, # From `create_encoder`: a timm features-only model, or an `nn.Sequential` (returned as it is)
-                      )->nn.Sequential: # The modules `enc` runs, in turn; from timm, with its `feature_info` (child index, channels, reduction)
+                      )->nn.Sequential: # The modules `enc` runs, in turn; from timm, with `feature_info` (child index, channels, reduction)
     "`enc` as an `nn.Sequential` of the modules it runs one after the other: what fastai's `DynamicUnet` needs"
     if isinstance(enc, nn.Sequential): return enc
     named = timm_children(enc)
@@ -106,13 +106,13 @@ def _timm_from_file(name, weights, **kw):
     with _quiet_dropped_head(): return timm.create_model(name, pretrained=True, pretrained_cfg_overlay=dict(state_dict=sd), **kw)
 
 def _timm_url_weights(name):
-    "For a timm model whose weights are a URL (not on the Hub), put them in torch.hub's cache with a bounded download, where timm reads them"
+    "For a timm model whose weights are a URL (not on the Hub), put them in torch.hub's cache by a bounded download: timm reads them there"
     try: cfg = timm.models.get_pretrained_cfg(name)
     except RuntimeError: return
     if cfg is not None and cfg.url and not cfg.hf_hub_id: torch_hub_weights(cfg.url, name)
 
 def _timm_model(name, pretrained, weights, kw):
-    "timm model `name` with weights from the hub (every wait bounded), from file `weights`, or without the hub from the disk (`timm_local_weights`)"
+    "timm model `name` with weights from the hub (every wait bounded), from file `weights`, or from disk (`timm_local_weights`)"
     if not pretrained or weights is not None: return _timm_from_file(name, weights, **kw)
     if not can_reach(HUB_HOST): return _timm_from_file(name, timm_local_weights(name, f'{HUB_HOST} cannot be reached'), **kw)
     try:
@@ -127,7 +127,7 @@ def timm_encoder(name:str, # A timm model name, e.g. `'convnext_atto'`
                  n_in:int=3, # Input channels
                  output_stride:int|None=None, # Dilate the last stages to this stride (8, 16) with timm's `output_stride`
                 )->tuple: # (timm's features-only model, whole, (mean, std) normalisation stats)
-    "timm model `name` as an encoder: its features-only model, whose forward gives the feature maps and `feature_info` their channels and reductions"
+    "timm model `name` as an encoder: its features-only model (forward: the feature maps; `feature_info`: their channels, strides)"
     if not timm.is_model(name): raise ValueError(f"'{name}' is not a timm model name")
     kw = dict(features_only=True, in_chans=n_in, **({'output_stride': output_stride} if output_stride else {}))
     try: m = _timm_model(name, pretrained, weights, kw)
@@ -146,7 +146,7 @@ def _tv_weights(arch, pretrained:bool):
     except (ValueError, KeyError, AttributeError): return choice  # not a registered torchvision builder: as fastai passes it
 
 def _tv_model(arch, weights, output_stride:int|None):
-    "`arch(weights=weights)`, dilated to `output_stride` by `replace_stride_with_dilation` where torchvision can (ResNets of bottleneck blocks)"
+    "`arch(weights=weights)`, dilated to `output_stride` by `replace_stride_with_dilation` where torchvision can (bottleneck ResNets)"
     model = None
     if output_stride:
         try: model = arch(weights=weights, replace_stride_with_dilation=[False, output_stride <= 8, output_stride <= 16])
@@ -159,13 +159,13 @@ def _tv_model(arch, weights, output_stride:int|None):
     return model
 
 def torchvision_encoder(arch, # A torchvision model constructor, e.g. `resnet34`
-                        pretrained:bool=True, # ImageNet weights: downloaded by torchvision, or offline from torch.hub's cache (`TORCH_HOME`)
+                        pretrained:bool=True, # ImageNet weights: downloaded by torchvision, or offline from torch.hub's cache
                         weights:str|Path|None=None, # A local weights file (a state dict of the whole torchvision model)
                         n_in:int=3, # Input channels
                         cut:int|Callable|None=None, # Where to cut the model (fastai's `create_body`); found from the model when `None`
                         output_stride:int|None=None, # Dilate the last stages to this stride (8, 16) where torchvision can
                        )->tuple: # (`nn.Sequential` encoder, (mean, std))
-    "A torchvision CNN as a sequential encoder for `DynamicUnet`"
+    "A torchvision CNN as an encoder: fastai's body of it, an `nn.Sequential`"
     name = getattr(arch, '__name__', str(arch))
     if weights is not None:
         model = _tv_model(arch, None, output_stride)
@@ -186,7 +186,7 @@ def create_encoder(backbone, # A torchvision constructor (`resnet34`) or a timm 
                    pretrained:bool=True, # Use pretrained weights (downloaded, or from `weights`)
                    weights:str|Path|None=None, # Local weights file
                    n_in:int=3, # Input channels
-                   output_stride:int|None=None, # Dilate the last stages to this stride (8, 16) where the library can (timm, torchvision ResNets)
+                   output_stride:int|None=None, # Dilate the last stages to this stride (8, 16) where the library can (timm, some ResNets)
                   )->tuple: # (encoder: timm's features-only model or a torchvision body, (mean, std))
     "An encoder from a timm name (timm's features-only model) or a torchvision callable (fastai's body, an `nn.Sequential`)"
     if isinstance(backbone, str):

@@ -230,14 +230,15 @@ class TimmFeatures(MultiScaleEncoder):
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         "Read the state dicts of model folders saved when the encoder was flattened (`legacy_prefixes`), as well as today's"
         for old,new in self.legacy_prefixes():
-            for k in [k for k in state_dict if k.startswith(prefix + old)]: state_dict[prefix + new + k[len(prefix + old):]] = state_dict.pop(k)
+            for k in [k for k in state_dict if k.startswith(prefix + old)]: state_dict[prefix + new + k[len(prefix + old):]] = \
+                state_dict.pop(k)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 # %% ../../nbs/07_archs.ipynb #sf01
 class SequentialFeatures(MultiScaleEncoder):
     "An encoder whose children run one after the other (fastai's torchvision body), its scales found with one probe image"
     def __init__(self, layers:nn.Module, # An `nn.Sequential` (or timm's model, as its `sequential_encoder`)
-                 output_stride:int|None=None, # Stride the encoder must end at (8, 16), dilated here when its library did not; `None` keeps it
+                 output_stride:int|None=None, # Stride it must end at (8, 16), dilated here when its library did not; `None` keeps it
                  probe_size=(128, 128), # Size of the image that finds the scales of an encoder without timm's `feature_info`
                 ):
         super().__init__()

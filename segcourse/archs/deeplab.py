@@ -16,7 +16,7 @@ __all__ = ['deeplabv3', 'deeplabv3plus', 'bn_to_gn', 'DeepLabV3', 'DeepLabV3Plus
 # %% ../../nbs/07d_deeplab.ipynb #2e373751
 def bn_to_gn(m:nn.Module, # Changed in place
             )->nn.Module: # `m`
-    "Replace each `BatchNorm2d` in `m` by a `GroupNorm` with one group: a pooled 1x1 map has one value per channel, which batch norm cannot train on in a batch of one"
+    "Each `BatchNorm2d` of `m` becomes a one-group `GroupNorm`: batch norm cannot train on a pooled 1x1 map in a batch of one"
     for n,c in m.named_children():
         if isinstance(c, nn.BatchNorm2d): setattr(m, n, nn.GroupNorm(1, c.num_features))
         else: bn_to_gn(c)

@@ -52,7 +52,7 @@ unet_plain = arch_from_class(PlainUNet, 'unet_plain', own_layers=True)
 
 # %% ../../nbs/07c_unet.ipynb #5a1e0c02
 class UNet(nn.Module):
-    "U-Net decoder on a pretrained encoder (segmentation_models_pytorch's): upsample, concatenate the skip, two 3x3 convolutions, at each scale"
+    "U-Net decoder on a pretrained encoder (smp's): upsample, concatenate the skip, two 3x3 convolutions, at each scale"
     def __init__(self, encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
                  n_out:int, # Number of classes
                  widths=(256, 128, 64, 32), # Decoder widths, coarsest first: one block per 2x upsampling, the finer ones dropped
@@ -64,7 +64,8 @@ class UNet(nn.Module):
         skips = chans[-2::-1]  # the encoder's maps, coarse to fine, the deepest excluded
         widths = list(widths)[:round(math.log2(self.encoder.strides[-1]))]  # no block past full resolution
         ins = [chans[-1], *widths[:-1]]
-        self.blocks = nn.ModuleList([double_conv(ni + (skips[i] if i < len(skips) else 0), nf) for i,(ni,nf) in enumerate(zip(ins, widths))])
+        self.blocks = nn.ModuleList([double_conv(ni + (skips[i] if i < len(skips) else 0), nf)
+                                     for i,(ni,nf) in enumerate(zip(ins, widths))])
         self.head = nn.Conv2d(widths[-1], n_out, 3, padding=1)
 
     def forward(self, x):
