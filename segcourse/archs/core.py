@@ -16,7 +16,7 @@ from ..encoders import create_encoder, sequential_encoder, timm_children
 __all__ = ['ARCHS', 'MAX_CLASSES', 'MAX_WIDTH', 'MAX_CHANNELS', 'OUTPUT_STRIDES', 'COURSE_ARCHS', 'encoder_split',
            'register_arch', 'arch_from_class', 'dynamic_unet', 'check_model_args', 'create_seg_model', 'interpolate_to',
            'eval_mode', 'count_params', 'child_strides', 'dilate_encoder', 'MultiScaleEncoder', 'TimmFeatures',
-           'SequentialFeatures', 'check_arch']
+           'SequentialFeatures', 'EncoderDecoder', 'check_arch']
 
 # %% ../../nbs/07_archs.ipynb #5394bc22
 ARCHS = {}
@@ -259,6 +259,15 @@ class SequentialFeatures(MultiScaleEncoder):
             x = l(x)
             if i in self.idxs: feats.append(x)
         return feats
+
+# %% ../../nbs/07_archs.ipynb #ed02
+class EncoderDecoder(nn.Module):
+    "The `forward` of the families on a `MultiScaleEncoder`: `encoder` -> `decode` (the family's own) -> `head`, resized to the input"
+    def decode(self, feats:list, # The encoder's feature maps, finest first
+              )->Tensor: # One map for `head`
+        raise NotImplementedError(f"{type(self).__name__} defines no `decode(feats)`: the family's decoder, from the encoder's maps")
+
+    def forward(self, x): return interpolate_to(self.head(self.decode(self.encoder(x))), x.shape[-2:])
 
 # %% ../../nbs/07_archs.ipynb #767199fb
 def check_arch(arch:str, # A name in `ARCHS`

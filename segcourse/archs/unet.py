@@ -8,7 +8,7 @@ Docs: https://segcourse.github.io/segcourse/unet.html.md"""
 from __future__ import annotations
 from fastai.vision.all import *
 import math
-from .core import MultiScaleEncoder, arch_from_class, interpolate_to
+from .core import EncoderDecoder, MultiScaleEncoder, arch_from_class
 
 # %% auto #0
 __all__ = ['unet_plain', 'unet', 'double_conv', 'PlainUNet', 'UNet']
@@ -51,7 +51,7 @@ class PlainUNet(nn.Module):
 unet_plain = arch_from_class(PlainUNet, 'unet_plain', own_layers=True)
 
 # %% ../../nbs/07c_unet.ipynb #5a1e0c02
-class UNet(nn.Module):
+class UNet(EncoderDecoder):
     "U-Net decoder on a pretrained encoder (smp's): upsample, concatenate the skip, two 3x3 convolutions, at each scale"
     def __init__(self, encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
                  n_out:int, # Number of classes
@@ -68,13 +68,12 @@ class UNet(nn.Module):
                                      for i,(ni,nf) in enumerate(zip(ins, widths))])
         self.head = nn.Conv2d(widths[-1], n_out, 3, padding=1)
 
-    def forward(self, x):
-        feats = self.encoder(x)
+    def decode(self, feats):
         y,skips = feats[-1],feats[-2::-1]
         for i,block in enumerate(self.blocks):
             if i < len(skips): y = torch.cat([F.interpolate(y, size=skips[i].shape[-2:], mode='nearest'), skips[i]], 1)
             else: y = F.interpolate(y, scale_factor=2., mode='nearest')  # past the encoder's finest map
             y = block(y)
-        return interpolate_to(self.head(y), x.shape[-2:])
+        return y
 
 unet = arch_from_class(UNet, 'unet')
