@@ -17,7 +17,7 @@ and FPN on the same timm encoder as references, at two sizes, in rounds (every m
 kept), and prints img/s and the ratio to seg_learner's default ('unet'). Every model runs in the memory layout
 `seg_learner` trains it in (channels-last, on the CPU as on a GPU); the rows marked '(contiguous)' are fastai's
 DynamicUnet and smp's Unet in PyTorch's default layout, as `unet_learner` and smp train them on a CPU: the 'before'
-of the default's speed-up. `--out` writes the table as JSON lines (07_archs prints the committed copy,
+of the default's speed-up. `--out` writes the table as JSON lines (07c_unet prints the committed copy,
 benchmarks/results/train_throughput_cpu.jsonl)."""
 import time, json, warnings
 from fastcore.script import call_parse

@@ -1,4 +1,4 @@
-"""Backbones from torchvision or timm as U-Net encoders, with pretrained weights downloaded, from a file, or offline from the disk (`00e_offline`); the architectures and their registry are in `07_archs`.
+"""Backbones from timm or torchvision as encoders, pretrained weights downloaded, from a file, or offline (`00e_offline`).
 
 Docs: https://segcourse.github.io/segcourse/encoders.html.md"""
 
@@ -14,7 +14,8 @@ from fastai.vision.learner import create_body, model_meta, _default_meta
 from .offline import HUB_HOST, can_reach, hub_timeouts, torch_hub_weights, timm_local_weights, lukemelas_to_timm, _shape
 
 # %% auto #0
-__all__ = ['load_state_dict_file', 'check_weights_fit', 'timm_weights', 'timm_encoder', 'torchvision_encoder', 'create_encoder']
+__all__ = ['load_state_dict_file', 'check_weights_fit', 'timm_children', 'sequential_encoder', 'timm_weights', 'timm_encoder',
+           'torchvision_encoder', 'create_encoder']
 
 # %% ../nbs/06_encoders.ipynb #7c09e557
 def load_state_dict_file(fn, # A `.pth`, `.pt`, `.bin` or `.safetensors` file
@@ -53,19 +54,29 @@ def check_weights_fit(sd:dict, # The state dict read from `fn`
 # %% ../nbs/06_encoders.ipynb #2179c47f
 _SEQUENTIAL_FEATURES = ('EfficientNetFeatures', 'MobileNetV3Features')  # timm feature models whose forward runs stem and blocks in turn
 
-def _timm_sequential(m:nn.Module, name:str)->nn.Sequential:
-    "timm features-only model `m` as an `nn.Sequential` of the modules it runs in turn, with `feature_info` (child index, channels, reduction of each feature map) from timm's"
-    if isinstance(m, timm.models.FeatureDictNet): named = list(m.items())  # its forward runs these, in this order
-    elif type(m).__name__ in _SEQUENTIAL_FEATURES:  # `blocks` flattened one level, as timm's `flatten_sequential`
-        named = []
-        for n,c in m.named_children(): named += [(f'{n}.{i}', o) for i,o in enumerate(c)] if isinstance(c, nn.Sequential) else [(n, c)]
-    else: raise ValueError(f"timm model '{name}' does not run its modules in sequence, so it cannot be a U-Net encoder; "
-                           "pick a CNN with feature stages (resnet*, convnext*, efficientnet*, regnet*, ...)")
+def timm_children(m:nn.Module, # A timm features-only model
+                 )->list|None: # [(name, module)], or `None` when its forward does not run its modules one after the other
+    "The modules timm features-only model `m` runs in turn, named as in its state dict (`blocks` one level down, as timm flattens)"
+    if isinstance(m, timm.models.FeatureDictNet): return list(m.items())  # its forward runs these, in this order
+    if type(m).__name__ not in _SEQUENTIAL_FEATURES: return None
+    named = []
+    for n,c in m.named_children(): named += [(f'{n}.{i}', o) for i,o in enumerate(c)] if isinstance(c, nn.Sequential) else [(n, c)]
+    return named
+
+def sequential_encoder(enc:nn.Module, # From `create_encoder`: a timm features-only model, or an `nn.Sequential` (returned as it is)
+                      )->nn.Sequential: # The modules `enc` runs, in turn; from timm, with `feature_info` (child index, channels, reduction)
+    "`enc` as an `nn.Sequential` of the modules it runs one after the other: what fastai's `DynamicUnet` needs"
+    if isinstance(enc, nn.Sequential): return enc
+    named = timm_children(enc)
+    if named is None:
+        raise ValueError(f"timm model '{enc.pretrained_cfg.get('architecture')}' does not run its modules in sequence, so it cannot be "
+                         "the encoder of fastai's DynamicUnet; use arch='unet' (any timm encoder), or a CNN with feature stages "
+                         "(resnet*, convnext*, efficientnet*, regnet*, ...)")
     at = {n.replace('.', '_'): i for i,(n,_) in enumerate(named)}
-    enc = nn.Sequential(*[o for _,o in named])
-    enc.feature_info = [dict(index=at[f['module'].replace('.', '_')], num_chs=f['num_chs'], reduction=f['reduction'])
-                        for f in m.feature_info.get_dicts()]
-    return enc
+    seq = nn.Sequential(*[o for _,o in named])
+    seq.feature_info = [dict(index=at[f['module'].replace('.', '_')], num_chs=f['num_chs'], reduction=f['reduction'])
+                        for f in enc.feature_info.get_dicts()]
+    return seq
 
 # %% ../nbs/06_encoders.ipynb #e136d628
 def timm_weights(name:str, # A timm model name
@@ -95,13 +106,13 @@ def _timm_from_file(name, weights, **kw):
     with _quiet_dropped_head(): return timm.create_model(name, pretrained=True, pretrained_cfg_overlay=dict(state_dict=sd), **kw)
 
 def _timm_url_weights(name):
-    "For a timm model whose weights are a URL (not on the Hub), put them in torch.hub's cache with a bounded download, where timm reads them"
+    "For a timm model whose weights are a URL (not on the Hub), put them in torch.hub's cache by a bounded download: timm reads them there"
     try: cfg = timm.models.get_pretrained_cfg(name)
     except RuntimeError: return
     if cfg is not None and cfg.url and not cfg.hf_hub_id: torch_hub_weights(cfg.url, name)
 
 def _timm_model(name, pretrained, weights, kw):
-    "timm model `name` with weights from the hub (every wait bounded), from file `weights`, or without the hub from the disk (`timm_local_weights`)"
+    "timm model `name` with weights from the hub (every wait bounded), from file `weights`, or from disk (`timm_local_weights`)"
     if not pretrained or weights is not None: return _timm_from_file(name, weights, **kw)
     if not can_reach(HUB_HOST): return _timm_from_file(name, timm_local_weights(name, f'{HUB_HOST} cannot be reached'), **kw)
     try:
@@ -115,16 +126,16 @@ def timm_encoder(name:str, # A timm model name, e.g. `'convnext_atto'`
                  weights:str|Path|None=None, # A local weights file to use instead of downloading
                  n_in:int=3, # Input channels
                  output_stride:int|None=None, # Dilate the last stages to this stride (8, 16) with timm's `output_stride`
-                )->tuple: # (`nn.Sequential` encoder with `feature_info`, (mean, std) normalisation stats)
-    "A timm CNN as a sequential encoder for `DynamicUnet`"
+                )->tuple: # (timm's features-only model, whole, (mean, std) normalisation stats)
+    "timm model `name` as an encoder: its features-only model (forward: the feature maps; `feature_info`: their channels, strides)"
     if not timm.is_model(name): raise ValueError(f"'{name}' is not a timm model name")
     kw = dict(features_only=True, in_chans=n_in, **({'output_stride': output_stride} if output_stride else {}))
     try: m = _timm_model(name, pretrained, weights, kw)
-    except (TypeError, AssertionError):  # a model that cannot dilate: `MultiScaleEncoder` dilates it or says it could not
+    except (TypeError, AssertionError):  # a model timm cannot dilate: `MultiScaleEncoder` dilates its sequence or says it could not
         if not kw.pop('output_stride', None): raise
         m = _timm_model(name, pretrained, weights, kw)
     cfg = m.pretrained_cfg
-    return _timm_sequential(m, name), (list(cfg.get('mean', imagenet_stats[0])), list(cfg.get('std', imagenet_stats[1])))
+    return m, (list(cfg.get('mean', imagenet_stats[0])), list(cfg.get('std', imagenet_stats[1])))
 
 # %% ../nbs/06_encoders.ipynb #be387e70
 def _tv_weights(arch, pretrained:bool):
@@ -135,7 +146,7 @@ def _tv_weights(arch, pretrained:bool):
     except (ValueError, KeyError, AttributeError): return choice  # not a registered torchvision builder: as fastai passes it
 
 def _tv_model(arch, weights, output_stride:int|None):
-    "`arch(weights=weights)`, dilated to `output_stride` by `replace_stride_with_dilation` where torchvision can (ResNets of bottleneck blocks)"
+    "`arch(weights=weights)`, dilated to `output_stride` by `replace_stride_with_dilation` where torchvision can (bottleneck ResNets)"
     model = None
     if output_stride:
         try: model = arch(weights=weights, replace_stride_with_dilation=[False, output_stride <= 8, output_stride <= 16])
@@ -148,13 +159,13 @@ def _tv_model(arch, weights, output_stride:int|None):
     return model
 
 def torchvision_encoder(arch, # A torchvision model constructor, e.g. `resnet34`
-                        pretrained:bool=True, # ImageNet weights: downloaded by torchvision, or offline from torch.hub's cache (`TORCH_HOME`)
+                        pretrained:bool=True, # ImageNet weights: downloaded by torchvision, or offline from torch.hub's cache
                         weights:str|Path|None=None, # A local weights file (a state dict of the whole torchvision model)
                         n_in:int=3, # Input channels
                         cut:int|Callable|None=None, # Where to cut the model (fastai's `create_body`); found from the model when `None`
                         output_stride:int|None=None, # Dilate the last stages to this stride (8, 16) where torchvision can
                        )->tuple: # (`nn.Sequential` encoder, (mean, std))
-    "A torchvision CNN as a sequential encoder for `DynamicUnet`"
+    "A torchvision CNN as an encoder: fastai's body of it, an `nn.Sequential`"
     name = getattr(arch, '__name__', str(arch))
     if weights is not None:
         model = _tv_model(arch, None, output_stride)
@@ -175,9 +186,9 @@ def create_encoder(backbone, # A torchvision constructor (`resnet34`) or a timm 
                    pretrained:bool=True, # Use pretrained weights (downloaded, or from `weights`)
                    weights:str|Path|None=None, # Local weights file
                    n_in:int=3, # Input channels
-                   output_stride:int|None=None, # Dilate the last stages to this stride (8, 16) where the library can (timm, torchvision ResNets)
-                  )->tuple: # (`nn.Sequential` encoder, (mean, std))
-    "An encoder for `DynamicUnet` from a torchvision callable or a timm name"
+                   output_stride:int|None=None, # Dilate the last stages to this stride (8, 16) where the library can (timm, some ResNets)
+                  )->tuple: # (encoder: timm's features-only model or a torchvision body, (mean, std))
+    "An encoder from a timm name (timm's features-only model) or a torchvision callable (fastai's body, an `nn.Sequential`)"
     if isinstance(backbone, str):
         if hasattr(torchvision.models, backbone) and not timm.is_model(backbone): backbone = getattr(torchvision.models, backbone)
         else: return timm_encoder(backbone, pretrained, weights, n_in, output_stride)

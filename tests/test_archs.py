@@ -114,11 +114,38 @@ KEYS = json.loads((Path(__file__).parent/'arch_keys.json').read_text())  # recor
 
 def _digest(sd): return hashlib.sha256('\n'.join(f"{k} {tuple(v.shape)}" for k,v in sorted(sd.items())).encode()).hexdigest()[:16]
 
+def _as_saved_before(m, sd)->dict:
+    "`sd` under the keys of the flattened timm encoders of before issue 32, which `TimmFeatures.legacy_prefixes` maps back on loading"
+    from segcourse.archs import TimmFeatures
+    for name,mod in m.named_modules():
+        if not isinstance(mod, TimmFeatures): continue
+        for old,new in mod.legacy_prefixes():
+            sd = {f'{name}.{old}{k[len(name + "." + new):]}' if k.startswith(f'{name}.{new}') else k: v for k,v in sd.items()}
+    return sd
+
 @pytest.mark.parametrize('name', sorted(KEYS))
 def test_state_dict_keys_are_unchanged(name):
-    "Every architecture on a timm, a torchvision and the offline Lite0 encoder keeps the state_dict keys and shapes of the model folders saved before"
+    "Every architecture on a timm, a torchvision and the offline Lite0 encoder reads the state_dict keys and shapes of the model folders saved before"
     arch,bb = name.split('/')
     backbone = {'timm': 'resnet18', 'torchvision': torchvision.models.resnet18, 'lite0': 'tf_efficientnet_lite0'}[bb]
     torch.manual_seed(0)
-    sd = create_seg_model(arch, backbone, n_out=3, img_size=(64, 96), pretrained=False)[0].state_dict()
+    m = create_seg_model(arch, backbone, n_out=3, img_size=(64, 96), pretrained=False)[0]
+    sd = _as_saved_before(m, m.state_dict())
     assert [len(sd), _digest(sd)] == KEYS[name], f"{name}: the state_dict keys changed, so saved model folders would not load"
+    m.load_state_dict(sd)  # and the encoder reads them
+
+@pytest.mark.parametrize('backbone,strides', [('test_vit', [16]), ('test_mambaout', [4, 8, 16, 32]), ('test_convnext', [4, 8, 16, 32])])
+def test_transformer_and_nhwc_encoders(backbone, strides):
+    "timm's features-only models are kept whole: a ViT (every map at stride 16; its forward is not a sequence of modules) and MambaOut (NHWC features) are U-Net encoders"
+    torch.manual_seed(0)
+    m = create_seg_model('unet', backbone, n_out=3, img_size=(64, 96), pretrained=False)[0]
+    assert m.encoder.strides == strides
+    out = m.train()(torch.randn(2, 3, 64, 96))
+    assert out.shape == (2, 3, 64, 96)
+    out.mean().backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in m.encoder.parameters())
+
+def test_dynamic_unet_refuses_a_vit():
+    "fastai's DynamicUnet needs modules run in sequence: a ViT fails with what to use instead"
+    with pytest.raises(ValueError, match="does not run its modules in sequence.*arch='unet'"):
+        create_seg_model('dynamic_unet', 'test_vit', n_out=3, img_size=(64, 96), pretrained=False)

@@ -9,8 +9,9 @@ __all__ = []
 
 # %% ../../nbs/07h_archs_package.ipynb #pk03
 from . import core, naive, fcn, unet, deeplab, pspnet, fpn, mask2former
-_modules = core, naive, fcn, unet, deeplab, pspnet, fpn, mask2former  # kept: the star imports below rebind `naive`, `unet`, `pspnet`, `fpn`, `mask2former`
-# to the registry's functions of those names, as `from segcourse.archs import unet` always gave
+# kept: the star imports below rebind `naive`, `unet`, `pspnet`, `fpn`, `mask2former` to the registry's functions of those names,
+# as `from segcourse.archs import unet` always gave
+_modules = core, naive, fcn, unet, deeplab, pspnet, fpn, mask2former
 
 # %% ../../nbs/07h_archs_package.ipynb #pk07
 from .core import *

@@ -11,13 +11,13 @@ import copy, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fastcore.test import test_eq
-from ..encoders import create_encoder
+from ..encoders import create_encoder, sequential_encoder, timm_children
 
 # %% auto #0
 __all__ = ['ARCHS', 'MAX_CLASSES', 'MAX_WIDTH', 'MAX_CHANNELS', 'OUTPUT_STRIDES', 'COURSE_ARCHS', 'encoder_split', 'ArchSpec',
            'register_arch', 'arch_spec', 'arch_from_class', 'dynamic_unet', 'check_model_args', 'create_seg_model',
            'interpolate_to', 'eval_mode', 'count_params', 'child_strides', 'dilate_encoder', 'MultiScaleEncoder',
-           'check_arch']
+           'TimmFeatures', 'SequentialFeatures', 'EncoderDecoder', 'check_arch']
 
 # %% ../../nbs/07_archs.ipynb #5394bc22
 ARCHS = {}
@@ -90,13 +90,13 @@ def arch_from_class(cls, # A model class taking `(encoder, n_out, **kwargs)`, or
 
 # %% ../../nbs/07_archs.ipynb #0f64ccbd
 @register_arch('dynamic_unet')
-def dynamic_unet(encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+def dynamic_unet(encoder:nn.Module, # From `create_encoder`; a timm model runs as its `sequential_encoder`
                  n_out:int, # Number of classes
                  img_size:tuple, # Training image size (h, w)
                  **kwargs # Passed to fastai's `DynamicUnet` (`blur`, `self_attention`, `last_cross`, ...)
                 )->nn.Module: # fastai's `DynamicUnet`, options as its own
     "fastai's `DynamicUnet` (the fastai lesson's model): skip connections at every stage of the encoder, pixel-shuffle upsampling"
-    return models.unet.DynamicUnet(encoder, n_out, img_size, **kwargs)
+    return models.unet.DynamicUnet(sequential_encoder(encoder), n_out, img_size, **kwargs)
 
 # %% ../../nbs/07_archs.ipynb #7c2eef9b
 MAX_CLASSES,MAX_WIDTH,MAX_CHANNELS = 256,2048,16  # Limits of a model and its config: masks are 8-bit; widths; input channels
@@ -193,20 +193,85 @@ def dilate_encoder(layers:nn.Sequential, # A sequential encoder (not modified)
     return enc if max(new) == output_stride and new[-1] == output_stride else None
 
 # %% ../../nbs/07_archs.ipynb #08c6910b
+def _features_class(encoder, output_stride):
+    "The `MultiScaleEncoder` that fits `encoder`: timm's model whole, or a sequence of modules (torchvision, or dilated here)"
+    if isinstance(encoder, nn.Sequential): return SequentialFeatures
+    timm_dilated = output_stride is None or encoder.feature_info.reduction()[-1] <= output_stride
+    return TimmFeatures if timm_dilated or timm_children(encoder) is None else SequentialFeatures
+
 class MultiScaleEncoder(nn.Module):
-    "Run a sequential encoder and return the last feature map at each scale, finest first"
-    def __init__(self, layers:nn.Sequential, # Encoder from `create_encoder`
-                 output_stride:int|None=None, # Stride the encoder must end at (8, 16), dilated here when its library did not; `None` keeps it
+    "The encoder contract: `encoder(x)` gives the last feature map at each stride, finest first; `strides`, `channels`, `output_stride`"
+    def __new__(cls, encoder=None, output_stride=None, *args, **kwargs):
+        if cls is MultiScaleEncoder and encoder is not None: cls = _features_class(encoder, output_stride)
+        return super().__new__(cls)
+
+    @property
+    def output_stride(self)->int: return self.strides[-1]
+
+    def index(self, stride:int, # A stride, e.g. 4
+             )->int:
+        "Index of the feature map with the smallest stride >= `stride`"
+        for i,s in enumerate(self.strides):
+            if s >= stride: return i
+        return len(self.strides) - 1
+
+def _not_dilated(output_stride):
+    warnings.warn(f"this encoder could not be dilated to output stride {output_stride} (some downsampling is not a strided convolution or "
+                  "pooling): its undilated features are used. ResNets, VGGs and most timm CNNs dilate.")
+
+# %% ../../nbs/07_archs.ipynb #tf01
+class TimmFeatures(MultiScaleEncoder):
+    "timm's features-only model, whole: its forward gives the feature maps, `feature_info` their channels and reductions"
+    def __init__(self, model:nn.Module, # From `timm_encoder`, dilated by timm where asked
+                 output_stride:int|None=None, # The stride it should end at; checked, timm did the dilation
+                 probe_size=None, # Unused: timm says the scales
+                ):
+        super().__init__()
+        info = model.feature_info.get_dicts()
+        if output_stride is not None and info[-1]['reduction'] > output_stride: _not_dilated(output_stride)
+        self.model = model
+        last = {f['reduction']: i for i,f in enumerate(info)}  # the last feature map at each stride
+        self.keep,self.strides,self.channels = list(last.values()),list(last),[info[i]['num_chs'] for i in last.values()]
+        self.nhwc = getattr(model, 'output_fmt', 'NCHW') == 'NHWC'  # channels-last backbones (MambaOut, Swin, ...)
+        named = timm_children(model)
+        at = {} if named is None else {n.replace('.', '_'): i for i,(n,_) in enumerate(named)}
+        self.idxs = [at[info[i]['module'].replace('.', '_')] for i in self.keep] if named else None  # in `layers`
+
+    def forward(self, x):
+        feats = self.model(x)
+        if isinstance(feats, dict): feats = list(feats.values())
+        feats = [feats[i] for i in self.keep]
+        return [o.permute(0, 3, 1, 2) for o in feats] if self.nhwc else feats
+
+    @property
+    def layers(self)->nn.Sequential:
+        "The modules the model runs in turn (a view: the same modules), for code that freezes the first ones"
+        return sequential_encoder(self.model)
+
+    def legacy_prefixes(self)->list:
+        "(old, new) key prefixes: before issue 32 the model was flattened into `layers`, whose `i`th child is the `i`th module timm runs"
+        return [(f'layers.{i}.', f'model.{n}.') for i,(n,_) in enumerate(timm_children(self.model) or [])]
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        "Read the state dicts of model folders saved when the encoder was flattened (`legacy_prefixes`), as well as today's"
+        for old,new in self.legacy_prefixes():
+            for k in [k for k in state_dict if k.startswith(prefix + old)]: state_dict[prefix + new + k[len(prefix + old):]] = \
+                state_dict.pop(k)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+# %% ../../nbs/07_archs.ipynb #sf01
+class SequentialFeatures(MultiScaleEncoder):
+    "An encoder whose children run one after the other (fastai's torchvision body), its scales found with one probe image"
+    def __init__(self, layers:nn.Module, # An `nn.Sequential` (or timm's model, as its `sequential_encoder`)
+                 output_stride:int|None=None, # Stride it must end at (8, 16), dilated here when its library did not; `None` keeps it
                  probe_size=(128, 128), # Size of the image that finds the scales of an encoder without timm's `feature_info`
                 ):
         super().__init__()
-        info = getattr(layers, 'feature_info', None)  # what timm says (`create_encoder`); `None`: probe
+        layers = sequential_encoder(layers)
+        info = getattr(layers, 'feature_info', None)  # what timm says; `None`: probe
         if output_stride is not None and (info is None or info[-1]['reduction'] > output_stride):  # not dilated by its library
             dilated = dilate_encoder(layers, output_stride, probe_size)
-            if dilated is None:
-                warnings.warn(f"this encoder could not be dilated to output stride {output_stride} (some downsampling is not "
-                              "a strided convolution or pooling): its undilated features are used. ResNets, VGGs and most timm CNNs "
-                              "dilate.")
+            if dilated is None: _not_dilated(output_stride)
             elif dilated is not layers: layers,info = dilated,None
         self.layers = layers
         if info is None: info = [dict(index=i, reduction=s, num_chs=c) for i,(s,c) in enumerate(zip(*child_strides(layers, probe_size)))]
@@ -220,12 +285,14 @@ class MultiScaleEncoder(nn.Module):
             if i in self.idxs: feats.append(x)
         return feats
 
-    def index(self, stride:int, # A stride, e.g. 4
-             )->int:
-        "Index of the feature map with the smallest stride >= `stride`"
-        for i,s in enumerate(self.strides):
-            if s >= stride: return i
-        return len(self.strides) - 1
+# %% ../../nbs/07_archs.ipynb #ed02
+class EncoderDecoder(nn.Module):
+    "The `forward` of the families on a `MultiScaleEncoder`: `encoder` -> `decode` (the family's own) -> `head`, resized to the input"
+    def decode(self, feats:list, # The encoder's feature maps, finest first
+              )->Tensor: # One map for `head`
+        raise NotImplementedError(f"{type(self).__name__} defines no `decode(feats)`: the family's decoder, from the encoder's maps")
+
+    def forward(self, x): return interpolate_to(self.head(self.decode(self.encoder(x))), x.shape[-2:])
 
 # %% ../../nbs/07_archs.ipynb #767199fb
 def check_arch(arch:str, # A name in `ARCHS`

@@ -8,7 +8,7 @@ Docs: https://segcourse.github.io/segcourse/deeplab.html.md"""
 from __future__ import annotations
 from fastai.vision.all import *
 from torchvision.models.segmentation.deeplabv3 import ASPP, DeepLabHead
-from .core import MultiScaleEncoder, arch_from_class, interpolate_to
+from .core import EncoderDecoder, MultiScaleEncoder, arch_from_class, interpolate_to
 
 # %% auto #0
 __all__ = ['deeplabv3', 'deeplabv3plus', 'bn_to_gn', 'DeepLabV3', 'DeepLabV3Plus']
@@ -16,7 +16,7 @@ __all__ = ['deeplabv3', 'deeplabv3plus', 'bn_to_gn', 'DeepLabV3', 'DeepLabV3Plus
 # %% ../../nbs/07d_deeplab.ipynb #2e373751
 def bn_to_gn(m:nn.Module, # Changed in place
             )->nn.Module: # `m`
-    "Replace each `BatchNorm2d` in `m` by a `GroupNorm` with one group: a pooled 1x1 map has one value per channel, which batch norm cannot train on in a batch of one"
+    "Each `BatchNorm2d` of `m` becomes a one-group `GroupNorm`: batch norm cannot train on a pooled 1x1 map in a batch of one"
     for n,c in m.named_children():
         if isinstance(c, nn.BatchNorm2d): setattr(m, n, nn.GroupNorm(1, c.num_features))
         else: bn_to_gn(c)
@@ -24,7 +24,7 @@ def bn_to_gn(m:nn.Module, # Changed in place
 
 def _aspp_rates(output_stride, atrous_rates): return ifnone(atrous_rates, [r * 16 // output_stride for r in (6, 12, 18)])
 
-class DeepLabV3(nn.Module):
+class DeepLabV3(EncoderDecoder):
     "DeepLabV3: dilated encoder, ASPP (rates 6/12/18 at stride 16, image pooling), 3x3 conv, classifier"
     def __init__(self, encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
                  n_out:int, # Number of classes
@@ -36,9 +36,9 @@ class DeepLabV3(nn.Module):
         self.head = DeepLabHead(self.encoder.channels[-1], n_out, _aspp_rates(output_stride, atrous_rates))
         bn_to_gn(self.head[0].convs[-1])  # the image-pooling branch
 
-    def forward(self, x): return interpolate_to(self.head(self.encoder(x)[-1]), x.shape[-2:])
+    def decode(self, feats): return feats[-1]  # the head is the ASPP
 
-class DeepLabV3Plus(nn.Module):
+class DeepLabV3Plus(EncoderDecoder):
     "DeepLabV3+: DeepLabV3's ASPP, then a decoder that adds stride-4 low-level features"
     def __init__(self, encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
                  n_out:int, # Number of classes
@@ -56,12 +56,12 @@ class DeepLabV3Plus(nn.Module):
         self.low = ConvLayer(self.encoder.channels[self.low_idx], low_channels, ks=1)
         self.decoder = nn.Sequential(ConvLayer(channels + low_channels, channels), ConvLayer(channels, channels),
                                      nn.Conv2d(channels, n_out, 1))
+        self.head = nn.Identity()  # the classifier ends `decoder`, under the names of the models saved before
 
-    def forward(self, x):
-        feats = self.encoder(x)
+    def decode(self, feats):
         low = self.low(feats[self.low_idx])
         y = interpolate_to(self.aspp(feats[-1]), low.shape[-2:])
-        return interpolate_to(self.decoder(torch.cat([y, low], 1)), x.shape[-2:])
+        return self.decoder(torch.cat([y, low], 1))
 
 deeplabv3 = arch_from_class(DeepLabV3, 'deeplabv3', output_stride=16)
 

@@ -7,13 +7,13 @@ Docs: https://segcourse.github.io/segcourse/fpn.html.md"""
 # %% ../../nbs/07f_fpn.ipynb #fpex
 from __future__ import annotations
 from fastai.vision.all import *
-from .core import MultiScaleEncoder, arch_from_class, interpolate_to
+from .core import EncoderDecoder, MultiScaleEncoder, arch_from_class, interpolate_to
 
 # %% auto #0
 __all__ = ['fpn', 'FPN']
 
 # %% ../../nbs/07f_fpn.ipynb #8662b579
-class FPN(nn.Module):
+class FPN(EncoderDecoder):
     "Semantic FPN: lateral + top-down pyramid over strides 4..32, each level's prediction upsampled to stride 4 and summed"
     def __init__(self, encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
                  n_out:int, # Number of classes
@@ -30,8 +30,8 @@ class FPN(nn.Module):
                                                       for j in range(max(1, i))]) for i in range(len(chans))])
         self.head = nn.Sequential(nn.Dropout2d(dropout), nn.Conv2d(seg_channels, n_out, 1))
 
-    def forward(self, x):
-        feats = self.encoder(x)[self.first:]
+    def decode(self, feats):
+        feats = feats[self.first:]
         p = [l(f) for l,f in zip(self.lateral, feats)]
         for i in range(len(p) - 2, -1, -1): p[i] = p[i] + F.interpolate(p[i+1], p[i].shape[-2:], mode='nearest')
         sizes = [o.shape[-2:] for o in p]
@@ -41,6 +41,6 @@ class FPN(nn.Module):
                 o = conv(o)
                 if i > j: o = interpolate_to(o, sizes[i-j-1])  # one level finer after each conv, down to stride 4
             out = out + o
-        return interpolate_to(self.head(out), x.shape[-2:])
+        return out
 
 fpn = arch_from_class(FPN, 'fpn')

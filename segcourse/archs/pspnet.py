@@ -7,7 +7,7 @@ Docs: https://segcourse.github.io/segcourse/pspnet.html.md"""
 # %% ../../nbs/07e_pspnet.ipynb #psex
 from __future__ import annotations
 from fastai.vision.all import *
-from .core import MultiScaleEncoder, arch_from_class, interpolate_to
+from .core import EncoderDecoder, MultiScaleEncoder, arch_from_class, interpolate_to
 from .deeplab import bn_to_gn
 
 # %% auto #0
@@ -29,7 +29,7 @@ class PyramidPooling(nn.Module):
 
     def forward(self, x): return torch.cat([x] + [interpolate_to(s(x), x.shape[-2:]) for s in self.stages], 1)
 
-class PSPNet(nn.Module):
+class PSPNet(EncoderDecoder):
     "PSPNet: dilated encoder, pyramid pooling (1, 2, 3, 6 bins), 3x3 conv, classifier"
     def __init__(self, encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
                  n_out:int, # Number of classes
@@ -43,7 +43,7 @@ class PSPNet(nn.Module):
         self.ppm = PyramidPooling(self.encoder.channels[-1], bins)
         self.head = nn.Sequential(ConvLayer(self.ppm.nf, channels), nn.Dropout2d(dropout), nn.Conv2d(channels, n_out, 1))
 
-    def forward(self, x): return interpolate_to(self.head(self.ppm(self.encoder(x)[-1])), x.shape[-2:])
+    def decode(self, feats): return self.ppm(feats[-1])
 
 pspnet = arch_from_class(PSPNet, 'pspnet', output_stride=8,
                          onnx="its pyramid pooling (`adaptive_avg_pool2d`) has no ONNX form for input sizes known only at run time")

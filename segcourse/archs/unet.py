@@ -8,7 +8,7 @@ Docs: https://segcourse.github.io/segcourse/unet.html.md"""
 from __future__ import annotations
 from fastai.vision.all import *
 import math
-from .core import MultiScaleEncoder, arch_from_class, interpolate_to
+from .core import EncoderDecoder, MultiScaleEncoder, arch_from_class
 
 # %% auto #0
 __all__ = ['unet_plain', 'unet', 'double_conv', 'PlainUNet', 'UNet']
@@ -51,8 +51,8 @@ class PlainUNet(nn.Module):
 unet_plain = arch_from_class(PlainUNet, 'unet_plain', own_layers=True, input_multiple=16)  # four poolings (`depth`)
 
 # %% ../../nbs/07c_unet.ipynb #5a1e0c02
-class UNet(nn.Module):
-    "U-Net decoder on a pretrained encoder (segmentation_models_pytorch's): upsample, concatenate the skip, two 3x3 convolutions, at each scale"
+class UNet(EncoderDecoder):
+    "U-Net decoder on a pretrained encoder (smp's): upsample, concatenate the skip, two 3x3 convolutions, at each scale"
     def __init__(self, encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
                  n_out:int, # Number of classes
                  widths=(256, 128, 64, 32), # Decoder widths, coarsest first: one block per 2x upsampling, the finer ones dropped
@@ -64,16 +64,16 @@ class UNet(nn.Module):
         skips = chans[-2::-1]  # the encoder's maps, coarse to fine, the deepest excluded
         widths = list(widths)[:round(math.log2(self.encoder.strides[-1]))]  # no block past full resolution
         ins = [chans[-1], *widths[:-1]]
-        self.blocks = nn.ModuleList([double_conv(ni + (skips[i] if i < len(skips) else 0), nf) for i,(ni,nf) in enumerate(zip(ins, widths))])
+        self.blocks = nn.ModuleList([double_conv(ni + (skips[i] if i < len(skips) else 0), nf)
+                                     for i,(ni,nf) in enumerate(zip(ins, widths))])
         self.head = nn.Conv2d(widths[-1], n_out, 3, padding=1)
 
-    def forward(self, x):
-        feats = self.encoder(x)
+    def decode(self, feats):
         y,skips = feats[-1],feats[-2::-1]
         for i,block in enumerate(self.blocks):
             if i < len(skips): y = torch.cat([F.interpolate(y, size=skips[i].shape[-2:], mode='nearest'), skips[i]], 1)
             else: y = F.interpolate(y, scale_factor=2., mode='nearest')  # past the encoder's finest map
             y = block(y)
-        return interpolate_to(self.head(y), x.shape[-2:])
+        return y
 
 unet = arch_from_class(UNet, 'unet')
