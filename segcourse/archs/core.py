@@ -120,7 +120,7 @@ def check_model_args(n_out, # See `create_seg_model`
                                                                                            f"{OUTPUT_STRIDES}")
 
 def create_seg_model(arch:str|ArchSpec='unet', # A name in `ARCHS` (or its `ArchSpec`)
-                     backbone:str|Callable='resnet34', # A timm name (a string: 'resnet34' is timm's) or a torchvision constructor (`resnet34`)
+                     backbone:str|Callable='resnet34', # A timm name (a string: 'resnet34' is timm's) or a torchvision constructor
                      n_out:int=2, # Number of classes
                      img_size=(128, 128), # Training image size (h, w)
                      pretrained:bool=True, # Pretrained encoder weights

@@ -129,4 +129,5 @@ class Mask2Former(nn.Module):
         sem = torch.einsum('bqk,bqhw->bkhw', cls.softmax(-1)[..., :-1], masks.sigmoid())
         return interpolate_to(sem, x.shape[-2:]).clamp_min(1e-6).log()
 
-mask2former = arch_from_class(Mask2Former, 'mask2former', onnx="onnxruntime has no kernel for the `Where` node its boolean attention mask exports to")
+mask2former = arch_from_class(Mask2Former, 'mask2former',
+                              onnx="onnxruntime has no kernel for the `Where` node its boolean attention mask exports to")
