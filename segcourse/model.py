@@ -173,7 +173,7 @@ def check_config(cfg:dict, # A model config (`SegModel.config`, `config.json`, a
     return cfg
 
 # %% ../nbs/07m_model.ipynb #5cd1f25b
-CHANNELS_LAST_DEVICES = ('cuda', 'cpu')  # Where channels-last trains faster (`07_archs`); not MPS
+CHANNELS_LAST_DEVICES = ('cuda', 'cpu')  # Where channels-last trains faster (`07c_unet`); not MPS
 
 class ModelInput:
     "The input of a model with a `config` (`SegModel`, `OnnxSegModel`): normalised with its `mean` and `std`, padded to its spec's multiple"
