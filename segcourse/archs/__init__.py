@@ -22,7 +22,7 @@ from .deeplab import *
 from .pspnet import *
 from .fpn import *
 from .mask2former import *
-from .core import _is_int as _is_int  # the config checks of `09_learner`
+from .core import _is_int as _is_int  # the config checks of `07m_model`
 
 # %% ../../nbs/07h_archs_package.ipynb #pk04
 __all__ = [n for m in _modules for n in m.__all__]
