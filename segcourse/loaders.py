@@ -7,7 +7,7 @@ Docs: https://segcourse.github.io/segcourse/loaders.html.md"""
 # %% ../nbs/00d_loaders.ipynb #1d1783e1
 from __future__ import annotations
 from fastai.vision.all import *
-from .core import MAX_PIXELS, MaskError
+from .core import MAX_PIXELS, MaskError, SegMaskCodes
 from .masks import ImageReader, MaskFinder, MaskReader, PairCache, check_pairs, image_files, read_codes
 from .splits import camvid_group, seg_splitter, warn_split_leak
 
@@ -22,9 +22,9 @@ def SegMaskBlock(codes, # Class names, index = class
                  cache:PairCache|None=None, # Decoded masks by file name
                  reader:MaskReader|None=None, # Reads a mask file; defaults to `MaskReader(len(codes), colours, ignore_index, cache)`
                 ):
-    "A `TransformBlock` for segmentation masks that reads index, palette and colour PNGs correctly"
+    "A `TransformBlock` for segmentation masks that reads index, palette and colour PNGs correctly; its `SegMaskCodes` keeps the classes"
     return TransformBlock(type_tfms=ifnone(reader, MaskReader(len(codes), colours, ignore_index, cache)),
-                          item_tfms=AddMaskCodes(codes=codes), batch_tfms=IntToFloatTensor)
+                          item_tfms=SegMaskCodes(codes, ignore_index), batch_tfms=IntToFloatTensor)
 
 # %% ../nbs/00d_loaders.ipynb #bd7cbb1f
 def seg_datablock(codes, # Class names
@@ -131,8 +131,8 @@ def files_dls(files, # Image files
               check:bool=True, # Check every image/mask pair first (`check_pairs`)
               cache:bool=False, # Keep the decoded images and masks in memory (`PairCache`)
               **kwargs
-             )->DataLoaders: # With `codes`, `ignore_index` and `cache` set
-    "`DataLoaders` from a list of image files and a way to find each one's mask: the body of `folder_dls`, `voc_dls`, `cityscapes_dls`"
+             )->DataLoaders: # Classes in the mask block (`dls_classes`), `cache` set
+    "`DataLoaders` from a list of image files and a way to find each one's mask: the body of `folder_dls` and of every dataset's loader"
     check_dls_args(bs, size)
     check_mask_args(codes, ignore_index)
     check_device(kwargs.get('device'))
@@ -140,12 +140,12 @@ def files_dls(files, # Image files
     if cache: reader.cache = pairs
     if check or cache: check_pairs(files, get_mask, reader, cache=pairs)
     if size is None and item_tfms is None and bs > 1: check_same_size(files)
-    dblock = seg_datablock(codes, get_mask, reader.colours, ignore_index, splitter=splitter, item_tfms=item_tfms,
+    dblock = seg_datablock(codes, get_mask, getattr(reader, 'colours', None), ignore_index, splitter=splitter, item_tfms=item_tfms,
                            batch_tfms=batch_tfms, size=size, get_items=noop, cache=pairs, reader=reader)
     kwargs.setdefault('pin_memory', torch.cuda.is_available())  # page-locked batches copy to the GPU faster
     dls = dblock.dataloaders(files, bs=bs, **kwargs)
     check_split(dls, bs)
-    dls.ignore_index,dls.codes,dls.cache = ignore_index,codes,pairs
+    dls.cache = pairs
     return dls
 
 @delegates(DataLoaders.from_dblock, but='device')
@@ -170,7 +170,7 @@ def folder_dls(images:str|Path|list, # Folder (or list of folders) of images, se
                check:bool=True, # Read every pair once to check it before training
                cache:bool=False, # Keep every decoded image and mask in memory (the check's pass fills it); see `PairCache`
                **kwargs
-              )->DataLoaders: # With `codes`, `ignore_index` and `cache` set
+              )->DataLoaders: # Classes in the mask block (`dls_classes`), `cache` set
     "`DataLoaders` for semantic segmentation from a folder of images and a folder of masks"
     codes = read_codes(codes)
     if void is not None:
