@@ -12,12 +12,15 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from fastai.vision.all import *
 from .core import ImageError, MaskError, PathError, atomic_write, inside, open_image, seg_cmap, seg_palette
 from .splits import seg_splitter, warn_split_leak
-from .loaders import check_dls_args, check_split, seg_datablock
+from .loaders import check_dls_args
+from .data import SegDataset, register_dataset
+from .a2d2_synthetic import make_a2d2
 from .a2d2 import (A2D2Classes, a2d2_camera_token, a2d2_original_index, check_a2d2_cameras, read_a2d2_class_table, read_a2d2_label)
 
 # %% auto #0
-__all__ = ['A2D2_CACHE_MANIFEST', 'MissingLabelWarning', 'a2d2_label_file', 'a2d2_scene', 'a2d2_files', 'read_a2d2_manifest',
-           'preprocess_a2d2', 'a2d2_splitter', 'A2D2MaskReader', 'a2d2_dls', 'a2d2_colourise', 'a2d2_cmap']
+__all__ = ['A2D2_CACHE_MANIFEST', 'A2D2', 'MissingLabelWarning', 'a2d2_label_file', 'a2d2_scene', 'a2d2_files',
+           'read_a2d2_manifest', 'preprocess_a2d2', 'a2d2_splitter', 'A2D2MaskReader', 'a2d2_layout', 'a2d2_table',
+           'a2d2_dls', 'a2d2_colourise', 'a2d2_cmap']
 
 # %% ../nbs/02b_a2d2_data.ipynb #a11b1d08
 class MissingLabelWarning(UserWarning):
@@ -261,23 +264,40 @@ class A2D2MaskReader:
         return PILMask.create(a)
 
 # %% ../nbs/02b_a2d2_data.ipynb #0c535e5b
+def _is_cache(path)->bool: return (Path(path)/A2D2_CACHE_MANIFEST).exists()
+
+def a2d2_layout(path, # A cache made by `preprocess_a2d2`, or A2D2's `camera_lidar_semantic` folder
+               )->tuple: # (camera image files, image file -> its label file)
+    "The frames of an A2D2 cache (its manifest's) or download (`a2d2_files`, each with its label) and the label of each"
+    if not _is_cache(path): return a2d2_files(path), a2d2_label_file
+    return L(Path(path)/f['image'] for f in read_a2d2_manifest(path)['frames']), a2d2_label_file
+
+def a2d2_table(path)->dict:
+    "The class table (colour -> A2D2 name) of a cache (its manifest's) or a download (its `class_list.json`, else the one shipped)"
+    if _is_cache(path): return read_a2d2_manifest(path)['class_table']
+    return read_a2d2_class_table(path if (Path(path)/'class_list.json').exists() else None)
+
+A2D2 = register_dataset(SegDataset('A2D2', A2D2Classes().codes, a2d2_layout, lambda path: a2d2_splitter(), ignore_index=255,
+                                   reader=lambda path, codes, ii: A2D2MaskReader(A2D2Classes(a2d2_table(path)), not _is_cache(path)),
+                                   generate=make_a2d2))
+
 @delegates(DataLoaders.from_dblock, but='device')  # fastai leaves `device` unannotated; it still passes through
 def a2d2_dls(path, # A cache made by `preprocess_a2d2`, or A2D2's `camera_lidar_semantic` folder
              classes:A2D2Classes|str|dict='merged', # An `A2D2Classes`, or its `groups`: 'original', 'merged' or a dict class -> A2D2 names
-             size:int|tuple|float|None=None, # `Resize(size)` of every frame, as in every segcourse dataset; of a download, a float is the cache's scale instead
+             size:int|tuple|float|None=None, # `Resize(size)` of every frame; of a download, a float is the cache's scale instead
              bs:int=8, # Batch size
-             split:str|list='scene', # 'scene' (whole drives apart), 'random' (leaks near-duplicate frames, and warns), or validation scene names
+             split:str|list='scene', # 'scene' (whole drives apart), 'random' (leaks near-duplicate frames, and warns), or scene names
              valid_pct:float=0.2, # See `a2d2_splitter`
              seed:int=42, # See `a2d2_splitter`
-             cache:str|Path|bool|None=None, # Of a download: the cache folder (default: in fastai's data folder); `False` reads full-size files each time
+             cache:str|Path|bool|None=None, # Of a download: the cache folder (default: in fastai's data folder); `False` reads full-size files
              item_tfms:list|None=None, # Default: `Resize(size)` when `size` is given
              batch_tfms:list|None=None, # Default: `aug_transforms()`
-             **kwargs # Passed to `DataBlock.dataloaders` (`num_workers`, ...)
-            )->DataLoaders: # With `codes`, `ignore_index` and `a2d2_classes` set
+             **kwargs # Passed to `files_dls` and `DataBlock.dataloaders` (`num_workers`, ...)
+            )->DataLoaders: # Classes in the mask block (`dls_classes`); `a2d2_classes` set
     "`DataLoaders` of A2D2 frames and class-index masks, from a preprocessed cache or a download"
     path = Path(path)
     check_dls_args(bs, None if isinstance(size, float) else size)
-    if not (path/A2D2_CACHE_MANIFEST).exists() and cache is not False:
+    if not _is_cache(path) and cache is not False:
         w,h = open_image(a2d2_files(path)[0]).size
         size = ifnone(size, (512, 512))
         scale = size if isinstance(size, float) else max(o/f for o,f in zip(_norm_size(size), (h, w)))  # the frames' shape, covering `size`
@@ -285,23 +305,17 @@ def a2d2_dls(path, # A cache made by `preprocess_a2d2`, or A2D2's `camera_lidar_
         print(f"Caching {path} at scale {scale:.4g} in {cache}")
         path = preprocess_a2d2(path, cache, scale, classes if isinstance(classes, A2D2Classes) else None)
         if isinstance(size, float): size = None
-    if (path/A2D2_CACHE_MANIFEST).exists():
-        man = read_a2d2_manifest(path)
-        table,items,colour = man['class_table'],L(path/f['image'] for f in man['frames']),False
-        if man['problems']: warnings.warn(f"{path}: {len(man['problems'])} frame(s) are not in the cache, e.g. "
-                                          f"{man['problems'][0]['problem']}")
-    else:
-        table = read_a2d2_class_table(path if (path/'class_list.json').exists() else None)
-        items,colour = a2d2_files(path),True
+    if _is_cache(path) and (problems := read_a2d2_manifest(path)['problems']):
+        warnings.warn(f"{path}: {len(problems)} frame(s) are not in the cache, e.g. {problems[0]['problem']}")
+    table = a2d2_table(path)
     if not isinstance(classes, A2D2Classes): classes = A2D2Classes(table, groups=classes)
     if classes.table != table: raise ValueError(f"{path}: made with a class table that differs from `classes.table`; build `classes` from "
                                                 f"{path}'s table")
-    dblock = seg_datablock(classes.codes, a2d2_label_file, splitter=a2d2_splitter(split, valid_pct, seed), item_tfms=item_tfms,
-                           batch_tfms=batch_tfms, size=size, get_items=noop, reader=A2D2MaskReader(classes, colour))
-    dls = dblock.dataloaders(items, bs=bs, **kwargs)
-    check_split(dls, bs)
+    kwargs.setdefault('check', False)  # the cache checked every frame when it made it; a download's colours are checked as read
+    dls = A2D2.dls(path, splitter=a2d2_splitter(split, valid_pct, seed), classes=(classes.codes, classes.ignore_index),
+                   reader=A2D2MaskReader(classes, not _is_cache(path)), size=size, bs=bs, item_tfms=item_tfms, batch_tfms=batch_tfms, **kwargs)
     warn_split_leak(dls.train_ds.items, dls.valid_ds.items, a2d2_scene)
-    dls.codes,dls.ignore_index,dls.a2d2_classes = classes.codes,classes.ignore_index,classes
+    dls.a2d2_classes = classes
     return dls
 
 # %% ../nbs/02b_a2d2_data.ipynb #641ba150

@@ -16,12 +16,13 @@ import huggingface_hub.constants as hfc
 from huggingface_hub import try_to_load_from_cache
 from fastcore.basics import first, ifnone
 from fastprogress.fastprogress import progress_bar
+from .core import loud_warning
 
 # %% auto #0
-__all__ = ['HUB_HOST', 'NET_TIMEOUT', 'STALL_BYTES', 'LITE_WHEELS', 'OfflineFallbackWarning', 'is_offline', 'net_timeout',
-           'ProxyError', 'can_reach', 'download_file', 'hub_timeouts', 'PretrainedWeightsError', 'no_weights_error',
-           'torch_hub_file', 'timm_cached_weights', 'torch_hub_weights', 'lite_weights_path', 'lukemelas_to_timm',
-           'timm_local_weights']
+__all__ = ['HUB_HOST', 'NET_TIMEOUT', 'STALL_BYTES', 'LITE_WHEELS', 'OfflineFallbackWarning', 'is_offline', 'real_or_generated',
+           'net_timeout', 'ProxyError', 'can_reach', 'download_file', 'hub_timeouts', 'PretrainedWeightsError',
+           'no_weights_error', 'torch_hub_file', 'timm_cached_weights', 'torch_hub_weights', 'lite_weights_path',
+           'lukemelas_to_timm', 'timm_local_weights']
 
 # %% ../nbs/00e_offline.ipynb #0ff1a007
 class OfflineFallbackWarning(UserWarning):
@@ -35,6 +36,23 @@ def is_offline(host:str|None=None, # The host a download would come from; `HUB_H
               )->bool:
     "True when `SEGCOURSE_OFFLINE` is set to a true value (try no download at all), or, for the Hub, when Hugging Face's `HF_HUB_OFFLINE` is"
     return _env_true('SEGCOURSE_OFFLINE') or (host == HUB_HOST and (_env_true('HF_HUB_OFFLINE') or bool(hfc.HF_HUB_OFFLINE)))
+
+# %% ../nbs/00e_offline.ipynb #0ff1a041
+def real_or_generated(name:str, # The dataset, as the warning names it
+                      download:Callable, # Returns the real dataset's folder; raises `OSError` (`URLError`, `TimeoutError`) when the network cannot give it
+                      generate:Callable, # Writes the generated copy into the folder it is given and returns it
+                      dest:Path, # Where the generated copy goes
+                      layout:str, # The layout the generated copy has, for the warning
+                     )->Path:
+    "The real dataset from `download`, else (`SEGCOURSE_OFFLINE`, or the download failed) a generated copy at `dest`, loudly"
+    reason = 'SEGCOURSE_OFFLINE is set'
+    if not is_offline():
+        try: return download()
+        except (URLError, OSError) as e: reason = f"download failed: {e}"
+    loud_warning(f"OFFLINE: could not get the real {name} ({reason}).\n"
+                 f"Using GENERATED street scenes in {layout} at {dest}.\n"
+                 f"Figures measured on it are not {name} figures.", OfflineFallbackWarning)
+    return generate(dest)
 
 # %% ../nbs/00e_offline.ipynb #0ff1a010
 NET_TIMEOUT = 5. # Seconds a network call waits for a connection, an answer or its next bytes before the server counts as silent
