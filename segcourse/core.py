@@ -42,7 +42,7 @@ def mask_codes(dls, # DataLoaders
 
 def dls_classes(dls, # Segmentation DataLoaders
                )->tuple: # (class names or None, ignored mask value or None)
-    "The class names of `dls` and the mask value that counts nowhere: from its mask block (`mask_codes`); else what was set on `dls` by hand"
+    "The class names of `dls` and the mask value that counts nowhere: from its mask block (`mask_codes`), else as set on `dls` by hand"
     if (t := mask_codes(dls)) is not None and t.codes is not None: return list(t.codes), getattr(t, 'ignore_index', None)
     d = getattr(dls, '__dict__', {})  # DataLoaders put together by hand, e.g. `dls.codes = [...]`
     return d.get('codes'), d.get('ignore_index')

