@@ -43,8 +43,8 @@ def mask_codes(dls, # DataLoaders
 def dls_classes(dls, # Segmentation DataLoaders
                )->tuple: # (class names or None, ignored mask value or None)
     "The class names of `dls` and the mask value that counts nowhere: from its mask block (`mask_codes`), else as set on `dls` by hand"
-    if (t := mask_codes(dls)) is not None and t.codes is not None: return list(t.codes), getattr(t, 'ignore_index', None)
-    d = getattr(dls, '__dict__', {})  # DataLoaders put together by hand, e.g. `dls.codes = [...]`
+    d = getattr(dls, '__dict__', {})  # DataLoaders put together by hand (`dls.codes = [...]`), or pickled before `SegMaskCodes`
+    if (t := mask_codes(dls)) is not None and t.codes is not None: return list(t.codes), getattr(t, 'ignore_index', d.get('ignore_index'))
     return d.get('codes'), d.get('ignore_index')
 
 def _set_class(dls, k:str, v):
