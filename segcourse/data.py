@@ -9,7 +9,7 @@ from __future__ import annotations
 import zipfile, tarfile, zlib
 from dataclasses import dataclass
 from fastai.vision.all import *
-from .core import atomic_write, loud_warning
+from .core import MaskError, atomic_write, loud_warning
 from .masks import MaskFinder, MaskReader, PairCache, image_files, read_codes, read_mask
 from .splits import FolderSplitter, NameSplitter, camvid_group, seg_splitter, warn_split_leak
 from .generated import CAMVID_CODES, camvid_scene, make_camvid_tiny, street_scene, write_generated
@@ -108,7 +108,7 @@ def void_index(codes:list, # Class names
 class SegDataset:
     "A dataset as an entry: its classes, its folder's layout, its mask reader and split, its download and a generated stand-in"
     name:str # As `DATASETS` and the messages name it
-    codes:list # Class names, index = class; a folder's own `codes.txt` wins when `codes_file`
+    codes:list|None # Class names, index = class; `None`: the folder's `codes.txt` names them (and a `codes_file` wins when there is one)
     layout:Callable # folder -> (image files, image file -> its mask file)
     splitter:Callable # folder -> the dataset's own split of its image files
     void:str|None=None # The class that means "no label", by name; `None`: the one named as in `VOID_NAMES`
@@ -124,7 +124,7 @@ class SegDataset:
                )->tuple: # (codes, ignore_index)
         "The classes of the dataset in `path` and the mask value that means no label"
         fn = Path(path)/'codes.txt'
-        own = self.codes_file and os.path.lexists(fn)
+        own = self.codes is None or (self.codes_file and os.path.lexists(fn))
         codes = read_codes(fn) if own else list(self.codes)
         if self.ignore_index is not None and void is None: return codes, self.ignore_index
         return codes, void_index(codes, ifnone(void, self.void), fn if own else f"{self.name}'s codes")
@@ -150,6 +150,7 @@ class SegDataset:
            )->DataLoaders: # Classes in the mask block (`dls_classes`)
         "The dataset in `path` through `files_dls`, each piece from the entry unless given"
         if files is None: files,get_mask = self.layout(path)
+        if not len(files): raise MaskError(f"{path}: no image files found in it (in {self.name}'s layout)")
         codes,ignore_index = classes or self.classes(path, void)
         return files_dls(files, get_mask, codes, ifnone(reader, self.mask_reader(path, codes, ignore_index)),
                          ifnone(splitter, self.splitter(path)), ignore_index, **kwargs)
@@ -184,9 +185,8 @@ def _camvid_tiny_layout(path:Path)->tuple:
     "CamVid_TINY's frames (`images/`) and the mask of each (`labels/<stem>_P.png`)"
     return image_files(path/'images'), MaskFinder(path/'labels', '_P')
 
-CAMVID_TINY = register_dataset(SegDataset('CamVid_TINY', CAMVID_CODES, _camvid_tiny_layout, lambda path: seg_splitter(), void='Void',
-                                          download=download_camvid_tiny, generate=make_camvid_tiny, stand_in='the CamVid_TINY format',
-                                          codes_file=True))
+CAMVID_TINY = register_dataset(SegDataset('CamVid_TINY', None, _camvid_tiny_layout, lambda path: seg_splitter(), void='Void',
+                                          download=download_camvid_tiny, generate=make_camvid_tiny, stand_in='the CamVid_TINY format'))
 
 def camvid_tiny_path(generated_dest=None, # Where to write the generated copy; defaults to fastai's data folder
                     )->Path:
