@@ -13,7 +13,7 @@ from .core import MaskError, atomic_write, loud_warning
 from .masks import MaskFinder, MaskReader, PairCache, image_files, read_codes, read_mask
 from .splits import FolderSplitter, NameSplitter, camvid_group, seg_splitter, warn_split_leak
 from .generated import CAMVID_CODES, camvid_scene, make_camvid_tiny, street_scene, write_generated
-from .loaders import check_dls_args, files_dls, folder_dls
+from .loaders import check_dls_args, files_dls, folder_dls, void_ignore_index
 from .offline import download_file, real_or_generated
 
 # %% auto #0
@@ -123,11 +123,15 @@ class SegDataset:
                 void:str|None=None, # The void class's name, instead of `self.void`
                )->tuple: # (codes, ignore_index)
         "The classes of the dataset in `path` and the mask value that means no label"
-        fn = Path(path)/'codes.txt'
-        own = self.codes is None or (self.codes_file and os.path.lexists(fn))
-        codes = read_codes(fn) if own else list(self.codes)
+        codes,src = self.class_names(path)
         if self.ignore_index is not None and void is None: return codes, self.ignore_index
-        return codes, void_index(codes, ifnone(void, self.void), fn if own else f"{self.name}'s codes")
+        return codes, void_index(codes, ifnone(void, self.void), src)
+
+    def class_names(self, path)->tuple: # (codes, where they were read)
+        "The class names of the dataset in `path`: its `codes.txt` (when `codes` is `None`, or `codes_file` and it has one), else `codes`"
+        fn = Path(path)/'codes.txt'
+        if self.codes is None or (self.codes_file and os.path.lexists(fn)): return read_codes(fn), fn
+        return list(self.codes), f"{self.name}'s codes"
 
     def mask_reader(self, path, codes, ignore_index): # The folder, its classes and ignored value
         "The reader of the masks in `path`"
@@ -193,21 +197,23 @@ def camvid_tiny_path(generated_dest=None, # Where to write the generated copy; d
     "Path of CamVid_TINY: the real one (`download_camvid_tiny`), else (loudly) a generated copy in the same format"
     return CAMVID_TINY.get(generated_dest)
 
-@delegates(folder_dls, but='images,masks,codes,mask_suffix,void,colours,ignore_index')
+@delegates(folder_dls, but='images,masks,codes,mask_suffix,void')
 def camvid_tiny_dls(path:str|Path|None=None, # CamVid_TINY folder; `None` downloads it (or, offline, generates one, loudly)
                     bs:int=8, # Batch size
                     size=None, # Resize to this, e.g. `(96, 128)`; `None` keeps the files' size
                     ignore_void:bool=True, # Treat `Void` as "no label": metrics and losses ignore it
                     warn_leaks:bool|None=None, # Warn when a recording is on both sides; default: for a real CamVid_TINY, not a generated
+                    colours:list|dict|None=None, ignore_index:int|None=None, # See `folder_dls`
                     valid_pct:float=0.2, valid_names:list|None=None, valid_folder:str|None=None, seed:int=42, # See `seg_splitter`
                     valid_groups:list|str|None=None, group:Callable|str=camvid_group, # See `seg_splitter`
                     **kwargs
                    )->DataLoaders: # Classes in the mask block (`dls_classes`)
     "`DataLoaders` for fastai's CamVid_TINY layout: `images/*.png`, `labels/<stem>_P.png`, `codes.txt`"
     path = camvid_tiny_path() if path is None else Path(path)
-    classes = None if ignore_void else (CAMVID_TINY.classes(path)[0], None)
-    dls = CAMVID_TINY.dls(path, splitter=seg_splitter(valid_pct, seed, valid_names, valid_folder, valid_groups, group), classes=classes,
-                          bs=bs, size=size, **kwargs)
+    codes = CAMVID_TINY.class_names(path)[0]
+    ii = void_ignore_index(codes, 'Void' if ignore_void else None, ignore_index)
+    dls = CAMVID_TINY.dls(path, splitter=seg_splitter(valid_pct, seed, valid_names, valid_folder, valid_groups, group), classes=(codes, ii),
+                          reader=MaskReader(len(codes), colours, ii), bs=bs, size=size, **kwargs)
     warn_leaks = ifnone(warn_leaks, not (path/'GENERATED.txt').exists())  # generated frames are independent draws: no recording to leak
     if warn_leaks: warn_split_leak(dls.train_ds.items, dls.valid_ds.items, group)
     return dls

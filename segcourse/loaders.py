@@ -13,7 +13,7 @@ from .splits import camvid_group, seg_splitter, warn_split_leak
 
 # %% auto #0
 __all__ = ['SegMaskBlock', 'seg_datablock', 'check_dls_args', 'check_mask_args', 'check_device', 'check_same_size', 'check_split',
-           'files_dls', 'folder_dls']
+           'files_dls', 'void_ignore_index', 'folder_dls']
 
 # %% ../nbs/00d_loaders.ipynb #8cf63c9b
 def SegMaskBlock(codes, # Class names, index = class
@@ -149,6 +149,20 @@ def files_dls(files, # Image files
     dls.cache = pairs
     return dls
 
+def void_ignore_index(codes:list, # Class names
+                      void:str|None=None, # The class that means "no label", by name
+                      ignore_index:int|None=None, # Or the mask value that does; given both, they must agree
+                     )->int|None:
+    "The mask value that means no label: `void`'s index, else `ignore_index`; a `ValueError` when `void` is no class or the two disagree"
+    if void is None: return ignore_index
+    if void not in codes: raise ValueError(f"void class '{void}' is not one of the codes {codes}")
+    if ignore_index not in (None, codes.index(void)):
+        raise ValueError(f"void='{void}' (class {codes.index(void)}) and ignore_index={ignore_index} disagree: class "
+                         f"{codes.index(void)} would be "
+                         f"trained while {ignore_index} is ignored. Give void alone to ignore class {codes.index(void)}, or "
+                         "ignore_index alone")
+    return codes.index(void)
+
 @delegates(DataLoaders.from_dblock, but='device')
 def folder_dls(images:str|Path|list, # Folder (or list of folders) of images, searched recursively
                masks:str|Path|list, # Folder (or list of folders) of masks, matched to images by stem
@@ -174,14 +188,7 @@ def folder_dls(images:str|Path|list, # Folder (or list of folders) of images, se
               )->DataLoaders: # Classes in the mask block (`dls_classes`), `cache` set
     "`DataLoaders` for semantic segmentation from a folder of images and a folder of masks"
     codes = read_codes(codes)
-    if void is not None:
-        if void not in codes: raise ValueError(f"void class '{void}' is not one of the codes {codes}")
-        if ignore_index not in (None, codes.index(void)):
-            raise ValueError(f"void='{void}' (class {codes.index(void)}) and ignore_index={ignore_index} disagree: class "
-                             f"{codes.index(void)} would be "
-                             f"trained while {ignore_index} is ignored. Give void alone to ignore class {codes.index(void)}, or "
-                             "ignore_index alone")
-        ignore_index = codes.index(void)
+    ignore_index = void_ignore_index(codes, void, ignore_index)
     files = image_files(images)
     if not files: raise MaskError(f"no image files found in {L(images)}")
     dls = files_dls(files, MaskFinder(masks, mask_suffix), codes, MaskReader(len(codes), colours, ignore_index),
