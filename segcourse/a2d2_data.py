@@ -19,7 +19,7 @@ from .a2d2 import (A2D2Classes, a2d2_camera_token, a2d2_original_index, check_a2
 
 # %% auto #0
 __all__ = ['A2D2_CACHE_MANIFEST', 'A2D2', 'MissingLabelWarning', 'a2d2_label_file', 'a2d2_scene', 'a2d2_files',
-           'read_a2d2_manifest', 'preprocess_a2d2', 'a2d2_splitter', 'A2D2MaskReader', 'a2d2_layout', 'a2d2_table',
+           'read_a2d2_manifest', 'preprocess_a2d2', 'a2d2_splitter', 'A2D2MaskReader', 'a2d2_table', 'a2d2_layout',
            'a2d2_dls', 'a2d2_colourise', 'a2d2_cmap']
 
 # %% ../nbs/02b_a2d2_data.ipynb #a11b1d08
@@ -273,16 +273,21 @@ class A2D2MaskReader:
 # %% ../nbs/02b_a2d2_data.ipynb #0c535e5b
 def _is_cache(path)->bool: return (Path(path)/A2D2_CACHE_MANIFEST).exists()
 
-def a2d2_layout(path, # A cache made by `preprocess_a2d2`, or A2D2's `camera_lidar_semantic` folder
-               )->tuple: # (camera image files, image file -> its label file)
-    "The frames of an A2D2 cache (its manifest's) or download (`a2d2_files`, each with its label) and the label of each"
-    if not _is_cache(path): return a2d2_files(path), a2d2_label_file
-    return L(Path(path)/f['image'] for f in read_a2d2_manifest(path)['frames']), a2d2_label_file
-
 def a2d2_table(path)->dict:
     "The class table (colour -> A2D2 name) of a cache (its manifest's) or a download (its `class_list.json`, else the one shipped)"
     if _is_cache(path): return read_a2d2_manifest(path)['class_table']
     return read_a2d2_class_table(path if (Path(path)/'class_list.json').exists() else None)
+
+def _a2d2_source(path)->tuple:
+    "(frames, class table, frames left out) of a cache (its manifest, read once) or a download (`a2d2_files`)"
+    if not _is_cache(path): return a2d2_files(path), a2d2_table(path), []
+    man = read_a2d2_manifest(path)
+    return L(Path(path)/f['image'] for f in man['frames']), man['class_table'], man['problems']
+
+def a2d2_layout(path, # A cache made by `preprocess_a2d2`, or A2D2's `camera_lidar_semantic` folder
+               )->tuple: # (camera image files, image file -> its label file)
+    "The frames of an A2D2 cache (its manifest's) or download (`a2d2_files`, each with its label) and the label of each"
+    return _a2d2_source(path)[0], a2d2_label_file
 
 A2D2 = register_dataset(SegDataset('A2D2', A2D2Classes().codes, a2d2_layout, lambda path: a2d2_splitter(), ignore_index=255,
                                    reader=lambda path, codes, ii: A2D2MaskReader(A2D2Classes(a2d2_table(path)), not _is_cache(path)),
@@ -312,14 +317,13 @@ def a2d2_dls(path, # A cache made by `preprocess_a2d2`, or A2D2's `camera_lidar_
         print(f"Caching {path} at scale {scale:.4g} in {cache}")
         path = preprocess_a2d2(path, cache, scale, classes if isinstance(classes, A2D2Classes) else None)
         if isinstance(size, float): size = None
-    if _is_cache(path) and (problems := read_a2d2_manifest(path)['problems']):
-        warnings.warn(f"{path}: {len(problems)} frame(s) are not in the cache, e.g. {problems[0]['problem']}")
-    table = a2d2_table(path)
+    files,table,problems = _a2d2_source(path)
+    if problems: warnings.warn(f"{path}: {len(problems)} frame(s) are not in the cache, e.g. {problems[0]['problem']}")
     if not isinstance(classes, A2D2Classes): classes = A2D2Classes(table, groups=classes)
     if classes.table != table: raise ValueError(f"{path}: made with a class table that differs from `classes.table`; build `classes` from "
                                                 f"{path}'s table")
     kwargs.setdefault('check', False)  # the cache checked every frame when it made it; a download's colours are checked as read
-    dls = A2D2.dls(path, splitter=a2d2_splitter(split, valid_pct, seed), classes=(classes.codes, classes.ignore_index),
+    dls = A2D2.dls(path, files, a2d2_label_file, a2d2_splitter(split, valid_pct, seed), classes=(classes.codes, classes.ignore_index),
                    reader=A2D2MaskReader(classes, not _is_cache(path)), size=size, bs=bs, item_tfms=item_tfms, batch_tfms=batch_tfms,
                    **kwargs)
     warn_split_leak(dls.train_ds.items, dls.valid_ds.items, a2d2_scene)
