@@ -36,7 +36,7 @@ def _rgb(h:str, fn=None)->tuple:
     if not re.fullmatch(r'#[0-9a-fA-F]{6}', h): raise ValueError(f"{fn or 'class table'}: '{h}' is not a '#rrggbb' colour")
     return tuple(int(h[i:i+2], 16) for i in (1, 3, 5))
 
-def read_a2d2_class_table(fn:str|Path|None=None, # A2D2's `class_list.json`, or the folder holding it; `None`: the copy shipped with segcourse
+def read_a2d2_class_table(fn:str|Path|None=None, # A2D2's `class_list.json`, or its folder; `None`: the copy shipped with segcourse
                          )->dict:  # `'#rrggbb'` -> class name, in the file's order
     "Read an A2D2 class table and check it: colours are `#rrggbb`, none twice"
     if fn is None: fn = resources.files('segcourse')/'assets'/'a2d2_class_list.json'
@@ -64,8 +64,8 @@ def a2d2_merged_name(name:str, # A class name of A2D2's table, e.g. 'Car 2'
 # %% ../nbs/02_a2d2.ipynb #c10dd2de
 class A2D2Classes:
     "The A2D2 colour table and the classes a model learns: the 55 originals, the 38 merged, or your own groups"
-    def __init__(self, table:dict|str|Path|None=None, # `'#rrggbb'` -> name, a `class_list.json` (or its folder), or `None` for the copy in segcourse
-                 groups:str|dict='merged', # 'original' (55), 'merged' (38: `Car 1`..`Car 4` -> `Car`), or a dict class -> list of A2D2 names
+    def __init__(self, table:dict|str|Path|None=None, # `'#rrggbb'` -> name, a `class_list.json` (or its folder), `None`: segcourse's copy
+                 groups:str|dict='merged', # 'original' (55), 'merged' (38: `Car 1`..`Car 4` -> `Car`), or a dict class -> A2D2 names
                  other:str|None='background', # With a dict: class 0, for every colour in no group; `None` ignores those colours
                  ignore_index:int=255, # The "no label" index: colours not in the table, and colours in no group when `other=None`
                 ):
@@ -121,7 +121,9 @@ class A2D2Classes:
         return np.take(self.index, orig)
     def __repr__(self):
         g = self.groups if isinstance(self.groups, str) else 'groups'
-        return f"A2D2Classes({g}: {self.n_classes} classes from {len(self.names)} colours, ignore_index={self.ignore_index}; {self.codes[:5]}{'...' if self.n_classes > 5 else ''})"
+        more = '...' if self.n_classes > 5 else ''
+        return (f"A2D2Classes({g}: {self.n_classes} classes from {len(self.names)} colours, ignore_index={self.ignore_index}; "
+                f"{self.codes[:5]}{more})")
 
 # %% ../nbs/02_a2d2.ipynb #3d754c5b
 def a2d2_original_index(rgb:np.ndarray, # (H, W, 3) uint8 colour label

@@ -12,12 +12,15 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from fastai.vision.all import *
 from .core import ImageError, MaskError, PathError, atomic_write, inside, open_image, seg_cmap, seg_palette
 from .splits import seg_splitter, warn_split_leak
-from .loaders import check_dls_args, check_split, seg_datablock
+from .loaders import check_dls_args
+from .data import SegDataset, register_dataset
+from .a2d2_synthetic import make_a2d2
 from .a2d2 import (A2D2Classes, a2d2_camera_token, a2d2_original_index, check_a2d2_cameras, read_a2d2_class_table, read_a2d2_label)
 
 # %% auto #0
-__all__ = ['A2D2_CACHE_MANIFEST', 'MissingLabelWarning', 'a2d2_label_file', 'a2d2_scene', 'a2d2_files', 'read_a2d2_manifest',
-           'preprocess_a2d2', 'a2d2_splitter', 'A2D2MaskReader', 'a2d2_dls', 'a2d2_colourise', 'a2d2_cmap']
+__all__ = ['A2D2_CACHE_MANIFEST', 'A2D2', 'MissingLabelWarning', 'a2d2_label_file', 'a2d2_scene', 'a2d2_files',
+           'read_a2d2_manifest', 'preprocess_a2d2', 'a2d2_splitter', 'A2D2MaskReader', 'a2d2_table', 'a2d2_layout',
+           'a2d2_dls', 'a2d2_colourise', 'a2d2_cmap']
 
 # %% ../nbs/02b_a2d2_data.ipynb #a11b1d08
 class MissingLabelWarning(UserWarning):
@@ -51,7 +54,8 @@ def a2d2_files(root, # The `camera_lidar_semantic` folder (or a cache made by `p
                                           f"<scene>/camera/cam_{cameras[0]}/*_camera_{a2d2_camera_token(cameras[0])}_*.png)")
     lacking = files.filter(lambda f: not a2d2_label_file(f).exists())
     if not lacking: return files
-    shown = '\n'.join(f"  {a2d2_label_file(f)}" for f in lacking[:10]) + (f"\n  ... and {len(lacking)-10} more" if len(lacking) > 10 else '')
+    shown = '\n'.join(f"  {a2d2_label_file(f)}" for f in lacking[:10])
+    if len(lacking) > 10: shown += f"\n  ... and {len(lacking)-10} more"
     msg = f"{len(lacking)} of {len(files)} A2D2 frames have no label file:\n{shown}"
     if missing == 'raise': raise MaskError(msg + "\nRestore them, or pass missing='skip' to leave those frames out.")
     warnings.warn(msg + "\nThese frames are left out.", MissingLabelWarning)
@@ -63,7 +67,7 @@ _LOG = '.a2d2_cache_progress.jsonl'
 _LOCK = '.a2d2_cache.lock'
 
 def _inside(cache:Path, rel, what:str='path')->Path:
-    "`cache/rel`, refused unless it stays inside `cache` with every symlink followed (`core.inside`): a manifest names files, it never reaches out"
+    "`cache/rel`, refused unless it stays inside `cache`, every symlink followed (`core.inside`): a manifest names files, never reaches out"
     p = Path(cache)/rel
     try: out = Path(rel).is_absolute() or inside(cache, rel) == Path(cache).resolve()  # the cache itself is not a file in it either
     except PathError: out = True
@@ -149,9 +153,11 @@ def read_a2d2_manifest(cache, # A folder made by `preprocess_a2d2`
     fn = Path(cache)/A2D2_CACHE_MANIFEST
     if not fn.exists(): raise FileNotFoundError(f"{fn}: not found; {cache} is not an A2D2 cache made by preprocess_a2d2")
     try: man = json.loads(fn.read_text())
-    except json.JSONDecodeError as e: raise ValueError(f"{fn}: not valid JSON ({e}); delete {cache} and run preprocess_a2d2 again") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{fn}: not valid JSON ({e}); delete {cache} and run preprocess_a2d2 again") from None
     frames = man.get('frames', []) if isinstance(man, dict) else None
-    if not isinstance(frames, list) or not all(isinstance(r, dict) and all(isinstance(r.get(k), str) for k in ('image', 'label')) for r in frames):
+    def is_frame(r): return isinstance(r, dict) and all(isinstance(r.get(k), str) for k in ('image', 'label'))
+    if not isinstance(frames, list) or not all(is_frame(r) for r in frames):
         raise ValueError(f"{fn}: not an A2D2 cache manifest (each of its 'frames' needs an 'image' and a 'label' path); "
                          f"delete {cache} and run preprocess_a2d2 again")
     for r in frames:
@@ -202,16 +208,19 @@ def _preprocess_locked(root, dest, size, classes, cameras, files, n_workers, err
     rels = {str(f.relative_to(root)):f for f in files}
     done = {}
     for r in (old['frames'] if old else []) + _read_log(log_fn):
-        if 'problem' not in r and r['source_image'] in rels and _inside(dest, r['image'], 'image').exists() and _inside(dest, r['label'], 'label').exists(): done[r['source_image']] = r
+        if 'problem' in r or r['source_image'] not in rels: continue
+        if _inside(dest, r['image'], 'image').exists() and _inside(dest, r['label'], 'label').exists(): done[r['source_image']] = r
     head = {'format': 'segcourse A2D2 cache', 'version': 1, 'source': str(root.absolute()), 'size': size, 'cameras': list(cameras),
             'label_values': "original index: position in class_table (0..54 for A2D2); 255 = a colour not in the table",
             'class_table': classes.table}
     _write_json(man_fn, {**head, 'complete': False, 'frames': sorted(done.values(), key=lambda r: r['source_image'])})
-    jobs = [dict(root=str(root), dest=str(dest), source_image=k, source_label=str(a2d2_label_file(k)), image=k, label=str(a2d2_label_file(k)),
+    jobs = [dict(root=str(root), dest=str(dest), source_image=k, source_label=str(a2d2_label_file(k)), image=k,
+                 label=str(a2d2_label_file(k)),
                  scene=a2d2_scene(k), size=size, colours=classes.colours.tobytes()) for k in rels if k not in done]
     problems = []
     with open(log_fn, 'a') as log:
-        for r in progress_bar(_map_frames(jobs, ifnone(n_workers, min(defaults.cpus, 8))), total=len(jobs), display=show_progress and bool(jobs), leave=False):
+        frames = _map_frames(jobs, ifnone(n_workers, min(defaults.cpus, 8)))
+        for r in progress_bar(frames, total=len(jobs), display=show_progress and bool(jobs), leave=False):
             log.write(json.dumps(r) + '\n'); log.flush()
             if 'problem' in r: problems.append(r)
             else: done[r['source_image']] = r
@@ -241,7 +250,8 @@ def a2d2_splitter(split='scene', # 'scene', 'random', or a list of validation sc
     "A splitter for A2D2 frames: whole drive scenes apart (`'scene'`), frames at random (`'random'`, leaks), or named scenes"
     if isinstance(split, str) and split not in ('scene', 'random'): raise ValueError("split must be 'scene', 'random' or a list of scene "
                                                                                      f"names, not {split!r}")
-    return seg_splitter(valid_pct, seed, valid_groups=None if split == 'random' else 'random' if split == 'scene' else split, group=a2d2_scene)
+    groups = None if split == 'random' else 'random' if split == 'scene' else split
+    return seg_splitter(valid_pct, seed, valid_groups=groups, group=a2d2_scene)
 
 # %% ../nbs/02b_a2d2_data.ipynb #3ce97109
 class A2D2MaskReader:
@@ -261,23 +271,45 @@ class A2D2MaskReader:
         return PILMask.create(a)
 
 # %% ../nbs/02b_a2d2_data.ipynb #0c535e5b
+def _is_cache(path)->bool: return (Path(path)/A2D2_CACHE_MANIFEST).exists()
+
+def a2d2_table(path)->dict:
+    "The class table (colour -> A2D2 name) of a cache (its manifest's) or a download (its `class_list.json`, else the one shipped)"
+    if _is_cache(path): return read_a2d2_manifest(path)['class_table']
+    return read_a2d2_class_table(path if (Path(path)/'class_list.json').exists() else None)
+
+def _a2d2_source(path)->tuple:
+    "(frames, class table, frames left out) of a cache (its manifest, read once) or a download (`a2d2_files`)"
+    if not _is_cache(path): return a2d2_files(path), a2d2_table(path), []
+    man = read_a2d2_manifest(path)
+    return L(Path(path)/f['image'] for f in man['frames']), man['class_table'], man['problems']
+
+def a2d2_layout(path, # A cache made by `preprocess_a2d2`, or A2D2's `camera_lidar_semantic` folder
+               )->tuple: # (camera image files, image file -> its label file)
+    "The frames of an A2D2 cache (its manifest's) or download (`a2d2_files`, each with its label) and the label of each"
+    return _a2d2_source(path)[0], a2d2_label_file
+
+A2D2 = register_dataset(SegDataset('A2D2', A2D2Classes().codes, a2d2_layout, lambda path: a2d2_splitter(), ignore_index=255,
+                                   reader=lambda path, codes, ii: A2D2MaskReader(A2D2Classes(a2d2_table(path)), not _is_cache(path)),
+                                   generate=make_a2d2))
+
 @delegates(DataLoaders.from_dblock, but='device')  # fastai leaves `device` unannotated; it still passes through
 def a2d2_dls(path, # A cache made by `preprocess_a2d2`, or A2D2's `camera_lidar_semantic` folder
              classes:A2D2Classes|str|dict='merged', # An `A2D2Classes`, or its `groups`: 'original', 'merged' or a dict class -> A2D2 names
-             size:int|tuple|float|None=None, # `Resize(size)` of every frame, as in every segcourse dataset; of a download, a float is the cache's scale instead
+             size:int|tuple|float|None=None, # `Resize(size)` of every frame; of a download, a float is the cache's scale instead
              bs:int=8, # Batch size
-             split:str|list='scene', # 'scene' (whole drives apart), 'random' (leaks near-duplicate frames, and warns), or validation scene names
+             split:str|list='scene', # 'scene' (whole drives apart), 'random' (leaks near-duplicate frames, and warns), or scene names
              valid_pct:float=0.2, # See `a2d2_splitter`
              seed:int=42, # See `a2d2_splitter`
-             cache:str|Path|bool|None=None, # Of a download: the cache folder (default: in fastai's data folder); `False` reads full-size files each time
+             cache:str|Path|bool|None=None, # Of a download: the cache folder (default: in fastai's data folder); `False`: none
              item_tfms:list|None=None, # Default: `Resize(size)` when `size` is given
              batch_tfms:list|None=None, # Default: `aug_transforms()`
-             **kwargs # Passed to `DataBlock.dataloaders` (`num_workers`, ...)
-            )->DataLoaders: # With `codes`, `ignore_index` and `a2d2_classes` set
+             **kwargs # Passed to `files_dls` and `DataBlock.dataloaders` (`num_workers`, ...)
+            )->DataLoaders: # Classes in the mask block (`dls_classes`); `a2d2_classes` set
     "`DataLoaders` of A2D2 frames and class-index masks, from a preprocessed cache or a download"
     path = Path(path)
     check_dls_args(bs, None if isinstance(size, float) else size)
-    if not (path/A2D2_CACHE_MANIFEST).exists() and cache is not False:
+    if not _is_cache(path) and cache is not False:
         w,h = open_image(a2d2_files(path)[0]).size
         size = ifnone(size, (512, 512))
         scale = size if isinstance(size, float) else max(o/f for o,f in zip(_norm_size(size), (h, w)))  # the frames' shape, covering `size`
@@ -285,23 +317,17 @@ def a2d2_dls(path, # A cache made by `preprocess_a2d2`, or A2D2's `camera_lidar_
         print(f"Caching {path} at scale {scale:.4g} in {cache}")
         path = preprocess_a2d2(path, cache, scale, classes if isinstance(classes, A2D2Classes) else None)
         if isinstance(size, float): size = None
-    if (path/A2D2_CACHE_MANIFEST).exists():
-        man = read_a2d2_manifest(path)
-        table,items,colour = man['class_table'],L(path/f['image'] for f in man['frames']),False
-        if man['problems']: warnings.warn(f"{path}: {len(man['problems'])} frame(s) are not in the cache, e.g. "
-                                          f"{man['problems'][0]['problem']}")
-    else:
-        table = read_a2d2_class_table(path if (path/'class_list.json').exists() else None)
-        items,colour = a2d2_files(path),True
+    files,table,problems = _a2d2_source(path)
+    if problems: warnings.warn(f"{path}: {len(problems)} frame(s) are not in the cache, e.g. {problems[0]['problem']}")
     if not isinstance(classes, A2D2Classes): classes = A2D2Classes(table, groups=classes)
     if classes.table != table: raise ValueError(f"{path}: made with a class table that differs from `classes.table`; build `classes` from "
                                                 f"{path}'s table")
-    dblock = seg_datablock(classes.codes, a2d2_label_file, splitter=a2d2_splitter(split, valid_pct, seed), item_tfms=item_tfms,
-                           batch_tfms=batch_tfms, size=size, get_items=noop, reader=A2D2MaskReader(classes, colour))
-    dls = dblock.dataloaders(items, bs=bs, **kwargs)
-    check_split(dls, bs)
+    kwargs.setdefault('check', False)  # the cache checked every frame when it made it; a download's colours are checked as read
+    dls = A2D2.dls(path, files, a2d2_label_file, a2d2_splitter(split, valid_pct, seed), classes=(classes.codes, classes.ignore_index),
+                   reader=A2D2MaskReader(classes, not _is_cache(path)), size=size, bs=bs, item_tfms=item_tfms, batch_tfms=batch_tfms,
+                   **kwargs)
     warn_split_leak(dls.train_ds.items, dls.valid_ds.items, a2d2_scene)
-    dls.codes,dls.ignore_index,dls.a2d2_classes = classes.codes,classes.ignore_index,classes
+    dls.a2d2_classes = classes
     return dls
 
 # %% ../nbs/02b_a2d2_data.ipynb #641ba150

@@ -10,6 +10,10 @@ __all__ = []
 # %% ../nbs/99_all.ipynb #all-03
 from fastai.vision.all import *
 from .core import *
+from .masks import *
+from .splits import *
+from .generated import *
+from .loaders import *
 from .offline import *
 from .data import *
 from .a2d2 import *

@@ -14,10 +14,10 @@ from PIL import Image, UnidentifiedImageError
 from fastai.vision.all import *
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'HIGH_BIT_MODES', 'ImageError', 'MaskError', 'dls_classes', 'pack_rgb', 'colours_to_index',
-           'check_pixels', 'open_image', 'rgb_array', 'read_image', 'loud_warning', 'tmp_prefix', 'atomic_write',
-           'remove_stale_tmp', 'PathError', 'confined', 'inside', 'check_apart', 'OutputFolder', 'seg_palette',
-           'seg_cmap', 'plot_legend', 'seg_legend', 'seg_show_args']
+__all__ = ['MAX_PIXELS', 'HIGH_BIT_MODES', 'ImageError', 'MaskError', 'SegMaskCodes', 'mask_codes', 'dls_classes', 'pack_rgb',
+           'colours_to_index', 'check_pixels', 'open_image', 'rgb_array', 'read_image', 'loud_warning', 'tmp_prefix',
+           'atomic_write', 'remove_stale_tmp', 'PathError', 'confined', 'inside', 'check_apart', 'OutputFolder',
+           'seg_palette', 'seg_cmap', 'plot_legend', 'seg_legend', 'seg_show_args']
 
 # %% ../nbs/00_core.ipynb #7dbd549b
 class ImageError(ValueError):
@@ -27,10 +27,36 @@ class MaskError(ImageError):
     "A mask that cannot be used (unreadable, the wrong kind, values that are not classes); the message names the file"
 
 # %% ../nbs/00_core.ipynb #153be556
+class SegMaskCodes(AddMaskCodes):
+    "fastai's `AddMaskCodes` (the codes, as `vocab` and `c`) that also names the mask value that counts nowhere"
+    def __init__(self, codes=None, # Class names, index = class
+                 ignore_index:int|None=None, # Mask value that means "no label" (e.g. 255, or the void class's index)
+                ):
+        super().__init__(codes)
+        self.ignore_index = ignore_index
+
+def mask_codes(dls, # DataLoaders
+              )->AddMaskCodes|None: # `None` when `dls` has no mask block's codes
+    "The `AddMaskCodes` of `dls`'s mask block: the item transform where fastai keeps the codes (`dls.train.after_item`)"
+    return first(t for t in getattr(nested_attr(dls, 'train.after_item', None), 'fs', []) if isinstance(t, AddMaskCodes))
+
 def dls_classes(dls, # Segmentation DataLoaders
                )->tuple: # (class names or None, ignored mask value or None)
-    "The class names of `dls` (`dls.codes`, else the mask block's vocab) and the mask value that counts nowhere (`dls.ignore_index`)"
-    return getattr(dls, 'codes', None) or getattr(getattr(dls, 'vocab', None), 'items', None), getattr(dls, 'ignore_index', None)
+    "The class names of `dls` and the mask value that counts nowhere: from its mask block (`mask_codes`), else as set on `dls` by hand"
+    d = getattr(dls, '__dict__', {})  # DataLoaders put together by hand (`dls.codes = [...]`), or pickled before `SegMaskCodes`
+    if (t := mask_codes(dls)) is not None and t.codes is not None: return list(t.codes), getattr(t, 'ignore_index', d.get('ignore_index'))
+    return d.get('codes'), d.get('ignore_index')
+
+def _set_class(dls, k:str, v):
+    "Set `codes` or `ignore_index` where `dls_classes` reads it: on the mask block's codes, else on `dls` itself"
+    if (t := mask_codes(dls)) is None: dls.__dict__[k] = v
+    elif k == 'codes': t.codes,t.vocab,t.c = v,v,len(v)
+    else: t.ignore_index = v
+
+DataLoaders.codes = property(lambda self: dls_classes(self)[0], lambda self,v: _set_class(self, 'codes', v),
+                             doc="The class names, read by `dls_classes`")
+DataLoaders.ignore_index = property(lambda self: dls_classes(self)[1], lambda self,v: _set_class(self, 'ignore_index', v),
+                                    doc="The mask value that counts nowhere, read by `dls_classes`")
 
 # %% ../nbs/00_core.ipynb #c53a5a0e
 def pack_rgb(rgb:np.ndarray # (..., 3) uint8 colours
@@ -394,9 +420,10 @@ def seg_legend(codes, # Class names, index = class
                                          fontsize=8, frameon=False)
 
 def seg_show_args(dls)->dict: # `cmap`, `vmin`, `vmax`; empty when `dls` does not name its classes
-    "What fastai's `show_batch` / `show_results` need to draw `dls`'s masks in `seg_palette`'s colours (`dls.codes`, `dls.ignore_index`)"
-    codes = getattr(dls, '__dict__', {}).get('codes')  # set by segcourse's loaders; not looked up on `dls.train` (fastai's GetAttr)
-    return {} if codes is None else seg_cmap(len(codes), ignore_index=dls.__dict__.get('ignore_index'))
+    "What fastai's `show_batch` / `show_results` need to draw `dls`'s masks in `seg_palette`'s colours (from `dls_classes`)"
+    if type(mask_codes(dls)) is AddMaskCodes: return {}  # fastai's own `MaskBlock`: fastai's colours, as before
+    codes,ignore_index = dls_classes(dls)
+    return {} if codes is None else seg_cmap(len(codes), ignore_index=ignore_index)
 
 # %% ../nbs/00_core.ipynb #d46a9baf
 @patch
@@ -406,7 +433,7 @@ def show_batch(self:DataLoaders, b=None, max_n:int=9, ctxs=None, show:bool=True,
     "fastai's `show_batch` of the training set, masks in `seg_palette`'s colours with a legend when `self` names its classes"
     args = seg_show_args(self)
     res = self.train.show_batch(b, max_n=max_n, ctxs=ctxs, show=show, unique=unique, **{**args, **kwargs})
-    if show and args and legend and 'cmap' not in kwargs: seg_legend(self.codes, self.__dict__.get('ignore_index'))
+    if show and args and legend and 'cmap' not in kwargs: seg_legend(*dls_classes(self))
     return res
 
 if not hasattr(Learner, '_fastai_show_results'): Learner._fastai_show_results = Learner.show_results  # once, whatever reloads
@@ -418,5 +445,5 @@ def show_results(self:Learner, ds_idx:int=1, dl=None, max_n:int=9, shuffle:bool=
     "fastai's `show_results`: targets and predictions in `seg_palette`'s colours with a legend when `self.dls` names its classes"
     args = seg_show_args(self.dls)
     res = self._fastai_show_results(ds_idx, dl, max_n=max_n, shuffle=shuffle, **{**args, **kwargs})
-    if args and legend and 'cmap' not in kwargs: seg_legend(self.dls.codes, self.dls.__dict__.get('ignore_index'))
+    if args and legend and 'cmap' not in kwargs: seg_legend(*dls_classes(self.dls))
     return res

