@@ -14,10 +14,10 @@ from PIL import Image, UnidentifiedImageError
 from fastai.vision.all import *
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'HIGH_BIT_MODES', 'ImageError', 'MaskError', 'dls_classes', 'pack_rgb', 'colours_to_index',
-           'check_pixels', 'open_image', 'rgb_array', 'read_image', 'loud_warning', 'tmp_prefix', 'atomic_write',
-           'remove_stale_tmp', 'PathError', 'confined', 'inside', 'check_apart', 'OutputFolder', 'seg_palette',
-           'seg_cmap', 'plot_legend', 'seg_legend', 'seg_show_args']
+__all__ = ['MAX_PIXELS', 'HIGH_BIT_MODES', 'DOCS_COLUMN', 'BODY_PX', 'ImageError', 'MaskError', 'dls_classes', 'pack_rgb',
+           'colours_to_index', 'check_pixels', 'open_image', 'rgb_array', 'read_image', 'loud_warning', 'tmp_prefix',
+           'atomic_write', 'remove_stale_tmp', 'PathError', 'confined', 'inside', 'check_apart', 'OutputFolder',
+           'seg_palette', 'seg_cmap', 'plot_legend', 'body_pt', 'seg_legend', 'seg_show_args']
 
 # %% ../nbs/00_core.ipynb #7dbd549b
 class ImageError(ValueError):
@@ -373,19 +373,33 @@ def plot_legend(codes, # Class names
     return fig
 
 # %% ../nbs/00_core.ipynb #4e7ec279
+DOCS_COLUMN = 688  # px: the docs site's text column in a 1280 px wide window (tests/test_docs_site.py measures the page)
+BODY_PX = 16       # px: the site's body text
+
+def body_pt(width:float, # The figure's width, inches
+            dpi:float|None=None, # Default: `figure.dpi`
+           )->float: # points
+    "The font size at which a figure `width` inches wide shows its text at `BODY_PX` on the page (a wider figure is shrunk to the column)"
+    dpi = ifnone(dpi, plt.rcParams['figure.dpi'])
+    return BODY_PX * 72/dpi * max(1, (width + 2*plt.rcParams['savefig.pad_inches'])*dpi / DOCS_COLUMN)  # as the notebook pads it
+
 def seg_legend(codes, # Class names, index = class
                ignore_index:int|None=None, # The class that counts nowhere: drawn in `ignore_colour`, named "(ignored)"
                colours=None, # One colour per class (see `seg_palette`); default: the course's palette
                fig:plt.Figure|None=None, # The figure to add it to; default: the current one
-               ncol:int=6, # Columns of the legend
+               ncol:int|None=None, # Columns of the legend; default: as many as fit the figure's width
                ignore_colour=(255, 255, 255), # RGB in 0..255
+               fontsize:float|None=None, # Points; default: the docs' body text at the figure's shown width (`body_pt`)
               )->matplotlib.legend.Legend:
     "A legend of the classes' `seg_palette` colours under a figure, so a figure with masks says which colour is which class"
     pal = seg_palette(len(codes), colours, ignore_index, ignore_colour)
     handles = [matplotlib.patches.Patch(facecolor=pal[i]/255, edgecolor='0.4', lw=0.5, label=f"{c} (ignored)" if i == ignore_index else str(c))
                for i,c in enumerate(codes)]
-    return ifnone(fig, plt.gcf()).legend(handles=handles, loc='upper center', bbox_to_anchor=(0.5, 0), ncol=min(ncol, len(codes)),
-                                         fontsize=8, frameon=False)
+    fig = ifnone(fig, plt.gcf())
+    w = fig.get_size_inches()[0]
+    fontsize = ifnone(fontsize, body_pt(w, fig.dpi))
+    ncol = ifnone(ncol, max(1, int(w*72 / (fontsize*9))))  # an entry: a patch and about 10 characters
+    return fig.legend(handles=handles, loc='upper center', bbox_to_anchor=(0.5, 0), ncol=min(ncol, len(codes)), fontsize=fontsize, frameon=False)
 
 def seg_show_args(dls)->dict: # `cmap`, `vmin`, `vmax`; empty when `dls` does not name its classes
     "What fastai's `show_batch` / `show_results` need to draw `dls`'s masks in `seg_palette`'s colours (from `dls.codes` and `dls.ignore_index`)"

@@ -6,7 +6,7 @@ Docs: https://segcourse.github.io/segcourse/report.html.md"""
 
 # %% ../nbs/12_report.ipynb #0fe14bac
 from __future__ import annotations
-import json, math, textwrap, time
+import ast, json, math, os, textwrap, time, warnings
 import pandas as pd
 from matplotlib.text import Text
 from fastai.vision.all import *
@@ -14,36 +14,32 @@ from .core import seg_cmap, seg_legend, seg_palette
 from .metrics import (check_cm_shape, confusion_matrix, dice_per_class, iou_per_class, precision_per_class, recall_per_class)
 
 # %% auto #0
-__all__ = ['DOCS_COLUMN', 'BODY_PX', 'ARCH_EDGES', 'RARE_CAMVID', 'RESULTS_DIR', 'sharp_figures', 'shown_width', 'smallest_text',
-           'module_shapes', 'arch_diagram', 'show_windows', 'plot_bars', 'show_panels', 'mask_iou', 'mask_dice',
-           'mask_precision', 'mask_recall', 'dice_from_iou', 'iou_from_dice', 'f1_score', 'per_class_table',
-           'ReportCallback', 'SegReport', 'error_map', 'show_seg_grid', 'plot_training', 'colour_mask', 'plot_panels',
-           'plot_predictions', 'tile_pictures', 'label_budget_table', 'plot_label_budget', 'results_dirs',
-           'results_path', 'read_results']
+__all__ = ['FIGURE_TEXT_FLOOR', 'FIGURES_SHOWN', 'ARCH_EDGES', 'RARE_CAMVID', 'RESULTS_DIR', 'sharp_figures', 'shown_width',
+           'smallest_text', 'excuse_small_text', 'check_figures', 'module_shapes', 'arch_diagram', 'show_windows',
+           'plot_bars', 'show_panels', 'mask_iou', 'mask_dice', 'mask_precision', 'mask_recall', 'dice_from_iou',
+           'iou_from_dice', 'f1_score', 'per_class_table', 'ReportCallback', 'SegReport', 'error_map', 'show_seg_grid',
+           'plot_training', 'colour_mask', 'plot_panels', 'plot_predictions', 'tile_pictures', 'label_budget_table',
+           'plot_label_budget', 'results_dirs', 'results_path', 'read_results']
 
 # %% ../nbs/12_report.ipynb #rtna0002
 def sharp_figures(fmt:str='retina', # The inline format: 'retina' stores PNGs at twice their displayed size, 'png' at it
                  )->bool: # Whether a notebook (IPython) was there to set it in
-    "Notebook figures stored at twice the size they are shown at, sharp on a high-density screen; nothing outside IPython"
+    "Notebook figures stored at twice the size they are shown at, sharp on a high-density screen, each measured as it is shown (`FIGURES_SHOWN`); nothing outside IPython"
     try:
         from IPython import get_ipython
         from matplotlib_inline.backend_inline import set_matplotlib_formats
     except ImportError: return False
     if get_ipython() is None: return False
     set_matplotlib_formats(fmt)
+    _watch(get_ipython())
     return True
 
-sharp_figures()
-
 # %% ../nbs/12_report.ipynb #lgbl0002
-DOCS_COLUMN = 688  # px: the docs site's text column in a 1280 px wide window (tests/test_docs_site.py measures the page)
-BODY_PX = 16       # px: the site's body text
-
 def shown_width(fig:plt.Figure, # A figure
                )->float: # px
     "The width `fig` is saved and shown at in a notebook: its tight bounding box, padded as `savefig` pads it, at its dpi"
-    fig.canvas.draw()
-    return (fig.get_tightbbox(fig.canvas.get_renderer()).width + 2*plt.rcParams['savefig.pad_inches']) * fig.dpi
+    r = fig._get_renderer()  # an Agg renderer, whatever canvas the figure has (a plain one draws nothing)
+    return (fig.get_tightbbox(r).width + 2*plt.rcParams['savefig.pad_inches']) * fig.dpi
 
 def _drawn_texts(fig):
     "The texts a draw of `fig` really draws (an axis turned off keeps its tick labels, undrawn)"
@@ -52,16 +48,90 @@ def _drawn_texts(fig):
         if t.get_visible() and t.get_text().strip(): drawn.append(t)
         return draw(t, renderer)
     Text.draw = record
-    try: fig.canvas.draw()
+    try: fig.draw(fig._get_renderer())
     finally: Text.draw = draw
     return drawn
 
 def smallest_text(fig:plt.Figure, # A figure
                   column:float=DOCS_COLUMN, # A page shows a wider figure shrunk to this width
                  )->float: # px
-    "Height of the smallest text of `fig` as a reader sees it: points at the figure's dpi, shrunk with a figure wider than `column`"
+    "Height of the smallest text of `fig` as a reader sees it: points at the figure's dpi, shrunk with a figure wider than `column` (inf: no text)"
     scale = min(1, column / shown_width(fig))
-    return min(t.get_fontsize() for t in _drawn_texts(fig)) * fig.dpi / 72 * scale
+    return min((t.get_fontsize() for t in _drawn_texts(fig)), default=math.inf) * fig.dpi / 72 * scale
+
+# %% ../nbs/12_report.ipynb #wtch0002
+FIGURE_TEXT_FLOOR = BODY_PX  # px: a lesson figure's smallest text, as the page shows it; env SEGCOURSE_FIGURE_FLOOR overrides (0: measure only)
+FIGURES_SHOWN = []  # One dict per figure this kernel has shown, in order: n, title, px (smallest text), width (px), why (an excuse)
+
+def excuse_small_text(fig:plt.Figure, # A figure whose text may stay under `FIGURE_TEXT_FLOOR`
+                      why:str, # The reason, kept with its measurement
+                     )->plt.Figure:
+    "Let `fig` show text under the floor, for a stated reason (kept in `FIGURES_SHOWN` and in the log)"
+    fig.small_text_why = why
+    return fig
+
+def _title(fig)->str:
+    "A figure's suptitle or first axes title, to name it in a message"
+    ts = [fig._suptitle.get_text() if fig._suptitle else ''] + [ax.get_title() or ax.get_title('left') for ax in fig.axes]
+    return next((t for t in ts if t.strip()), '').split('\n')[0][:60]
+
+def _measure(fig)->dict:
+    return dict(title=_title(fig), px=round(float(smallest_text(fig)), 1), width=round(shown_width(fig)), why=getattr(fig, 'small_text_why', None))
+
+def _record(fig):
+    "Measure `fig` as it is shown: into `FIGURES_SHOWN`, and a JSON line of the file env SEGCOURSE_FIGURE_LOG names"
+    r = dict(n=len(FIGURES_SHOWN) + 1, **_measure(fig))
+    FIGURES_SHOWN.append(r)
+    if (fn := os.environ.get('SEGCOURSE_FIGURE_LOG')):
+        with open(fn, 'a') as f: f.write(json.dumps(r) + '\n')
+
+def _cell_start(*args): _CELL[0] = len(FIGURES_SHOWN)
+
+def _watch(ip):
+    "Measure each figure as IPython makes its PNG; check each cell's figures at its end (see `check_figures`). The last call wins"
+    f = ip.display_formatter.formatters['image/png']
+    try: png = f.lookup_by_type(plt.Figure)
+    except KeyError: return
+    png = getattr(png, 'inner', png)
+    def watched(fig, *args, **kwargs):
+        try: _record(fig)
+        except Exception as e: warnings.warn(f"segcourse could not measure a figure's text: {e}")
+        return png(fig, *args, **kwargs)
+    watched.inner = png
+    f.for_type(plt.Figure, watched)
+    ip.ast_transformers[:] = [t for t in ip.ast_transformers if type(t).__name__ != '_CheckAtEnd'] + [_CheckAtEnd()]
+    if (old := getattr(ip, 'segcourse_cell_start', None)) is not None: ip.events.unregister('pre_run_cell', old)
+    ip.segcourse_cell_start = _cell_start
+    ip.events.register('pre_run_cell', _cell_start)
+
+_CELL = [0]  # where the running cell's figures start in `FIGURES_SHOWN`
+
+def check_figures(result=None, # The cell's result, passed on
+                  floor:float|None=None, # px; default: env SEGCOURSE_FIGURE_FLOOR, else `FIGURE_TEXT_FLOOR`
+                  test:bool|None=None, # Raise on small text; default: under nbdev-test (env IN_TEST)
+                 ):
+    "Under nbdev-test, fail the cell when a figure it shows (or leaves open, to be shown) has text under `floor` px at the docs column"
+    if not ifnone(test, bool(os.environ.get('IN_TEST'))): return result
+    floor = ifnone(floor, float(os.environ.get('SEGCOURSE_FIGURE_FLOOR', FIGURE_TEXT_FLOOR)))
+    shown = [(f"figure {r['n']}", r) for r in FIGURES_SHOWN[_CELL[0]:]]
+    shown += [(f"figure {len(FIGURES_SHOWN) + i + 1}", _measure(m.canvas.figure)) for i,m in enumerate(plt._pylab_helpers.Gcf.get_all_fig_managers())]
+    small = [(k, r) for k,r in shown if r['px'] < floor - 0.05 and not r['why']]
+    if small:
+        raise AssertionError('; '.join(f"{k} of this notebook ({r['title']!r}): its smallest text is {r['px']} px on the page, under the {floor:g} px floor "
+                                        f"(shown {r['width']} px wide; the column is {DOCS_COLUMN})" for k,r in small)
+                             + ". Larger fonts (`body_pt`), a narrower figure, or `excuse_small_text(fig, why)`")
+    return result
+
+class _CheckAtEnd(ast.NodeTransformer):
+    "Every cell ends by `check_figures`, its last expression passed through so the cell shows the same result"
+    def visit_Module(self, node):
+        call = ast.parse("__import__('segcourse.report', fromlist=['check_figures']).check_figures(None)", mode='eval').body
+        last = node.body[-1] if node.body else None
+        if isinstance(last, ast.Expr): call.args = [last.value]; last.value = call
+        else: node.body.append(ast.Expr(call))
+        return ast.fix_missing_locations(node)
+
+sharp_figures()
 
 # %% ../nbs/12_report.ipynb #a04337f8
 def module_shapes(model:nn.Module, # The model; run once, in eval mode, without gradients
