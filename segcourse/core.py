@@ -17,7 +17,7 @@ from fastai.vision.all import *
 __all__ = ['MAX_PIXELS', 'HIGH_BIT_MODES', 'DOCS_COLUMN', 'BODY_PX', 'ImageError', 'MaskError', 'dls_classes', 'pack_rgb',
            'colours_to_index', 'check_pixels', 'open_image', 'rgb_array', 'read_image', 'loud_warning', 'tmp_prefix',
            'atomic_write', 'remove_stale_tmp', 'PathError', 'confined', 'inside', 'check_apart', 'OutputFolder',
-           'seg_palette', 'seg_cmap', 'plot_legend', 'body_pt', 'seg_legend', 'seg_show_args']
+           'seg_palette', 'seg_cmap', 'plot_legend', 'body_pt', 'legend_cols', 'seg_legend', 'seg_show_args']
 
 # %% ../nbs/00_core.ipynb #7dbd549b
 class ImageError(ValueError):
@@ -383,6 +383,13 @@ def body_pt(width:float, # The figure's width, inches
     dpi = ifnone(dpi, plt.rcParams['figure.dpi'])
     return BODY_PX * 72/dpi * max(1, (width + 2*plt.rcParams['savefig.pad_inches'])*dpi / DOCS_COLUMN)  # as the notebook pads it
 
+def legend_cols(names:list, # The legend's labels
+                width:float, # The figure's width, inches
+                fontsize:float, # Points
+               )->int:
+    "How many columns of `names` fit `width`: an entry is a patch and its label, as wide as the longest"
+    return max(1, int(width*72 / ((0.6*max(len(str(o)) for o in names) + 3) * fontsize)))
+
 def seg_legend(codes, # Class names, index = class
                ignore_index:int|None=None, # The class that counts nowhere: drawn in `ignore_colour`, named "(ignored)"
                colours=None, # One colour per class (see `seg_palette`); default: the course's palette
@@ -398,7 +405,7 @@ def seg_legend(codes, # Class names, index = class
     fig = ifnone(fig, plt.gcf())
     w = fig.get_size_inches()[0]
     fontsize = ifnone(fontsize, body_pt(w, fig.dpi))
-    ncol = ifnone(ncol, max(1, int(w*72 / (fontsize*9))))  # an entry: a patch and about 10 characters
+    ncol = ifnone(ncol, legend_cols(codes, w, fontsize))
     return fig.legend(handles=handles, loc='upper center', bbox_to_anchor=(0.5, 0), ncol=min(ncol, len(codes)), fontsize=fontsize, frameon=False)
 
 def seg_show_args(dls)->dict: # `cmap`, `vmin`, `vmax`; empty when `dls` does not name its classes

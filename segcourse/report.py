@@ -10,7 +10,8 @@ import ast, json, math, os, textwrap, time, warnings
 import pandas as pd
 from matplotlib.text import Text
 from fastai.vision.all import *
-from .core import seg_cmap, seg_legend, seg_palette
+from .core import BODY_PX, DOCS_COLUMN, body_pt, legend_cols, seg_cmap, seg_legend, seg_palette
+_all_ = ['BODY_PX', 'DOCS_COLUMN', 'body_pt']  # the page's measures: defined in `core`, for `seg_legend`
 from .metrics import (check_cm_shape, confusion_matrix, dice_per_class, iou_per_class, precision_per_class, recall_per_class)
 
 # %% auto #0
@@ -19,7 +20,7 @@ __all__ = ['FIGURE_TEXT_FLOOR', 'FIGURES_SHOWN', 'ARCH_EDGES', 'RARE_CAMVID', 'R
            'plot_bars', 'show_panels', 'mask_iou', 'mask_dice', 'mask_precision', 'mask_recall', 'dice_from_iou',
            'iou_from_dice', 'f1_score', 'per_class_table', 'ReportCallback', 'SegReport', 'error_map', 'show_seg_grid',
            'plot_training', 'colour_mask', 'plot_panels', 'plot_predictions', 'tile_pictures', 'label_budget_table',
-           'plot_label_budget', 'results_dirs', 'results_path', 'read_results']
+           'plot_label_budget', 'results_dirs', 'results_path', 'read_results', 'BODY_PX', 'DOCS_COLUMN', 'body_pt']
 
 # %% ../nbs/12_report.ipynb #rtna0002
 def sharp_figures(fmt:str='retina', # The inline format: 'retina' stores PNGs at twice their displayed size, 'png' at it
@@ -205,6 +206,8 @@ def arch_diagram(shapes:dict, # name -> (c, h, w), as `module_shapes` gives; 'in
     return ax
 
 # %% ../nbs/12_report.ipynb #pltw0002
+def _column_in(): return DOCS_COLUMN/plt.rcParams['figure.dpi'] - 2*plt.rcParams['savefig.pad_inches']  # inches: a figure that fills the column
+
 def _wrap(title, width_in, fontsize):
     "`title`'s lines wrapped to what fits `width_in` inches at `fontsize`"
     return '\n'.join(textwrap.fill(l, int(width_in*72 / (0.55*fontsize))) for l in title.split('\n'))
@@ -489,9 +492,10 @@ def _normalize_cm(cm:Tensor, normalize:str|None)->Tensor:
 def plot_confusion(self:SegReport,
                    normalize:str|None='row', # 'row' (recall on the diagonal), 'col' (precision) or None (pixels)
                    all_classes:bool=False, # Also show classes absent from both target and prediction
-                   figsize:tuple|None=None, # Default: grows with the number of classes
+                   figsize:tuple|None=None, # Default: the docs column's width, nearly square
                    cmap:str='Blues', # A matplotlib colour map
-                   annotate:bool|None=None, # Write the values in the cells; default when there are 15 classes or fewer
+                   annotate:bool|None=None, # Write the values in the cells; default: when they fit at `fontsize`
+                   fontsize:float|None=None, # Every text; default: the docs' body text (`body_pt`)
                   )->plt.Axes:
     "Plot the confusion matrix with class names, the ignored class left out"
     keep = [i for i in range(len(self.cm)) if i != self.ignore_index]
@@ -499,18 +503,19 @@ def plot_confusion(self:SegReport,
     m = _normalize_cm(self.cm, normalize)[keep][:, keep].numpy()
     names = [self.codes[i] for i in keep]
     n = len(keep)
-    annotate = ifnone(annotate, n <= 15)
-    fig,ax = plt.subplots(figsize=ifnone(figsize, (2 + 0.5*n, 1.5 + 0.45*n)))
+    figsize = ifnone(figsize, (_column_in(), 0.9*_column_in()))
+    fs = ifnone(fontsize, body_pt(figsize[0]))
+    vals = [f"{100*v:.0f}" if normalize else f"{v:.0f}" for v in m.flat]  # percent: two digits fit a cell
+    annotate = ifnone(annotate, (figsize[0] - 2.4)*72/max(n, 1) > 0.65*fs*(max(map(len, vals), default=1) + 1))
+    fig,ax = plt.subplots(figsize=figsize)
     im = ax.imshow(m, cmap=cmap, vmin=0, vmax=1 if normalize else None, interpolation='nearest')
-    ax.set_xticks(range(n), names, rotation=90); ax.set_yticks(range(n), names)
-    ax.set_xlabel('predicted'); ax.set_ylabel('true')
-    ax.set_title(f"confusion matrix{'' if normalize is None else ', normalised by ' + normalize}")
+    ax.set_xticks(range(n), names, rotation=90); ax.set_yticks(range(n), names); ax.tick_params(labelsize=fs)
+    ax.set_xlabel('predicted', fontsize=fs); ax.set_ylabel('true', fontsize=fs)
+    ax.set_title('confusion matrix' + ('' if normalize is None else f", % of each {'row' if normalize == 'row' else 'column'}"), fontsize=fs)
     if annotate:
-        for i in range(n):
-            for j in range(n):
-                ax.text(j, i, f"{m[i, j]:.2f}" if normalize else f"{m[i, j]:.0f}", ha='center', va='center', fontsize=7,
-                        color='white' if m[i, j] > 0.5*m.max() else 'black')
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+        for (i,j),v in zip(np.ndindex(n, n), vals):
+            ax.text(j, i, v, ha='center', va='center', fontsize=fs, color='white' if m[i, j] > 0.5*m.max() else 'black')
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04).ax.tick_params(labelsize=fs)
     fig.tight_layout()
     return ax
 
@@ -532,12 +537,15 @@ def show_seg_grid(imgs, # Images: (n, 3, h, w) tensor or a list of what `show_im
                   ignore_index:int|None=None, # Class that counts nowhere (white in the error map)
                   titles:list|None=None, # One title per image
                   colours=None, # One colour per class (see `seg_palette`)
-                  figsize:tuple|None=None, # Default: 12 inches wide, 2.6 per image
+                  figsize:tuple|None=None, # Default: the docs column's width, a row per image
                   codes:list|None=None, # Class names: a `seg_legend` of the colours under the grid
+                  fontsize:float|None=None, # Titles and legend; default: the docs' body text (`body_pt`)
                  )->np.ndarray: # The grid's axes
     "One row per image: the image, its ground truth, the prediction and the errors (red) with the share of pixels wrong"
-    n = len(imgs)
-    fig,axs = plt.subplots(n, 4, figsize=ifnone(figsize, (12, 2.6*n)), squeeze=False)
+    n,(h,w) = len(imgs),np.shape(targs[0])[-2:]
+    fs = ifnone(fontsize, body_pt(figsize[0] if figsize else _column_in()))
+    figsize = ifnone(figsize, (_column_in(), n*(_column_in()/4 * h/w + 2.6*fs/72)))  # the picture, two lines of title
+    fig,axs = plt.subplots(n, 4, figsize=figsize, squeeze=False)
     kw = dict(**seg_cmap(n_classes, colours=colours, ignore_index=ignore_index), interpolation='nearest')
     titles = ifnone(titles, ['image']*n)
     for i in range(n):
@@ -548,14 +556,15 @@ def show_seg_grid(imgs, # Images: (n, 3, h, w) tensor or a list of what `show_im
         show_image(t, ctx=axs[i, 1], title='ground truth', **kw)
         show_image(p, ctx=axs[i, 2], title='prediction', **kw)
         show_image(error_map(t, p, ignore_index), ctx=axs[i, 3], title=f"errors: {wrong:.1%} of pixels")
-    fig.tight_layout()
-    if codes is not None: seg_legend(codes, ignore_index, colours, fig)
+        for ax in axs[i]: ax.set_title(_wrap(ax.get_title(), figsize[0]/4, fs), fontsize=fs)
+    fig.tight_layout(pad=0.3, h_pad=0.4, w_pad=0.3)
+    if codes is not None: seg_legend(codes, ignore_index, colours, fig, fontsize=fs)
     return axs
 
 # %% ../nbs/12_report.ipynb #b44d8f31
 @patch
 def show_worst(self:SegReport, k:int=4, # Number of images (at most the `k` kept by `from_learner`)
-               figsize:tuple|None=None, # Default: 12 inches wide, 2.6 per image
+               figsize:tuple|None=None, # Default: the docs column's width, a row per image
                colours=None, # One colour per class (see `seg_palette`)
               )->np.ndarray: # The grid's axes
     "Show the `k` images with the lowest IoU next to their ground truth, prediction and errors"
@@ -576,7 +585,8 @@ def _training_rows(learn:Learner)->list:
     return [{'fit': 0, **dict(zip(r.metric_names[1:], row))} for row in r.values]
 
 def plot_training(learn:Learner, # A trained `Learner`
-                  figsize:tuple|None=None, # Default: 5.5 inches per panel, 3.5 high
+                  figsize:tuple|None=None, # Default: the docs column's width, 3.6 inches high
+                  fontsize:float|None=None, # Every text; default: the docs' body text (`body_pt`)
                  )->plt.Figure:
     "Losses (left) and metrics (right) of every training epoch, fits separated by dotted lines"
     df = pd.DataFrame(_training_rows(learn)).astype(float)
@@ -584,13 +594,15 @@ def plot_training(learn:Learner, # A trained `Learner`
     cols = [c for c in df.columns if c != 'fit']
     groups = [[c for c in cols if c.endswith('loss')], [c for c in cols if not c.endswith('loss')]]
     groups = [g for g in groups if g]
-    fig,axs = plt.subplots(1, len(groups), figsize=ifnone(figsize, (5.5*len(groups), 3.5)), squeeze=False)
+    figsize = ifnone(figsize, (_column_in(), 3.6))
+    fs = ifnone(fontsize, body_pt(figsize[0]))
+    fig,axs = plt.subplots(1, len(groups), figsize=figsize, squeeze=False)
     for ax,g,title in zip(axs[0], groups, ('loss', 'metrics') if len(groups) == 2 else ('',)):
         for c in g: ax.plot(epochs, df[c], marker='o', label=c)
         for e in epochs[1:][np.diff(df['fit'].values) > 0]: ax.axvline(e - 0.5, ls=':', color='0.5')
         v = df[g].values[np.isfinite(df[g].values)]
         if g[0].endswith('loss') and len(v) and v.min() > 0 and v.max() > 30*v.min(): ax.set_yscale('log')  # a from-scratch spike
-        ax.set_xlabel('epoch'); ax.set_title(title); ax.legend(fontsize=8)
+        ax.set_xlabel('epoch', fontsize=fs); ax.set_title(title, fontsize=fs); ax.legend(fontsize=fs); ax.tick_params(which='both', labelsize=fs)
         ax.xaxis.get_major_locator().set_params(integer=True)
     fig.tight_layout()
     return fig
@@ -598,18 +610,22 @@ def plot_training(learn:Learner, # A trained `Learner`
 # %% ../nbs/12_report.ipynb #c0a1e014
 @patch
 def plot_per_class(self:SegReport, metric:str='iou', # A column of `table()`: 'iou', 'dice', 'precision' or 'recall'
-                   figsize:tuple|None=None, # Default: grows with the number of classes
+                   figsize:tuple|None=None, # Default: the docs column's width, a bar per class
+                   fontsize:float|None=None, # Every text; default: the docs' body text (`body_pt`)
                   )->plt.Axes:
     "Horizontal bars of one per-class figure, best class at the top, the mean as a dashed line"
     if metric not in ('iou', 'dice', 'precision', 'recall'):
         raise ValueError(f"metric must be 'iou', 'dice', 'precision' or 'recall', not {metric!r}")
     t = self.table()
     mean,t = t[metric].iloc[-1],t.iloc[:-1].dropna(subset=[metric]).sort_values(metric)
-    fig,ax = plt.subplots(figsize=ifnone(figsize, (6, 1 + 0.28*len(t))))
+    figsize = ifnone(figsize, (_column_in(), 1.2 + 0.32*len(t)))
+    fs = ifnone(fontsize, body_pt(figsize[0]))
+    fig,ax = plt.subplots(figsize=figsize)
     bars = ax.barh(t['class'], t[metric], color='tab:blue')
-    ax.bar_label(bars, fmt='%.2f', fontsize=7, padding=2)
+    ax.bar_label(bars, fmt='%.2f', fontsize=fs, padding=2)
     ax.axvline(mean, ls='--', color='k', label=f"mean {mean:.3f}")
-    ax.set_xlim(0, 1.08); ax.set_xlabel(metric); ax.legend(loc='lower right', fontsize=8)
+    ax.set_xlim(0, 1.15); ax.set_xlabel(metric, fontsize=fs); ax.tick_params(labelsize=fs)
+    ax.legend(loc='lower right', fontsize=fs)
     fig.tight_layout()
     return ax
 
@@ -617,7 +633,7 @@ def plot_per_class(self:SegReport, metric:str='iou', # A column of `table()`: 'i
 @patch
 def show_predictions(self:Learner, max_n:int=4, # Number of images, from the start of `dl`
                      dl:DataLoader|None=None, # DataLoader; defaults to `learn.dls.valid`
-                     figsize:tuple|None=None, # Default: 12 inches wide, 2.6 per image
+                     figsize:tuple|None=None, # Default: the docs column's width, a row per image
                      colours=None, # One colour per class (see `seg_palette`)
                     )->np.ndarray: # The grid's axes
     "Image, ground truth, prediction and errors of the first `max_n` images of `dl`, with a legend of the classes"
@@ -654,12 +670,12 @@ def _class_legend(fig, codes:list, n_classes:int, ignore_index, colours, fontsiz
 def plot_panels(panels:list, # Pictures: (h, w, 3) images, (h, w) class-index masks, or None for an empty place
                 titles:list, # One title per panel
                 ncols:int=5, # Panels per row: a wide grid is split into rows
-                width:float=7., # Figure width in inches: the docs column (700 px at 100 dpi)
+                width:float|None=None, # Figure width in inches; default: the docs column's
                 n_classes:int|None=None, # Number of classes, to colour the masks with `seg_palette`
                 ignore_index:int|None=None, # The void value of the masks, drawn white
                 codes:list|None=None, # Class names: a legend of these classes under the grid
                 colours=None, # One colour per class (see `seg_palette`)
-                fontsize:float=10, # Titles and legend, in points: at `width` 7 about the size of the body text
+                fontsize:float|None=None, # Titles and legend, in points; default: the docs' body text (`body_pt`)
                )->np.ndarray: # The axes, (rows, ncols)
     "Pictures and masks in rows of `ncols`, each titled, masks in the class palette, the legend of the classes under them"
     if not panels or all(p is None for p in panels): raise ValueError("no pictures to plot: give a list of images or masks")
@@ -668,7 +684,10 @@ def plot_panels(panels:list, # Pictures: (h, w, 3) images, (h, w) class-index ma
     masks = any(p is not None and np.ndim(p) == 2 for p in panels)
     if (masks or codes is not None) and n_classes is None: raise ValueError("masks or codes given: give n_classes, to colour the masks and the legend with the class palette")
     h,w = np.shape(next(p for p in panels if p is not None))[:2]
-    nrows,row_h = -(-len(panels) // ncols),width/ncols * h/w + fontsize/72 * 2.8  # the picture, then its title and the gaps
+    width = ifnone(width, _column_in()); fontsize = ifnone(fontsize, body_pt(width))
+    titles = [_wrap(t, width/ncols, fontsize) for t in titles]
+    lines = max(t.count('\n') + 1 for t in titles)
+    nrows,row_h = -(-len(panels) // ncols),width/ncols * h/w + fontsize/72 * (1.4*lines + 1.4)  # the picture, then its title and the gaps
     legend_h = 0.
     fig,axs = plt.subplots(nrows, ncols, figsize=(width, nrows*row_h), squeeze=False)
     kw = seg_cmap(n_classes, colours=colours, ignore_index=ignore_index) if masks else {}
@@ -679,7 +698,7 @@ def plot_panels(panels:list, # Pictures: (h, w, 3) images, (h, w) class-index ma
         ax.imshow(p, interpolation='nearest', **(kw if p.ndim == 2 else {}))
         ax.set_title(t, fontsize=fontsize)
     if codes is not None:
-        legend_h = _class_legend(fig, list(codes), n_classes, ignore_index, colours, fontsize, max(1, int(width // 1.25)))
+        legend_h = _class_legend(fig, list(codes), n_classes, ignore_index, colours, fontsize, legend_cols(codes, width, fontsize))
         fig.set_size_inches(width, nrows*row_h + legend_h)
     fig.tight_layout(pad=0.3, h_pad=0.4, w_pad=0.3, rect=(0, legend_h / fig.get_size_inches()[1], 1, 1))
     return axs
@@ -744,7 +763,8 @@ def label_budget_table(runs:pd.DataFrame, # One row per run, the columns of `lab
 
 def plot_label_budget(budget:pd.DataFrame, # From `label_budget_table`
                       ylabel:str='mIoU on drive 0006R0 (%)', # What the runs were scored on
-                      figsize:tuple=(6.5, 3.8),
+                      figsize:tuple=(6.5, 4.2),
+                      fontsize:float|None=None, # Every text; default: the docs' body text (`body_pt`)
                      )->plt.Axes:
     "mIoU (with its std over seeds) against labelled frames, log scale: one line per size and series, dashed for the steps of all frames"
     fig,ax = plt.subplots(figsize=figsize)
@@ -754,8 +774,10 @@ def plot_label_budget(budget:pd.DataFrame, # From `label_budget_table`
         ax.errorbar(t.index, t.mIoU, yerr=t['std'], marker='o', capsize=3, ls='--' if steps == f'{n} frames' else '-',
                     label=f'{size}, the steps of {steps}')
     frames = sorted(budget.index.get_level_values('frames').unique())
-    ax.set(xscale='log', xlabel='labelled training frames (log scale)', ylabel=ylabel, xticks=frames, xticklabels=frames)
-    ax.legend(fontsize=9); ax.grid(alpha=0.3)
+    fs = ifnone(fontsize, body_pt(figsize[0]))
+    ax.set(xscale='log', xticks=frames, xticklabels=frames)
+    ax.set_xlabel('labelled training frames (log scale)', fontsize=fs); ax.set_ylabel(ylabel, fontsize=fs); ax.tick_params(which='both', labelsize=fs)
+    ax.legend(fontsize=fs); ax.grid(alpha=0.3)
     return ax
 
 # %% ../nbs/12_report.ipynb #08284c2c
