@@ -20,8 +20,8 @@ __all__ = ['FIGURE_TEXT_FLOOR', 'FIGURES_SHOWN', 'FIGURE_TEXT_UNCHECKED', 'ARCH_
            'arch_diagram', 'show_windows', 'plot_bars', 'show_panels', 'mask_iou', 'mask_dice', 'mask_precision',
            'mask_recall', 'dice_from_iou', 'iou_from_dice', 'f1_score', 'per_class_table', 'ReportCallback',
            'SegReport', 'error_map', 'show_seg_grid', 'plot_training', 'colour_mask', 'plot_panels', 'plot_predictions',
-           'tile_pictures', 'label_budget_table', 'plot_label_budget', 'results_dirs', 'results_path', 'read_results',
-           'BODY_PX', 'DOCS_COLUMN', 'body_pt']
+           'show_polygons', 'taps_inside', 'show_dilated_taps', 'tile_pictures', 'label_budget_table',
+           'plot_label_budget', 'results_dirs', 'results_path', 'read_results', 'BODY_PX', 'DOCS_COLUMN', 'body_pt']
 
 # %% ../nbs/12_report.ipynb #rtna0002
 def sharp_figures(fmt:str='retina', # The inline format: 'retina' stores PNGs at twice their displayed size, 'png' at it
@@ -688,20 +688,24 @@ def colour_mask(mask, # (h, w) class indices
     return seg_palette(n_classes, colours=colours, ignore_index=ignore_index)[np.asarray(mask, dtype=np.int64)]
 
 # %% ../nbs/12_report.ipynb #014c6ce5
-def _class_legend(fig, codes:list, n_classes:int, ignore_index, colours, fontsize:float, ncol:int)->float:
-    "A legend of the classes along the bottom of `fig`; returns its height in inches"
+def _class_legend(fig, codes:list, n_classes:int, ignore_index, colours, fontsize:float, ncol:int, keep=None)->float:
+    "A legend of the classes (those in `keep`, else all) along the bottom of `fig`; returns its height in inches"
     pal = seg_palette(n_classes, colours=colours, ignore_index=ignore_index)/255
-    handles = [matplotlib.patches.Patch(facecolor=pal[i], edgecolor='0.5', lw=0.5, label=name) for i,name in enumerate(codes)]
+    handles = [matplotlib.patches.Patch(facecolor=pal[i], edgecolor='0.5', lw=0.5, label=name) for i,name in enumerate(codes)
+               if keep is None or i in keep]
     fig.legend(handles=handles, loc='lower center', ncol=ncol, fontsize=fontsize, frameon=False, handlelength=1.2, columnspacing=1.)
-    return -(-len(codes) // ncol) * fontsize/72 * 1.7 + 0.1
+    return -(-len(handles) // ncol) * fontsize/72 * 1.7 + 0.1
 
-def plot_panels(panels:list, # Pictures: (h, w, 3) images, (h, w) class-index masks, or None for an empty place
+def _is_mask(p)->bool: return p is not None and np.ndim(p) == 2 and np.issubdtype(np.asarray(p).dtype, np.integer)
+
+def plot_panels(panels:list, # (h, w, 3) images, (h, w) integer class masks, (h, w) float or bool maps in 0..1 (grey), None: a blank
                 titles:list, # One title per panel
                 ncols:int=5, # Panels per row: a wide grid is split into rows
                 width:float|None=None, # Figure width in inches; default: the docs column's
                 n_classes:int|None=None, # Number of classes, to colour the masks with `seg_palette`
                 ignore_index:int|None=None, # The void value of the masks, drawn white
                 codes:list|None=None, # Class names: a legend of these classes under the grid
+                only_shown:bool=False, # The legend names only the classes the masks show
                 colours=None, # One colour per class (see `seg_palette`)
                 fontsize:float|None=None, # Titles and legend, in points; default: the docs' body text (`body_pt`)
                )->np.ndarray: # The axes, (rows, ncols)
@@ -710,7 +714,7 @@ def plot_panels(panels:list, # Pictures: (h, w, 3) images, (h, w) class-index ma
     if len(titles) != len(panels): raise ValueError(f"{len(panels)} panels and {len(titles)} titles: give one title per panel")
     if not isinstance(ncols, int) or isinstance(ncols, bool) or ncols < 1: raise ValueError("ncols must be a whole number, 1 or more, not "
                                                                                             f"{ncols!r}")
-    masks = any(p is not None and np.ndim(p) == 2 for p in panels)
+    masks = any(_is_mask(p) for p in panels)
     if (masks or codes is not None) and n_classes is None: raise ValueError("masks or codes given: give n_classes, to colour the masks and "
                                                                             "the legend with the class palette")
     h,w = np.shape(next(p for p in panels if p is not None))[:2]
@@ -725,10 +729,12 @@ def plot_panels(panels:list, # Pictures: (h, w, 3) images, (h, w) class-index ma
         ax.axis('off')
         if p is None: continue
         p = np.asarray(p)
-        ax.imshow(p, interpolation='nearest', **(kw if p.ndim == 2 else {}))
+        ax.imshow(p, interpolation='nearest', **(kw if _is_mask(p) else dict(cmap='gray', vmin=0, vmax=1) if p.ndim == 2 else {}))
         ax.set_title(t, fontsize=fontsize)
     if codes is not None:
-        legend_h = _class_legend(fig, list(codes), n_classes, ignore_index, colours, fontsize, legend_cols(codes, width, fontsize))
+        keep = {int(v) for p in panels if _is_mask(p) for v in np.unique(np.asarray(p))} - {ignore_index} if only_shown else None
+        names = [o for i,o in enumerate(codes) if keep is None or i in keep]
+        legend_h = _class_legend(fig, list(codes), n_classes, ignore_index, colours, fontsize, legend_cols(names, width, fontsize), keep)
         fig.set_size_inches(width, nrows*row_h + legend_h)
     fig.tight_layout(pad=0.3, h_pad=0.4, w_pad=0.3, rect=(0, legend_h / fig.get_size_inches()[1], 1, 1))
     return axs
@@ -751,6 +757,59 @@ def plot_predictions(images:list, # (h, w, 3) uint8 frames
         panels += row + [None]*pad
         titles += [f'frame {i+1}', 'truth'] + list(preds) + ['']*pad
     return plot_panels(panels, titles, ncols=ncols, **kwargs)
+
+# %% ../nbs/12_report.ipynb #plyg0002
+def show_polygons(img, # (h, w, 3) image (a PIL image or an array)
+                  shapes:list, # LabelMe shapes: dicts with 'label' and 'points' ([[x, y], ...])
+                  codes:list, # Class names: a shape's colour is its class's `seg_palette` colour
+                  title:str='', # Above the image
+                  width:float|None=None, # Inches; default: the docs column's
+                  fontsize:float|None=None, # Title and legend; default: the docs' body text (`body_pt`)
+                 )->plt.Axes:
+    "An annotator's polygons drawn on their image, each in its class's colour, with a legend of the classes drawn"
+    if (unknown := sorted({s['label'] for s in shapes} - set(codes))): raise ValueError(f"labels not in codes: {unknown}")
+    img = np.asarray(img)
+    width = ifnone(width, _column_in()); fs = ifnone(fontsize, body_pt(width))
+    fig,ax = plt.subplots(figsize=(width, 0.72*width * img.shape[0]/img.shape[1] + 0.5))
+    ax.imshow(img)
+    pal = seg_palette(len(codes)) / 255
+    for s in shapes:
+        xy = np.array(s['points'] + s['points'][:1])
+        ax.plot(xy[:, 0], xy[:, 1], lw=1.5, color=pal[codes.index(s['label'])])
+    drawn = sorted({s['label'] for s in shapes}, key=codes.index)
+    ax.legend(handles=[matplotlib.patches.Patch(color=pal[codes.index(o)], label=o) for o in drawn], loc='center left',
+              bbox_to_anchor=(1, 0.5), fontsize=fs, frameon=False, handlelength=1)
+    ax.set_title(_wrap(title, 0.72*width, fs), fontsize=fs); ax.axis('off')
+    fig.tight_layout(pad=0.3)
+    return ax
+
+# %% ../nbs/12_report.ipynb #taps0002
+def taps_inside(shape:tuple, # (h, w) of the feature map
+                rate:int, # The dilation of a 3x3 kernel
+               )->float:
+    "The share of a dilated 3x3 kernel's taps that fall on the map, averaged over every output position (the rest read padding)"
+    ii,jj = np.meshgrid(np.arange(shape[0]), np.arange(shape[1]), indexing='ij')
+    return float(np.mean([(ii + dy*rate >= 0) & (ii + dy*rate < shape[0]) & (jj + dx*rate >= 0) & (jj + dx*rate < shape[1])
+                          for dy in (-1, 0, 1) for dx in (-1, 0, 1)]))
+
+def show_dilated_taps(img:np.ndarray, # (h, w, 3) the frame
+                      rates:list, # Dilations of the 3x3 kernels, e.g. ASPP's
+                      stride:int=16, # Image pixels per feature pixel
+                      width:float=6., # Inches
+                      fontsize:float|None=None, # The legend; default: the docs' body text (`body_pt`)
+                     )->plt.Axes:
+    "The 9 taps of a 3x3 kernel at each rate around the centre of the feature map, drawn on the frame (taps off it included)"
+    fh,fw = -(-img.shape[0] // stride),-(-img.shape[1] // stride)
+    fig,ax = plt.subplots(figsize=(width, 0.75*width))
+    ax.imshow(img); cy,cx = fh // 2,fw // 2
+    for r,col in zip(rates, ('C1', 'C2', 'C3', 'C4', 'C5')):
+        taps = [(cy + dy*r, cx + dx*r) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+        ax.scatter([stride*(tx + .5) for _,tx in taps], [stride*(ty + .5) for ty,_ in taps], s=40, c=col, label=f'rate {r}', clip_on=False)
+    m = stride * (max(rates) + 1)
+    ax.set_xlim(-m, img.shape[1] + m); ax.set_ylim(img.shape[0] + m, -m); ax.axis('off')
+    ax.legend(fontsize=ifnone(fontsize, body_pt(width)), loc='lower right')
+    fig.tight_layout()
+    return ax
 
 # %% ../nbs/12_report.ipynb #5352e58c
 def tile_pictures(pics:list, # (h, w, 3) uint8 pictures of one size (masks: `colour_mask` first)
