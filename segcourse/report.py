@@ -807,7 +807,7 @@ def show_dilated_taps(img:np.ndarray, # (h, w, 3) the frame
         ax.scatter([stride*(tx + .5) for _,tx in taps], [stride*(ty + .5) for ty,_ in taps], s=40, c=col, label=f'rate {r}', clip_on=False)
     m = stride * (max(rates) + 1)
     ax.set_xlim(-m, img.shape[1] + m); ax.set_ylim(img.shape[0] + m, -m); ax.axis('off')
-    ax.legend(fontsize=ifnone(fontsize, body_pt(width)), loc='lower right')
+    ax.legend(fontsize=ifnone(fontsize, body_pt(width)), loc='upper center', bbox_to_anchor=(0.5, 0), ncol=len(rates), frameon=False)
     fig.tight_layout()
     return ax
 
