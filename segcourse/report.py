@@ -70,7 +70,7 @@ FIGURES_SHOWN = []  # One dict per figure this kernel has shown, in order: n, ti
 FIGURE_TEXT_UNCHECKED = {  # lesson -> why its figures are measured (logged) but do not fail nbdev-test yet
     f'{n}': "not re-rendered since the report helpers' fonts reached the body size (issue 31): measure it, then take it off this list"
     for n in ('00_segmentation', '01_camvid', '02_a2d2', '03_upsampling', '05_comparison', '06_sam_maskrcnn', '07_metrics_explained',
-              '08_your_own_labels', '09_losses_explained', '10_lab_your_photos')}
+              '09_losses_explained', '10_lab_your_photos')}
 
 def _notebook()->str:
     "The name of the notebook nbdev-test is running ('' elsewhere)"
@@ -261,19 +261,22 @@ def show_windows(img:np.ndarray, # (h, w, 3): the image the windows are cut from
 
 # %% ../nbs/12_report.ipynb #pltw0004
 def plot_bars(df:pd.DataFrame, # One group per column, one bar (and legend entry) per row
-              ylabel:str='', # The y axis
+              ylabel:str='', # The values' axis (x when `horizontal`)
               title:str='', # Wrapped to the figure's width
               logy:bool=False, # A log scale, for values that span orders of magnitude
               legend_title:str|None=None, # Above the legend (the rows' name)
+              horizontal:bool=False, # Bars along x, the groups down the y axis (first at the top): for long group names
               width:float=6.6, # Inches (the docs column)
               fontsize:float=12, # Every text
              )->plt.Axes:
     "A grouped bar chart of a table, its text at `fontsize` and its width the docs column's"
     fig,ax = plt.subplots(figsize=(width, 3.6))
-    df.T.plot.bar(ax=ax, logy=logy, rot=0)
+    if horizontal: df.T.plot.barh(ax=ax, logx=logy); ax.invert_yaxis()
+    else: df.T.plot.bar(ax=ax, logy=logy, rot=0)
     ax.tick_params(which='both', labelsize=fontsize)
-    ax.set_xlabel(ax.get_xlabel(), fontsize=fontsize)  # pandas names the groups' axis after the columns
-    ax.set_ylabel(ylabel, fontsize=fontsize); ax.set_title(_wrap(title, width, fontsize), fontsize=fontsize)
+    groups,values = (ax.yaxis, ax.xaxis) if horizontal else (ax.xaxis, ax.yaxis)
+    groups.label.set_fontsize(fontsize)  # pandas names the groups' axis after the columns
+    values.set_label_text(ylabel, fontsize=fontsize); ax.set_title(_wrap(title, width, fontsize), fontsize=fontsize)
     ax.legend(title=legend_title, fontsize=fontsize, title_fontsize=fontsize)
     fig.tight_layout()
     return ax
