@@ -276,7 +276,8 @@ def plot_bars(df:pd.DataFrame, # One group per column, one bar (and legend entry
     ax.tick_params(which='both', labelsize=fontsize)
     groups,values = (ax.yaxis, ax.xaxis) if horizontal else (ax.xaxis, ax.yaxis)
     groups.label.set_fontsize(fontsize)  # pandas names the groups' axis after the columns
-    values.set_label_text(ylabel, fontsize=fontsize); ax.set_title(_wrap(title, width, fontsize), fontsize=fontsize)
+    values.set_label_text(_wrap(ylabel, 0.6*width if horizontal else 3.6, fontsize), fontsize=fontsize)  # under the bars: narrower
+    ax.set_title(_wrap(title, width, fontsize), fontsize=fontsize)
     ax.legend(title=legend_title, fontsize=fontsize, title_fontsize=fontsize)
     fig.tight_layout()
     return ax
