@@ -409,7 +409,7 @@ def seg_legend(codes, # Class names, index = class
     fig = ifnone(fig, plt.gcf())
     w = fig.get_size_inches()[0]
     fontsize = ifnone(fontsize, body_pt(w, fig.dpi))
-    ncol = ifnone(ncol, legend_cols(codes, w, fontsize))
+    ncol = ifnone(ncol, legend_cols([h.get_label() for h in handles], w, fontsize))  # '(ignored)' included
     return fig.legend(handles=handles, loc='upper center', bbox_to_anchor=(0.5, 0), ncol=min(ncol, len(codes)), fontsize=fontsize, frameon=False)
 
 def seg_show_args(dls)->dict: # `cmap`, `vmin`, `vmax`; empty when `dls` does not name its classes
