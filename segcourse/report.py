@@ -69,10 +69,9 @@ FIGURE_TEXT_FLOOR = BODY_PX  # px: a lesson figure's smallest text on the page; 
 FIGURES_SHOWN = []  # One dict per figure this kernel has shown, in order: n, title, px (smallest text), width (px), why (an excuse)
 
 FIGURE_TEXT_UNCHECKED = {  # lesson -> why its figures are measured (logged) but do not fail nbdev-test yet (issue 31)
-    '01_camvid': "fastai's show_batch/show_results at their default size and a 3-panel show_seg_grid: re-render with its training",
-    '02_a2d2': "A2D2's own figures (6 px at the column): not yet drawn with the report's helpers",
-    '06_sam_maskrcnn': "instance figures (7-11 px) drawn in the lesson; most come from its slow Mask R-CNN training",
-    '10_lab_your_photos': "its photo grid (10 px) comes from a slow cell; fastai's show_results at 15.6 px",
+    '01_camvid': "show_results (9x9 in) and show_seg_grid (12 in wide) come after its 10-minute training: resize them with a re-run",
+    '06_sam_maskrcnn': "its instance figures (7-11 px), drawn in the lesson, come after its Mask R-CNN training",
+    '10_lab_your_photos': "its photo grid (10 px, 8 in wide) comes after its training: plot_panels with a re-run",
 }
 
 def _notebook()->str:
