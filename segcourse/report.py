@@ -69,16 +69,20 @@ FIGURE_TEXT_FLOOR = BODY_PX  # px: a lesson figure's smallest text on the page; 
 FIGURES_SHOWN = []  # One dict per figure this kernel has shown, in order: n, title, px (smallest text), width (px), why (an excuse)
 
 FIGURE_TEXT_UNCHECKED = {  # lesson -> why its figures are measured (logged) but do not fail nbdev-test yet (issue 31)
-    '01_camvid': "show_results (9x9 in) and show_seg_grid (12 in wide) come after its 10-minute training: resize them with a re-run",
     '06_sam_maskrcnn': "its instance figures (7-11 px), drawn in the lesson, come after its Mask R-CNN training",
     '10_lab_your_photos': "its photo grid (10 px, 8 in wide) comes after its training: plot_panels with a re-run",
 }
 
-def _notebook()->str:
-    "The name of the notebook nbdev-test is running ('' elsewhere)"
+def _notebook()->Path|None:
+    "The notebook nbdev-test is running (None elsewhere)"
     t = sys.modules.get('nbdev.test')
     fn = getattr(t, '_cur_nb', [None])[0] if t is not None else None
-    return Path(fn).stem if fn else ''
+    return Path(fn) if fn else None
+
+def _checked()->bool:
+    "Under nbdev-test, in a lesson (nbs/tutorials) not in `FIGURE_TEXT_UNCHECKED`"
+    nb = _notebook()
+    return bool(os.environ.get('IN_TEST')) and nb is not None and nb.parent.name == 'tutorials' and nb.stem not in FIGURE_TEXT_UNCHECKED
 
 def excuse_small_text(fig:plt.Figure, # A figure whose text may stay under `FIGURE_TEXT_FLOOR`
                       why:str, # The reason, kept with its measurement
@@ -101,7 +105,7 @@ def _record(fig):
     r = dict(n=len(FIGURES_SHOWN) + 1, **_measure(fig))
     FIGURES_SHOWN.append(r)
     if (fn := os.environ.get('SEGCOURSE_FIGURE_LOG')):
-        with open(fn, 'a') as f: f.write(json.dumps(r) + '\n')
+        with open(fn, 'a') as f: f.write(json.dumps({**r, 'px': r['px'] if math.isfinite(r['px']) else None}) + '\n')  # no text: null
 
 def _cell_start(*args): _CELL[0] = len(FIGURES_SHOWN)
 
@@ -126,10 +130,10 @@ _CELL = [0]  # where the running cell's figures start in `FIGURES_SHOWN`
 
 def check_figures(result=None, # The cell's result, passed on
                   floor:float|None=None, # px; default: env SEGCOURSE_FIGURE_FLOOR, else `FIGURE_TEXT_FLOOR`
-                  test:bool|None=None, # Raise on small text; default: under nbdev-test (env IN_TEST)
+                  test:bool|None=None, # Raise on small text; default: in a lesson under nbdev-test (`_checked`)
                  ):
-    "Under nbdev-test, fail the cell when a figure it shows (or leaves open, to be shown) has text under `floor` px at the docs column"
-    if not ifnone(test, bool(os.environ.get('IN_TEST')) and _notebook() not in FIGURE_TEXT_UNCHECKED): return result
+    "In a lesson under nbdev-test, fail the cell when a figure it shows (or leaves open) has text under `floor` px at the docs column"
+    if not ifnone(test, _checked()): return result
     floor = ifnone(floor, float(os.environ.get('SEGCOURSE_FIGURE_FLOOR', FIGURE_TEXT_FLOOR)))
     shown = [(f"figure {r['n']}", r) for r in FIGURES_SHOWN[_CELL[0]:]]
     open_figs = [m.canvas.figure for m in plt._pylab_helpers.Gcf.get_all_fig_managers()]  # shown when the cell ends
