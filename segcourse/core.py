@@ -14,10 +14,11 @@ from PIL import Image, UnidentifiedImageError
 from fastai.vision.all import *
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'HIGH_BIT_MODES', 'ImageError', 'MaskError', 'SegMaskCodes', 'mask_codes', 'dls_classes', 'pack_rgb',
-           'colours_to_index', 'check_pixels', 'open_image', 'rgb_array', 'read_image', 'loud_warning', 'tmp_prefix',
-           'atomic_write', 'remove_stale_tmp', 'PathError', 'confined', 'inside', 'check_apart', 'OutputFolder',
-           'seg_palette', 'seg_cmap', 'plot_legend', 'seg_legend', 'seg_show_args']
+__all__ = ['MAX_PIXELS', 'HIGH_BIT_MODES', 'DOCS_COLUMN', 'BODY_PX', 'ImageError', 'MaskError', 'SegMaskCodes', 'mask_codes',
+           'dls_classes', 'pack_rgb', 'colours_to_index', 'check_pixels', 'open_image', 'rgb_array', 'read_image',
+           'loud_warning', 'tmp_prefix', 'atomic_write', 'remove_stale_tmp', 'PathError', 'confined', 'inside',
+           'check_apart', 'OutputFolder', 'seg_palette', 'seg_cmap', 'body_pt', 'legend_cols', 'plot_legend',
+           'seg_legend', 'seg_show_args']
 
 # %% ../nbs/00_core.ipynb #7dbd549b
 class ImageError(ValueError):
@@ -383,23 +384,44 @@ def seg_cmap(n:int, **kwargs)->dict: # `cmap`, `vmin`, `vmax`
     return dict(cmap=matplotlib.colors.ListedColormap(pal[:n]).with_extremes(over=pal[kwargs.get('ignore_index') or 255]), vmin=0, vmax=n-1)
 
 # %% ../nbs/00_core.ipynb #89c1fbfa
+DOCS_COLUMN = 688  # px: the docs site's text column in a 1280 px wide window (tests/test_docs_site.py measures the page)
+BODY_PX = 16       # px: the site's body text
+
+def body_pt(width:float, # The figure's width, inches
+            dpi:float|None=None, # Default: `figure.dpi`
+           )->float: # points
+    "The font size at which a figure `width` inches wide shows its text at `BODY_PX` on the page (a wider figure is shrunk to the column)"
+    dpi = ifnone(dpi, plt.rcParams['figure.dpi'])
+    return BODY_PX * 72/dpi * max(1, (width + 2*plt.rcParams['savefig.pad_inches'])*dpi / DOCS_COLUMN)  # as the notebook pads it
+
+def legend_cols(names:list, # The legend's labels
+                width:float, # The figure's width, inches
+                fontsize:float, # Points
+               )->int:
+    "How many columns of `names` fit `width`: an entry is a patch and its label, as wide as the longest"
+    return max(1, int(width*72 / ((0.6*max(len(str(o)) for o in names) + 3) * fontsize)))
+
 def plot_legend(codes, # Class names
                 colours, # One colour per class: '#rrggbb' strings, RGB in 0..255 (integers) or in 0..1 (floats)
-                ncol:int=4, # Columns of the legend
+                ncol:int|None=None, # Columns of the legend, at most; default (and at most): as many as fit the width
                 title:str|None=None, # Above the legend
-                figsize:tuple|None=None, # Default: fits the rows and columns
+                figsize:tuple|None=None, # Default: the docs column's width, the rows' height
+                fontsize:float|None=None, # Points; default: the docs' body text at the figure's shown width (`body_pt`)
                )->plt.Figure:
     "The classes as a picture: a colour patch and the name of each class, column by column"
     cs = _rgb01(colours)
     if len(cs) != len(codes): raise ValueError(f"{len(codes)} class names and {len(cs)} colours: give one colour per class")
+    w = figsize[0] if figsize else DOCS_COLUMN/plt.rcParams['figure.dpi'] - 2*plt.rcParams['savefig.pad_inches']
+    fs = ifnone(fontsize, body_pt(w))
+    ncol = min(ifnone(ncol, len(codes)), legend_cols(codes, w, fs))
     nrow = -(-len(codes) // ncol)
-    fig,ax = plt.subplots(figsize=ifnone(figsize, (2.5*ncol, 0.32*nrow + (0.6 if title else 0.2))))
+    fig,ax = plt.subplots(figsize=ifnone(figsize, (w, 1.8*fs/72*nrow + (2.4*fs/72 if title else 0.2))))
     for i,(name,c) in enumerate(zip(codes, cs)):
         x,y = i // nrow,nrow - 1 - i % nrow
-        ax.add_patch(matplotlib.patches.Rectangle((x, y + 0.1), 0.15, 0.8, facecolor=c, edgecolor='0.4', lw=0.5))
-        ax.text(x + 0.2, y + 0.5, name, va='center', fontsize=8)
+        ax.add_patch(matplotlib.patches.Rectangle((x, y + 0.15), 1.2*fs/72 * ncol/w, 0.7, facecolor=c, edgecolor='0.4', lw=0.5))
+        ax.text(x + 1.6*fs/72 * ncol/w, y + 0.5, name, va='center', fontsize=fs)
     ax.set_xlim(0, ncol); ax.set_ylim(0, nrow); ax.axis('off')
-    if title: ax.set_title(title, fontsize=9)
+    if title: ax.set_title(title, fontsize=fs)
     fig.tight_layout(pad=0.2)
     return fig
 
@@ -408,16 +430,21 @@ def seg_legend(codes, # Class names, index = class
                ignore_index:int|None=None, # The class that counts nowhere: drawn in `ignore_colour`, named "(ignored)"
                colours=None, # One colour per class (see `seg_palette`); default: the course's palette
                fig:plt.Figure|None=None, # The figure to add it to; default: the current one
-               ncol:int=6, # Columns of the legend
+               ncol:int|None=None, # Columns of the legend; default: as many as fit the figure's width
                ignore_colour=(255, 255, 255), # RGB in 0..255
+               fontsize:float|None=None, # Points; default: the docs' body text at the figure's shown width (`body_pt`)
               )->matplotlib.legend.Legend:
     "A legend of the classes' `seg_palette` colours under a figure, so a figure with masks says which colour is which class"
     pal = seg_palette(len(codes), colours, ignore_index, ignore_colour)
     handles = [matplotlib.patches.Patch(facecolor=pal[i]/255, edgecolor='0.4', lw=0.5,
                                         label=f"{c} (ignored)" if i == ignore_index else str(c))
                for i,c in enumerate(codes)]
-    return ifnone(fig, plt.gcf()).legend(handles=handles, loc='upper center', bbox_to_anchor=(0.5, 0), ncol=min(ncol, len(codes)),
-                                         fontsize=8, frameon=False)
+    fig = ifnone(fig, plt.gcf())
+    w = fig.get_size_inches()[0]
+    fontsize = ifnone(fontsize, body_pt(w, fig.dpi))
+    ncol = ifnone(ncol, legend_cols([h.get_label() for h in handles], w, fontsize))  # '(ignored)' included
+    return fig.legend(handles=handles, loc='upper center', bbox_to_anchor=(0.5, 0),
+                      ncol=min(ncol, len(codes)), fontsize=fontsize, frameon=False)
 
 def seg_show_args(dls)->dict: # `cmap`, `vmin`, `vmax`; empty when `dls` does not name its classes
     "What fastai's `show_batch` / `show_results` need to draw `dls`'s masks in `seg_palette`'s colours (from `dls_classes`)"

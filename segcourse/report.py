@@ -1,4 +1,4 @@
-"""What a trained model gets right and wrong: a per-class table, a confusion matrix with class names, the images it does worst on, and the metric identities behind them.
+"""What a trained model gets right and wrong: per-class table, named confusion matrix, worst images, the metric identities
 
 Docs: https://segcourse.github.io/segcourse/report.html.md"""
 
@@ -6,44 +6,44 @@ Docs: https://segcourse.github.io/segcourse/report.html.md"""
 
 # %% ../nbs/12_report.ipynb #0fe14bac
 from __future__ import annotations
-import json, math, textwrap, time
+import ast, json, math, os, sys, textwrap, time, warnings
 import pandas as pd
 from matplotlib.text import Text
 from fastai.vision.all import *
-from .core import seg_cmap, seg_legend, seg_palette
+from .core import BODY_PX, DOCS_COLUMN, body_pt, legend_cols, seg_cmap, seg_legend, seg_palette
+_all_ = ['BODY_PX', 'DOCS_COLUMN', 'body_pt']  # the page's measures: defined in `core`, for `seg_legend`
 from .metrics import (check_cm_shape, confusion_matrix, dice_per_class, iou_per_class, precision_per_class, recall_per_class)
 
 # %% auto #0
-__all__ = ['DOCS_COLUMN', 'BODY_PX', 'ARCH_EDGES', 'RARE_CAMVID', 'RESULTS_DIR', 'sharp_figures', 'shown_width', 'smallest_text',
-           'module_shapes', 'arch_diagram', 'show_windows', 'plot_bars', 'show_panels', 'mask_iou', 'mask_dice',
-           'mask_precision', 'mask_recall', 'dice_from_iou', 'iou_from_dice', 'f1_score', 'per_class_table',
-           'ReportCallback', 'SegReport', 'error_map', 'show_seg_grid', 'plot_training', 'colour_mask', 'plot_panels',
-           'plot_predictions', 'tile_pictures', 'label_budget_table', 'plot_label_budget', 'results_dirs',
-           'results_path', 'read_results']
+__all__ = ['FIGURE_TEXT_FLOOR', 'FIGURES_SHOWN', 'FIGURE_TEXT_UNCHECKED', 'ARCH_EDGES', 'RARE_CAMVID', 'RESULTS_DIR',
+           'sharp_figures', 'shown_width', 'smallest_text', 'excuse_small_text', 'check_figures', 'module_shapes',
+           'arch_diagram', 'show_windows', 'plot_bars', 'show_panels', 'mask_iou', 'mask_dice', 'mask_precision',
+           'mask_recall', 'dice_from_iou', 'iou_from_dice', 'f1_score', 'per_class_table', 'ReportCallback',
+           'SegReport', 'error_map', 'show_seg_grid', 'plot_training', 'colour_mask', 'plot_panels', 'plot_predictions',
+           'show_polygons', 'taps_inside', 'show_dilated_taps', 'tile_pictures', 'label_budget_table',
+           'plot_label_budget', 'results_dirs', 'results_path', 'read_results', 'BODY_PX', 'DOCS_COLUMN', 'body_pt']
 
 # %% ../nbs/12_report.ipynb #rtna0002
 def sharp_figures(fmt:str='retina', # The inline format: 'retina' stores PNGs at twice their displayed size, 'png' at it
                  )->bool: # Whether a notebook (IPython) was there to set it in
-    "Notebook figures stored at twice the size they are shown at, sharp on a high-density screen; nothing outside IPython"
+    ("Notebook figures stored at twice the size they are shown at, sharp on a high-density screen, their default text at the docs' body "
+     "size, each measured as it is shown (`FIGURES_SHOWN`); nothing outside IPython")
     try:
         from IPython import get_ipython
         from matplotlib_inline.backend_inline import set_matplotlib_formats
     except ImportError: return False
     if get_ipython() is None: return False
     set_matplotlib_formats(fmt)
+    plt.rcParams['font.size'] = body_pt(0)  # a figure no wider than the column shows its default text at `BODY_PX`
+    _watch(get_ipython())
     return True
 
-sharp_figures()
-
 # %% ../nbs/12_report.ipynb #lgbl0002
-DOCS_COLUMN = 688  # px: the docs site's text column in a 1280 px wide window (tests/test_docs_site.py measures the page)
-BODY_PX = 16       # px: the site's body text
-
 def shown_width(fig:plt.Figure, # A figure
                )->float: # px
     "The width `fig` is saved and shown at in a notebook: its tight bounding box, padded as `savefig` pads it, at its dpi"
-    fig.canvas.draw()
-    return (fig.get_tightbbox(fig.canvas.get_renderer()).width + 2*plt.rcParams['savefig.pad_inches']) * fig.dpi
+    r = fig._get_renderer()  # an Agg renderer, whatever canvas the figure has (a plain one draws nothing)
+    return (fig.get_tightbbox(r).width + 2*plt.rcParams['savefig.pad_inches']) * fig.dpi
 
 def _drawn_texts(fig):
     "The texts a draw of `fig` really draws (an axis turned off keeps its tick labels, undrawn)"
@@ -52,16 +52,110 @@ def _drawn_texts(fig):
         if t.get_visible() and t.get_text().strip(): drawn.append(t)
         return draw(t, renderer)
     Text.draw = record
-    try: fig.canvas.draw()
+    try: fig.draw(fig._get_renderer())
     finally: Text.draw = draw
     return drawn
 
 def smallest_text(fig:plt.Figure, # A figure
                   column:float=DOCS_COLUMN, # A page shows a wider figure shrunk to this width
                  )->float: # px
-    "Height of the smallest text of `fig` as a reader sees it: points at the figure's dpi, shrunk with a figure wider than `column`"
+    ("Height of the smallest text of `fig` as a reader sees it: points at the figure's dpi, shrunk with a figure wider than `column` (inf: "
+     "no text)")
     scale = min(1, column / shown_width(fig))
-    return min(t.get_fontsize() for t in _drawn_texts(fig)) * fig.dpi / 72 * scale
+    return min((t.get_fontsize() for t in _drawn_texts(fig)), default=math.inf) * fig.dpi / 72 * scale
+
+# %% ../nbs/12_report.ipynb #wtch0002
+FIGURE_TEXT_FLOOR = BODY_PX  # px: a lesson figure's smallest text on the page; env SEGCOURSE_FIGURE_FLOOR overrides (0: measure only)
+FIGURES_SHOWN = []  # One dict per figure this kernel has shown, in order: n, title, px (smallest text), width (px), why (an excuse)
+
+FIGURE_TEXT_UNCHECKED = {  # lesson -> why its figures are measured (logged) but do not fail nbdev-test yet (issue 31)
+    '06_sam_maskrcnn': "its instance figures (7-11 px), drawn in the lesson, come after its Mask R-CNN training",
+    '10_lab_your_photos': "its photo grid (10 px, 8 in wide) comes after its training: plot_panels with a re-run",
+}
+
+def _notebook()->Path|None:
+    "The notebook nbdev-test is running (None elsewhere)"
+    t = sys.modules.get('nbdev.test')
+    fn = getattr(t, '_cur_nb', [None])[0] if t is not None else None
+    return Path(fn) if fn else None
+
+def _checked()->bool:
+    "Under nbdev-test, in a lesson (nbs/tutorials) not in `FIGURE_TEXT_UNCHECKED`"
+    nb = _notebook()
+    return bool(os.environ.get('IN_TEST')) and nb is not None and nb.parent.name == 'tutorials' and nb.stem not in FIGURE_TEXT_UNCHECKED
+
+def excuse_small_text(fig:plt.Figure, # A figure whose text may stay under `FIGURE_TEXT_FLOOR`
+                      why:str, # The reason, kept with its measurement
+                     )->plt.Figure:
+    "Let `fig` show text under the floor, for a stated reason (kept in `FIGURES_SHOWN` and in the log)"
+    fig.small_text_why = why
+    return fig
+
+def _title(fig)->str:
+    "A figure's suptitle or first axes title, to name it in a message"
+    ts = [fig._suptitle.get_text() if fig._suptitle else ''] + [ax.get_title() or ax.get_title('left') for ax in fig.axes]
+    return next((t for t in ts if t.strip()), '').split('\n')[0][:60]
+
+def _measure(fig)->dict:
+    return dict(title=_title(fig), px=round(float(smallest_text(fig)), 1), width=round(shown_width(fig)),
+                why=getattr(fig, 'small_text_why', None))
+
+def _record(fig):
+    "Measure `fig` as it is shown: into `FIGURES_SHOWN`, and a JSON line of the file env SEGCOURSE_FIGURE_LOG names"
+    r = dict(n=len(FIGURES_SHOWN) + 1, **_measure(fig))
+    FIGURES_SHOWN.append(r)
+    if (fn := os.environ.get('SEGCOURSE_FIGURE_LOG')):
+        with open(fn, 'a') as f: f.write(json.dumps({**r, 'px': r['px'] if math.isfinite(r['px']) else None}) + '\n')  # no text: null
+
+def _cell_start(*args): _CELL[0] = len(FIGURES_SHOWN)
+
+def _watch(ip):
+    "Measure each figure as IPython makes its PNG; check each cell's figures at its end (see `check_figures`). The last call wins"
+    f = ip.display_formatter.formatters['image/png']
+    try: png = f.lookup_by_type(plt.Figure)
+    except KeyError: return
+    png = getattr(png, 'inner', png)
+    def watched(fig, *args, **kwargs):
+        try: _record(fig)
+        except Exception as e: warnings.warn(f"segcourse could not measure a figure's text: {e}")
+        return png(fig, *args, **kwargs)
+    watched.inner = png
+    f.for_type(plt.Figure, watched)
+    ip.ast_transformers[:] = [t for t in ip.ast_transformers if type(t).__name__ != '_CheckAtEnd'] + [_CheckAtEnd()]
+    if (old := getattr(ip, 'segcourse_cell_start', None)) is not None: ip.events.unregister('pre_run_cell', old)
+    ip.segcourse_cell_start = _cell_start
+    ip.events.register('pre_run_cell', _cell_start)
+
+_CELL = [0]  # where the running cell's figures start in `FIGURES_SHOWN`
+
+def check_figures(result=None, # The cell's result, passed on
+                  floor:float|None=None, # px; default: env SEGCOURSE_FIGURE_FLOOR, else `FIGURE_TEXT_FLOOR`
+                  test:bool|None=None, # Raise on small text; default: in a lesson under nbdev-test (`_checked`)
+                 ):
+    "In a lesson under nbdev-test, fail the cell when a figure it shows (or leaves open) has text under `floor` px at the docs column"
+    if not ifnone(test, _checked()): return result
+    floor = ifnone(floor, float(os.environ.get('SEGCOURSE_FIGURE_FLOOR', FIGURE_TEXT_FLOOR)))
+    shown = [(f"figure {r['n']}", r) for r in FIGURES_SHOWN[_CELL[0]:]]
+    open_figs = [m.canvas.figure for m in plt._pylab_helpers.Gcf.get_all_fig_managers()]  # shown when the cell ends
+    shown += [(f"figure {len(FIGURES_SHOWN) + i + 1}", _measure(f)) for i,f in enumerate(open_figs)]
+    small = [(k, r) for k,r in shown if r['px'] < floor - 0.05 and not r['why']]
+    if small:
+        raise AssertionError('; '.join(f"{k} of this notebook ({r['title']!r}): its smallest text is {r['px']} px on the page, under the "
+                                       f"{floor:g} px floor "
+                                        f"(shown {r['width']} px wide; the column is {DOCS_COLUMN})" for k,r in small)
+                             + ". Larger fonts (`body_pt`), a narrower figure, or `excuse_small_text(fig, why)`")
+    return result
+
+class _CheckAtEnd(ast.NodeTransformer):
+    "Every cell ends by `check_figures`, its last expression passed through so the cell shows the same result"
+    def visit_Module(self, node):
+        call = ast.parse("__import__('segcourse.report', fromlist=['check_figures']).check_figures(None)", mode='eval').body
+        last = node.body[-1] if node.body else None
+        if isinstance(last, ast.Expr): call.args = [last.value]; last.value = call
+        else: node.body.append(ast.Expr(call))
+        return ast.fix_missing_locations(node)
+
+sharp_figures()
 
 # %% ../nbs/12_report.ipynb #a04337f8
 def module_shapes(model:nn.Module, # The model; run once, in eval mode, without gradients
@@ -95,10 +189,13 @@ def arch_diagram(shapes:dict, # name -> (c, h, w), as `module_shapes` gives; 'in
                  width:float|None=None, # Inches; default: 1.15 per column, at most what fits `DOCS_COLUMN`
                  row_height:float=0.55, # Inches per row
                 )->plt.Axes:
-    "A box per block, in the column of its stride and the row of its step, labelled with the shape it outputs; arrows for the main path, skips and attention"
+    ("A box per block, in the column of its stride and the row of its step, labelled with the shape it outputs; arrows for the main path, "
+     "skips and attention")
     if (bad := [e[2] for e in edges if e[2] not in ARCH_EDGES]): raise ValueError(f"edge kind {bad[0]!r} is not one of {list(ARCH_EDGES)}")
-    if (missing := [b[0] for b in blocks if b[0] not in shapes]): raise ValueError(f"no shape for block {missing[0]!r}: pass it in `names` to `module_shapes`")
-    if (loose := [n for e in edges for n in e[:2] if n not in {b[0] for b in blocks}]): raise ValueError(f"edge from or to {loose[0]!r}, which is not a block")
+    if (missing := [b[0] for b in blocks if b[0] not in shapes]): raise ValueError(f"no shape for block {missing[0]!r}: pass it in `names` "
+                                                                                   "to `module_shapes`")
+    if (loose := [n for e in edges for n in e[:2] if n not in {b[0] for b in blocks}]): raise ValueError(f"edge from or to {loose[0]!r}, "
+                                                                                                         "which is not a block")
     from matplotlib.patches import FancyBboxPatch
     from matplotlib.lines import Line2D
     pos = {b[0]: (b[3] if len(b) > 3 else _stride_col(shapes, b[0]), -b[2]) for b in blocks}
@@ -112,18 +209,21 @@ def arch_diagram(shapes:dict, # name -> (c, h, w), as `module_shapes` gives; 'in
     boxes,texts = {},{}
     for name,label,*_ in blocks:
         bx,y = pos[name]
-        boxes[name] = ax.add_patch(FancyBboxPatch((bx - .48, y - .4), .96, .8, boxstyle='round,pad=0.02', fc='#dce9f5', ec='0.3', zorder=2, clip_on=False))
+        boxes[name] = ax.add_patch(FancyBboxPatch((bx - .48, y - .4), .96, .8, boxstyle='round,pad=0.02', fc='#dce9f5', ec='0.3', zorder=2,
+                                                  clip_on=False))
         texts[name] = [ax.text(bx, y + .17, label, ha='center', va='center', fontsize=fontsize, weight='bold', zorder=3),
                        ax.text(bx, y - .19, '×'.join(map(str, shapes[name])), ha='center', va='center', fontsize=fontsize, zorder=3)]
     for a,b,kind in edges:
         style = {k: v for k,v in ARCH_EDGES[kind].items() if k != 'label'}
-        ax.annotate('', pos[b], pos[a], arrowprops=dict(arrowstyle='->', patchA=boxes[a], patchB=boxes[b], shrinkA=1, shrinkB=1, lw=1.4, **style), zorder=1)
+        ax.annotate('', pos[b], pos[a], zorder=1,
+                    arrowprops=dict(arrowstyle='->', patchA=boxes[a], patchB=boxes[b], shrinkA=1, shrinkB=1, lw=1.4, **style))
     ax.set_xlim(-.7, cols - .3); ax.set_ylim(-rows + .45, .55)
     ax.xaxis.tick_top(); ax.set_xticks(range(cols), [f'stride {2**c}' for c in range(cols)], fontsize=fontsize); ax.set_yticks([])
     ax.tick_params(length=0)
     for s in ax.spines.values(): s.set_visible(False)
     if lines: ax.set_title('\n'.join(lines), fontsize=fontsize + 1)
-    ax.legend([Line2D([], [], **{k: v for k,v in ARCH_EDGES[k].items() if k != 'label'}) for k in kinds], [ARCH_EDGES[k]['label'] for k in kinds],
+    ax.legend([Line2D([], [], **{k: v for k,v in ARCH_EDGES[k].items() if k != 'label'}) for k in kinds],
+              [ARCH_EDGES[k]['label'] for k in kinds],
               loc='upper center', bbox_to_anchor=(.5, 0), ncol=len(kinds), frameon=False, fontsize=fontsize)
     fig.tight_layout()
     # a box as wide as its text: wider than its column where the shape is long (no other box shares its row there)
@@ -135,6 +235,8 @@ def arch_diagram(shapes:dict, # name -> (c, h, w), as `module_shapes` gives; 'in
     return ax
 
 # %% ../nbs/12_report.ipynb #pltw0002
+def _column_in(): return DOCS_COLUMN/plt.rcParams['figure.dpi'] - 2*plt.rcParams['savefig.pad_inches']  # inches: fills the column
+
 def _wrap(title, width_in, fontsize):
     "`title`'s lines wrapped to what fits `width_in` inches at `fontsize`"
     return '\n'.join(textwrap.fill(l, int(width_in*72 / (0.55*fontsize))) for l in title.split('\n'))
@@ -148,9 +250,11 @@ def show_windows(img:np.ndarray, # (h, w, 3): the image the windows are cut from
                  width:float=6.6, # Inches (the docs column)
                  fontsize:float=12, # The titles
                 )->list: # The two axes
-    "An image with some of its windows outlined, beside the map of one value per window, the same windows' cells outlined in the same colours"
+    ("An image with some of its windows outlined, beside the map of one value per window, the same windows' cells outlined in the same "
+     "colours")
     h,w = img.shape[:2]
-    fig,axs = plt.subplots(1, 2, figsize=(width, width/2 * h/w + 0.4 + 0.3*max(len(_wrap(t, width/2, fontsize).split('\n')) for t in titles)))
+    lines = max(len(_wrap(t, width/2, fontsize).split('\n')) for t in titles)
+    fig,axs = plt.subplots(1, 2, figsize=(width, width/2 * h/w + 0.4 + 0.3*lines))
     axs[0].imshow(img)
     grid = np.asarray(grid, dtype=float)
     axs[1].imshow(grid, cmap='Greys', vmin=0, vmax=1.5*max(grid.max(), 1e-9))
@@ -163,19 +267,23 @@ def show_windows(img:np.ndarray, # (h, w, 3): the image the windows are cut from
 
 # %% ../nbs/12_report.ipynb #pltw0004
 def plot_bars(df:pd.DataFrame, # One group per column, one bar (and legend entry) per row
-              ylabel:str='', # The y axis
+              ylabel:str='', # The values' axis (x when `horizontal`)
               title:str='', # Wrapped to the figure's width
               logy:bool=False, # A log scale, for values that span orders of magnitude
               legend_title:str|None=None, # Above the legend (the rows' name)
+              horizontal:bool=False, # Bars along x, the groups down the y axis (first at the top): for long group names
               width:float=6.6, # Inches (the docs column)
               fontsize:float=12, # Every text
              )->plt.Axes:
     "A grouped bar chart of a table, its text at `fontsize` and its width the docs column's"
     fig,ax = plt.subplots(figsize=(width, 3.6))
-    df.T.plot.bar(ax=ax, logy=logy, rot=0)
+    if horizontal: df.T.plot.barh(ax=ax, logx=logy); ax.invert_yaxis()
+    else: df.T.plot.bar(ax=ax, logy=logy, rot=0)
     ax.tick_params(which='both', labelsize=fontsize)
-    ax.set_xlabel(ax.get_xlabel(), fontsize=fontsize)  # pandas names the groups' axis after the columns
-    ax.set_ylabel(ylabel, fontsize=fontsize); ax.set_title(_wrap(title, width, fontsize), fontsize=fontsize)
+    groups,values = (ax.yaxis, ax.xaxis) if horizontal else (ax.xaxis, ax.yaxis)
+    groups.label.set_fontsize(fontsize)  # pandas names the groups' axis after the columns
+    values.set_label_text(_wrap(ylabel, 0.6*width if horizontal else 3.6, fontsize), fontsize=fontsize)  # under the bars: narrower
+    ax.set_title(_wrap(title, width, fontsize), fontsize=fontsize)
     ax.legend(title=legend_title, fontsize=fontsize, title_fontsize=fontsize)
     fig.tight_layout()
     return ax
@@ -327,7 +435,7 @@ class ReportCallback(Callback):
         cms = confusion_matrix(pred, targ, self.n_classes, ii, per_image=True)  # NaN logits, values that are no class: an error
         p = (pred[:, 0] > 0).long() if pred.shape[1] == 1 else pred.argmax(1)  # one channel (binary): sigmoid above 0.5
         self.cm = cms.sum(0) if self.cm is None else self.cm + cms.sum(0)
-        ious = torch.stack([iou_per_class(c, check_counts=False) for c in cms])  # counts from `confusion_matrix`: no read from the device per image
+        ious = torch.stack([iou_per_class(c, check_counts=False) for c in cms])  # counts from `confusion_matrix`: no read per image
         if ii is not None and ii < self.n_classes: ious[:, ii] = float('nan')
         ious = ious.nanmean(1)
         self.ious.append(ious)
@@ -419,9 +527,10 @@ def _normalize_cm(cm:Tensor, normalize:str|None)->Tensor:
 def plot_confusion(self:SegReport,
                    normalize:str|None='row', # 'row' (recall on the diagonal), 'col' (precision) or None (pixels)
                    all_classes:bool=False, # Also show classes absent from both target and prediction
-                   figsize:tuple|None=None, # Default: grows with the number of classes
+                   figsize:tuple|None=None, # Default: the docs column's width, nearly square
                    cmap:str='Blues', # A matplotlib colour map
-                   annotate:bool|None=None, # Write the values in the cells; default when there are 15 classes or fewer
+                   annotate:bool|None=None, # Write the values in the cells; default: when they fit at `fontsize`
+                   fontsize:float|None=None, # Every text; default: the docs' body text (`body_pt`)
                   )->plt.Axes:
     "Plot the confusion matrix with class names, the ignored class left out"
     keep = [i for i in range(len(self.cm)) if i != self.ignore_index]
@@ -429,18 +538,20 @@ def plot_confusion(self:SegReport,
     m = _normalize_cm(self.cm, normalize)[keep][:, keep].numpy()
     names = [self.codes[i] for i in keep]
     n = len(keep)
-    annotate = ifnone(annotate, n <= 15)
-    fig,ax = plt.subplots(figsize=ifnone(figsize, (2 + 0.5*n, 1.5 + 0.45*n)))
+    figsize = ifnone(figsize, (_column_in(), 0.9*_column_in()))
+    fs = ifnone(fontsize, body_pt(figsize[0]))
+    vals = [f"{100*v:.0f}" if normalize else f"{v:.0f}" for v in m.flat]  # percent: two digits fit a cell
+    annotate = ifnone(annotate, (figsize[0] - 2.4)*72/max(n, 1) > 0.65*fs*(max(map(len, vals), default=1) + 1))
+    fig,ax = plt.subplots(figsize=figsize)
     im = ax.imshow(m, cmap=cmap, vmin=0, vmax=1 if normalize else None, interpolation='nearest')
-    ax.set_xticks(range(n), names, rotation=90); ax.set_yticks(range(n), names)
-    ax.set_xlabel('predicted'); ax.set_ylabel('true')
-    ax.set_title(f"confusion matrix{'' if normalize is None else ', normalised by ' + normalize}")
+    ax.set_xticks(range(n), names, rotation=90); ax.set_yticks(range(n), names); ax.tick_params(labelsize=fs)
+    ax.set_xlabel('predicted', fontsize=fs); ax.set_ylabel('true', fontsize=fs)
+    share = '' if normalize is None else f", % of each {'row' if normalize == 'row' else 'column'}"
+    ax.set_title('confusion matrix' + share, fontsize=fs)
     if annotate:
-        for i in range(n):
-            for j in range(n):
-                ax.text(j, i, f"{m[i, j]:.2f}" if normalize else f"{m[i, j]:.0f}", ha='center', va='center', fontsize=7,
-                        color='white' if m[i, j] > 0.5*m.max() else 'black')
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+        for (i,j),v in zip(np.ndindex(n, n), vals):
+            ax.text(j, i, v, ha='center', va='center', fontsize=fs, color='white' if m[i, j] > 0.5*m.max() else 'black')
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04).ax.tick_params(labelsize=fs)
     fig.tight_layout()
     return ax
 
@@ -462,12 +573,15 @@ def show_seg_grid(imgs, # Images: (n, 3, h, w) tensor or a list of what `show_im
                   ignore_index:int|None=None, # Class that counts nowhere (white in the error map)
                   titles:list|None=None, # One title per image
                   colours=None, # One colour per class (see `seg_palette`)
-                  figsize:tuple|None=None, # Default: 12 inches wide, 2.6 per image
+                  figsize:tuple|None=None, # Default: the docs column's width, a row per image
                   codes:list|None=None, # Class names: a `seg_legend` of the colours under the grid
+                  fontsize:float|None=None, # Titles and legend; default: the docs' body text (`body_pt`)
                  )->np.ndarray: # The grid's axes
     "One row per image: the image, its ground truth, the prediction and the errors (red) with the share of pixels wrong"
-    n = len(imgs)
-    fig,axs = plt.subplots(n, 4, figsize=ifnone(figsize, (12, 2.6*n)), squeeze=False)
+    n,(h,w) = len(imgs),np.shape(targs[0])[-2:]
+    fs = ifnone(fontsize, body_pt(figsize[0] if figsize else _column_in()))
+    figsize = ifnone(figsize, (_column_in(), n*(_column_in()/4 * h/w + 2.6*fs/72)))  # the picture, two lines of title
+    fig,axs = plt.subplots(n, 4, figsize=figsize, squeeze=False)
     kw = dict(**seg_cmap(n_classes, colours=colours, ignore_index=ignore_index), interpolation='nearest')
     titles = ifnone(titles, ['image']*n)
     for i in range(n):
@@ -478,20 +592,22 @@ def show_seg_grid(imgs, # Images: (n, 3, h, w) tensor or a list of what `show_im
         show_image(t, ctx=axs[i, 1], title='ground truth', **kw)
         show_image(p, ctx=axs[i, 2], title='prediction', **kw)
         show_image(error_map(t, p, ignore_index), ctx=axs[i, 3], title=f"errors: {wrong:.1%} of pixels")
-    fig.tight_layout()
-    if codes is not None: seg_legend(codes, ignore_index, colours, fig)
+        for ax in axs[i]: ax.set_title(_wrap(ax.get_title(), figsize[0]/4, fs), fontsize=fs)
+    fig.tight_layout(pad=0.3, h_pad=0.4, w_pad=0.3)
+    if codes is not None: seg_legend(codes, ignore_index, colours, fig, fontsize=fs)
     return axs
 
 # %% ../nbs/12_report.ipynb #b44d8f31
 @patch
 def show_worst(self:SegReport, k:int=4, # Number of images (at most the `k` kept by `from_learner`)
-               figsize:tuple|None=None, # Default: 12 inches wide, 2.6 per image
+               figsize:tuple|None=None, # Default: the docs column's width, a row per image
                colours=None, # One colour per class (see `seg_palette`)
               )->np.ndarray: # The grid's axes
     "Show the `k` images with the lowest IoU next to their ground truth, prediction and errors"
     if self.worst is None: raise ValueError("no images were kept: make the report with k > 0, on a DataLoader whose images share one size")
     ious,imgs,targs,preds = (o[:k] for o in self.worst)
-    return show_seg_grid(imgs, targs, preds, len(self.codes), self.ignore_index, [f"IoU {o:.3f}" for o in ious], colours, figsize, self.codes)
+    return show_seg_grid(imgs, targs, preds, len(self.codes), self.ignore_index, [f"IoU {o:.3f}" for o in ious], colours, figsize,
+                         self.codes)
 
 # %% ../nbs/12_report.ipynb #c0a1e011
 def _training_rows(learn:Learner)->list:
@@ -506,7 +622,8 @@ def _training_rows(learn:Learner)->list:
     return [{'fit': 0, **dict(zip(r.metric_names[1:], row))} for row in r.values]
 
 def plot_training(learn:Learner, # A trained `Learner`
-                  figsize:tuple|None=None, # Default: 5.5 inches per panel, 3.5 high
+                  figsize:tuple|None=None, # Default: the docs column's width, 3.6 inches high
+                  fontsize:float|None=None, # Every text; default: the docs' body text (`body_pt`)
                  )->plt.Figure:
     "Losses (left) and metrics (right) of every training epoch, fits separated by dotted lines"
     df = pd.DataFrame(_training_rows(learn)).astype(float)
@@ -514,13 +631,16 @@ def plot_training(learn:Learner, # A trained `Learner`
     cols = [c for c in df.columns if c != 'fit']
     groups = [[c for c in cols if c.endswith('loss')], [c for c in cols if not c.endswith('loss')]]
     groups = [g for g in groups if g]
-    fig,axs = plt.subplots(1, len(groups), figsize=ifnone(figsize, (5.5*len(groups), 3.5)), squeeze=False)
+    figsize = ifnone(figsize, (_column_in(), 3.6))
+    fs = ifnone(fontsize, body_pt(figsize[0]))
+    fig,axs = plt.subplots(1, len(groups), figsize=figsize, squeeze=False)
     for ax,g,title in zip(axs[0], groups, ('loss', 'metrics') if len(groups) == 2 else ('',)):
         for c in g: ax.plot(epochs, df[c], marker='o', label=c)
         for e in epochs[1:][np.diff(df['fit'].values) > 0]: ax.axvline(e - 0.5, ls=':', color='0.5')
         v = df[g].values[np.isfinite(df[g].values)]
         if g[0].endswith('loss') and len(v) and v.min() > 0 and v.max() > 30*v.min(): ax.set_yscale('log')  # a from-scratch spike
-        ax.set_xlabel('epoch'); ax.set_title(title); ax.legend(fontsize=8)
+        ax.set_xlabel('epoch', fontsize=fs); ax.set_title(title, fontsize=fs)
+        ax.legend(fontsize=fs); ax.tick_params(which='both', labelsize=fs)
         ax.xaxis.get_major_locator().set_params(integer=True)
     fig.tight_layout()
     return fig
@@ -528,18 +648,22 @@ def plot_training(learn:Learner, # A trained `Learner`
 # %% ../nbs/12_report.ipynb #c0a1e014
 @patch
 def plot_per_class(self:SegReport, metric:str='iou', # A column of `table()`: 'iou', 'dice', 'precision' or 'recall'
-                   figsize:tuple|None=None, # Default: grows with the number of classes
+                   figsize:tuple|None=None, # Default: the docs column's width, a bar per class
+                   fontsize:float|None=None, # Every text; default: the docs' body text (`body_pt`)
                   )->plt.Axes:
     "Horizontal bars of one per-class figure, best class at the top, the mean as a dashed line"
     if metric not in ('iou', 'dice', 'precision', 'recall'):
         raise ValueError(f"metric must be 'iou', 'dice', 'precision' or 'recall', not {metric!r}")
     t = self.table()
     mean,t = t[metric].iloc[-1],t.iloc[:-1].dropna(subset=[metric]).sort_values(metric)
-    fig,ax = plt.subplots(figsize=ifnone(figsize, (6, 1 + 0.28*len(t))))
+    figsize = ifnone(figsize, (_column_in(), 1.2 + 0.32*len(t)))
+    fs = ifnone(fontsize, body_pt(figsize[0]))
+    fig,ax = plt.subplots(figsize=figsize)
     bars = ax.barh(t['class'], t[metric], color='tab:blue')
-    ax.bar_label(bars, fmt='%.2f', fontsize=7, padding=2)
+    ax.bar_label(bars, fmt='%.2f', fontsize=fs, padding=2)
     ax.axvline(mean, ls='--', color='k', label=f"mean {mean:.3f}")
-    ax.set_xlim(0, 1.08); ax.set_xlabel(metric); ax.legend(loc='lower right', fontsize=8)
+    ax.set_xlim(0, 1.15); ax.set_xlabel(metric, fontsize=fs); ax.tick_params(labelsize=fs)
+    ax.legend(loc='lower right', fontsize=fs)
     fig.tight_layout()
     return ax
 
@@ -547,7 +671,7 @@ def plot_per_class(self:SegReport, metric:str='iou', # A column of `table()`: 'i
 @patch
 def show_predictions(self:Learner, max_n:int=4, # Number of images, from the start of `dl`
                      dl:DataLoader|None=None, # DataLoader; defaults to `learn.dls.valid`
-                     figsize:tuple|None=None, # Default: 12 inches wide, 2.6 per image
+                     figsize:tuple|None=None, # Default: the docs column's width, a row per image
                      colours=None, # One colour per class (see `seg_palette`)
                     )->np.ndarray: # The grid's axes
     "Image, ground truth, prediction and errors of the first `max_n` images of `dl`, with a legend of the classes"
@@ -574,31 +698,40 @@ def colour_mask(mask, # (h, w) class indices
     return seg_palette(n_classes, colours=colours, ignore_index=ignore_index)[np.asarray(mask, dtype=np.int64)]
 
 # %% ../nbs/12_report.ipynb #014c6ce5
-def _class_legend(fig, codes:list, n_classes:int, ignore_index, colours, fontsize:float, ncol:int)->float:
-    "A legend of the classes along the bottom of `fig`; returns its height in inches"
+def _class_legend(fig, codes:list, n_classes:int, ignore_index, colours, fontsize:float, ncol:int, keep=None)->float:
+    "A legend of the classes (those in `keep`, else all) along the bottom of `fig`; returns its height in inches"
     pal = seg_palette(n_classes, colours=colours, ignore_index=ignore_index)/255
-    handles = [matplotlib.patches.Patch(facecolor=pal[i], edgecolor='0.5', lw=0.5, label=name) for i,name in enumerate(codes)]
+    handles = [matplotlib.patches.Patch(facecolor=pal[i], edgecolor='0.5', lw=0.5, label=name) for i,name in enumerate(codes)
+               if keep is None or i in keep]
     fig.legend(handles=handles, loc='lower center', ncol=ncol, fontsize=fontsize, frameon=False, handlelength=1.2, columnspacing=1.)
-    return -(-len(codes) // ncol) * fontsize/72 * 1.7 + 0.1
+    return -(-len(handles) // ncol) * fontsize/72 * 1.7 + 0.1
 
-def plot_panels(panels:list, # Pictures: (h, w, 3) images, (h, w) class-index masks, or None for an empty place
+def _is_mask(p)->bool: return p is not None and np.ndim(p) == 2 and np.issubdtype(np.asarray(p).dtype, np.integer)
+
+def plot_panels(panels:list, # (h, w, 3) images, (h, w) integer class masks, (h, w) float or bool maps in 0..1 (grey), None: a blank
                 titles:list, # One title per panel
                 ncols:int=5, # Panels per row: a wide grid is split into rows
-                width:float=7., # Figure width in inches: the docs column (700 px at 100 dpi)
+                width:float|None=None, # Figure width in inches; default: the docs column's
                 n_classes:int|None=None, # Number of classes, to colour the masks with `seg_palette`
                 ignore_index:int|None=None, # The void value of the masks, drawn white
                 codes:list|None=None, # Class names: a legend of these classes under the grid
+                only_shown:bool=False, # The legend names only the classes the masks show
                 colours=None, # One colour per class (see `seg_palette`)
-                fontsize:float=10, # Titles and legend, in points: at `width` 7 about the size of the body text
+                fontsize:float|None=None, # Titles and legend, in points; default: the docs' body text (`body_pt`)
                )->np.ndarray: # The axes, (rows, ncols)
     "Pictures and masks in rows of `ncols`, each titled, masks in the class palette, the legend of the classes under them"
     if not panels or all(p is None for p in panels): raise ValueError("no pictures to plot: give a list of images or masks")
     if len(titles) != len(panels): raise ValueError(f"{len(panels)} panels and {len(titles)} titles: give one title per panel")
-    if not isinstance(ncols, int) or isinstance(ncols, bool) or ncols < 1: raise ValueError(f"ncols must be a whole number, 1 or more, not {ncols!r}")
-    masks = any(p is not None and np.ndim(p) == 2 for p in panels)
-    if (masks or codes is not None) and n_classes is None: raise ValueError("masks or codes given: give n_classes, to colour the masks and the legend with the class palette")
+    if not isinstance(ncols, int) or isinstance(ncols, bool) or ncols < 1: raise ValueError("ncols must be a whole number, 1 or more, not "
+                                                                                            f"{ncols!r}")
+    masks = any(_is_mask(p) for p in panels)
+    if (masks or codes is not None) and n_classes is None: raise ValueError("masks or codes given: give n_classes, to colour the masks and "
+                                                                            "the legend with the class palette")
     h,w = np.shape(next(p for p in panels if p is not None))[:2]
-    nrows,row_h = -(-len(panels) // ncols),width/ncols * h/w + fontsize/72 * 2.8  # the picture, then its title and the gaps
+    width = ifnone(width, _column_in()); fontsize = ifnone(fontsize, body_pt(width))
+    titles = [_wrap(t, width/ncols, fontsize) for t in titles]
+    lines = max(t.count('\n') + 1 for t in titles)
+    nrows,row_h = -(-len(panels) // ncols),width/ncols * h/w + fontsize/72 * (1.4*lines + 1.4)  # the picture, then its title and the gaps
     legend_h = 0.
     fig,axs = plt.subplots(nrows, ncols, figsize=(width, nrows*row_h), squeeze=False)
     kw = seg_cmap(n_classes, colours=colours, ignore_index=ignore_index) if masks else {}
@@ -606,10 +739,12 @@ def plot_panels(panels:list, # Pictures: (h, w, 3) images, (h, w) class-index ma
         ax.axis('off')
         if p is None: continue
         p = np.asarray(p)
-        ax.imshow(p, interpolation='nearest', **(kw if p.ndim == 2 else {}))
+        ax.imshow(p, interpolation='nearest', **(kw if _is_mask(p) else dict(cmap='gray', vmin=0, vmax=1) if p.ndim == 2 else {}))
         ax.set_title(t, fontsize=fontsize)
     if codes is not None:
-        legend_h = _class_legend(fig, list(codes), n_classes, ignore_index, colours, fontsize, max(1, int(width // 1.25)))
+        keep = {int(v) for p in panels if _is_mask(p) for v in np.unique(np.asarray(p))} - {ignore_index} if only_shown else None
+        names = [o for i,o in enumerate(codes) if keep is None or i in keep]
+        legend_h = _class_legend(fig, list(codes), n_classes, ignore_index, colours, fontsize, legend_cols(names, width, fontsize), keep)
         fig.set_size_inches(width, nrows*row_h + legend_h)
     fig.tight_layout(pad=0.3, h_pad=0.4, w_pad=0.3, rect=(0, legend_h / fig.get_size_inches()[1], 1, 1))
     return axs
@@ -623,7 +758,8 @@ def plot_predictions(images:list, # (h, w, 3) uint8 frames
                      **kwargs)->np.ndarray: # The axes
     "Each frame, its truth and every model's prediction, in rows of `ncols` (each frame from a new row)"
     if len(truths) != len(images) or any(len(p) != len(images) for p in preds.values()):
-        raise ValueError(f"{len(images)} images, {len(truths)} truths and {[len(p) for p in preds.values()]} predictions per model: give one of each per image")
+        raise ValueError(f"{len(images)} images, {len(truths)} truths and {[len(p) for p in preds.values()]} predictions per model: give "
+                         "one of each per image")
     panels,titles = [],[]
     for i,(im,t) in enumerate(zip(images, truths)):
         row = [im, np.asarray(t)] + [np.asarray(p[i]) for p in preds.values()]
@@ -631,6 +767,59 @@ def plot_predictions(images:list, # (h, w, 3) uint8 frames
         panels += row + [None]*pad
         titles += [f'frame {i+1}', 'truth'] + list(preds) + ['']*pad
     return plot_panels(panels, titles, ncols=ncols, **kwargs)
+
+# %% ../nbs/12_report.ipynb #plyg0002
+def show_polygons(img, # (h, w, 3) image (a PIL image or an array)
+                  shapes:list, # LabelMe shapes: dicts with 'label' and 'points' ([[x, y], ...])
+                  codes:list, # Class names: a shape's colour is its class's `seg_palette` colour
+                  title:str='', # Above the image
+                  width:float|None=None, # Inches; default: the docs column's
+                  fontsize:float|None=None, # Title and legend; default: the docs' body text (`body_pt`)
+                 )->plt.Axes:
+    "An annotator's polygons drawn on their image, each in its class's colour, with a legend of the classes drawn"
+    if (unknown := sorted({s['label'] for s in shapes} - set(codes))): raise ValueError(f"labels not in codes: {unknown}")
+    img = np.asarray(img)
+    width = ifnone(width, _column_in()); fs = ifnone(fontsize, body_pt(width))
+    fig,ax = plt.subplots(figsize=(width, 0.72*width * img.shape[0]/img.shape[1] + 0.5))
+    ax.imshow(img)
+    pal = seg_palette(len(codes)) / 255
+    for s in shapes:
+        xy = np.array(s['points'] + s['points'][:1])
+        ax.plot(xy[:, 0], xy[:, 1], lw=1.5, color=pal[codes.index(s['label'])])
+    drawn = sorted({s['label'] for s in shapes}, key=codes.index)
+    ax.legend(handles=[matplotlib.patches.Patch(color=pal[codes.index(o)], label=o) for o in drawn], loc='center left',
+              bbox_to_anchor=(1, 0.5), fontsize=fs, frameon=False, handlelength=1)
+    ax.set_title(_wrap(title, 0.72*width, fs), fontsize=fs); ax.axis('off')
+    fig.tight_layout(pad=0.3)
+    return ax
+
+# %% ../nbs/12_report.ipynb #taps0002
+def taps_inside(shape:tuple, # (h, w) of the feature map
+                rate:int, # The dilation of a 3x3 kernel
+               )->float:
+    "The share of a dilated 3x3 kernel's taps that fall on the map, averaged over every output position (the rest read padding)"
+    ii,jj = np.meshgrid(np.arange(shape[0]), np.arange(shape[1]), indexing='ij')
+    return float(np.mean([(ii + dy*rate >= 0) & (ii + dy*rate < shape[0]) & (jj + dx*rate >= 0) & (jj + dx*rate < shape[1])
+                          for dy in (-1, 0, 1) for dx in (-1, 0, 1)]))
+
+def show_dilated_taps(img:np.ndarray, # (h, w, 3) the frame
+                      rates:list, # Dilations of the 3x3 kernels, e.g. ASPP's
+                      stride:int=16, # Image pixels per feature pixel
+                      width:float=6., # Inches
+                      fontsize:float|None=None, # The legend; default: the docs' body text (`body_pt`)
+                     )->plt.Axes:
+    "The 9 taps of a 3x3 kernel at each rate around the centre of the feature map, drawn on the frame (taps off it included)"
+    fh,fw = -(-img.shape[0] // stride),-(-img.shape[1] // stride)
+    fig,ax = plt.subplots(figsize=(width, 0.75*width))
+    ax.imshow(img); cy,cx = fh // 2,fw // 2
+    for r,col in zip(rates, ('C1', 'C2', 'C3', 'C4', 'C5')):
+        taps = [(cy + dy*r, cx + dx*r) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+        ax.scatter([stride*(tx + .5) for _,tx in taps], [stride*(ty + .5) for ty,_ in taps], s=40, c=col, label=f'rate {r}', clip_on=False)
+    m = stride * (max(rates) + 1)
+    ax.set_xlim(-m, img.shape[1] + m); ax.set_ylim(img.shape[0] + m, -m); ax.axis('off')
+    ax.legend(fontsize=ifnone(fontsize, body_pt(width)), loc='upper center', bbox_to_anchor=(0.5, 0), ncol=len(rates), frameon=False)
+    fig.tight_layout()
+    return ax
 
 # %% ../nbs/12_report.ipynb #5352e58c
 def tile_pictures(pics:list, # (h, w, 3) uint8 pictures of one size (masks: `colour_mask` first)
@@ -674,7 +863,8 @@ def label_budget_table(runs:pd.DataFrame, # One row per run, the columns of `lab
 
 def plot_label_budget(budget:pd.DataFrame, # From `label_budget_table`
                       ylabel:str='mIoU on drive 0006R0 (%)', # What the runs were scored on
-                      figsize:tuple=(6.5, 3.8),
+                      figsize:tuple=(6.5, 4.2),
+                      fontsize:float|None=None, # Every text; default: the docs' body text (`body_pt`)
                      )->plt.Axes:
     "mIoU (with its std over seeds) against labelled frames, log scale: one line per size and series, dashed for the steps of all frames"
     fig,ax = plt.subplots(figsize=figsize)
@@ -684,8 +874,11 @@ def plot_label_budget(budget:pd.DataFrame, # From `label_budget_table`
         ax.errorbar(t.index, t.mIoU, yerr=t['std'], marker='o', capsize=3, ls='--' if steps == f'{n} frames' else '-',
                     label=f'{size}, the steps of {steps}')
     frames = sorted(budget.index.get_level_values('frames').unique())
-    ax.set(xscale='log', xlabel='labelled training frames (log scale)', ylabel=ylabel, xticks=frames, xticklabels=frames)
-    ax.legend(fontsize=9); ax.grid(alpha=0.3)
+    fs = ifnone(fontsize, body_pt(figsize[0]))
+    ax.set(xscale='log', xticks=frames, xticklabels=frames)
+    ax.set_xlabel('labelled training frames (log scale)', fontsize=fs); ax.set_ylabel(ylabel, fontsize=fs)
+    ax.tick_params(which='both', labelsize=fs)
+    ax.legend(fontsize=fs); ax.grid(alpha=0.3)
     return ax
 
 # %% ../nbs/12_report.ipynb #08284c2c
@@ -707,7 +900,8 @@ def results_path(name:str, # A file of `benchmarks/results`, e.g. 'recipe_camvid
     for d in dirs:
         if (d/name).is_file(): return d/name
     have = sorted({f.name for d in dirs if d.is_dir() for f in d.glob('*.jsonl')})
-    raise FileNotFoundError(f"{name}: no such file of measured runs in {' or '.join(map(str, dirs))}; there are: {', '.join(have) or 'none'}")
+    raise FileNotFoundError(f"{name}: no such file of measured runs in {' or '.join(map(str, dirs))}; there are: "
+                            f"{', '.join(have) or 'none'}")
 
 def read_results(name:str, # A file of `benchmarks/results`, e.g. 'recipe_camvid11_dev.jsonl'
                  dirs:list|None=None, # Folders to look in, first first; default: `results_dirs()`
