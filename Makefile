@@ -27,11 +27,11 @@ lab: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/segcourse-demo --out demo_out
 
-## Lint the package (unused imports, undefined names), run every notebook as a test, then pytest (which also builds the docs site and opens it in Chromium).
+## Lint the package (unused imports, undefined names, lines over 140), run every notebook as a test, then pytest (which also builds the docs site and opens it in Chromium).
 test: $(STAMP) docs-deps
 	$(BIN)/nbdev-export
 	git diff --exit-code --stat -- segcourse || (echo "segcourse/ differs from what nbdev-export makes of nbs/: run nbdev-export and commit" && exit 1)
-	$(BIN)/ruff check segcourse --select F401,F821
+	$(BIN)/ruff check segcourse --select F401,F821,E501
 	OMP_NUM_THREADS=1 $(BIN)/nbdev-test --n-workers 2 --timing
 	$(BIN)/pytest -q
 
