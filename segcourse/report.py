@@ -11,7 +11,6 @@ import pandas as pd
 from matplotlib.text import Text
 from fastai.vision.all import *
 from .core import BODY_PX, DOCS_COLUMN, body_pt, legend_cols, seg_cmap, seg_legend, seg_palette
-_all_ = ['BODY_PX', 'DOCS_COLUMN', 'body_pt']  # the page's measures: defined in `core`, for `seg_legend`
 from .metrics import (check_cm_shape, confusion_matrix, dice_per_class, iou_per_class, precision_per_class, recall_per_class)
 
 # %% auto #0
@@ -21,7 +20,7 @@ __all__ = ['FIGURE_TEXT_FLOOR', 'FIGURES_SHOWN', 'FIGURE_TEXT_UNCHECKED', 'ARCH_
            'mask_recall', 'dice_from_iou', 'iou_from_dice', 'f1_score', 'per_class_table', 'ReportCallback',
            'SegReport', 'error_map', 'show_seg_grid', 'plot_training', 'colour_mask', 'plot_panels', 'plot_predictions',
            'show_polygons', 'taps_inside', 'show_dilated_taps', 'tile_pictures', 'label_budget_table',
-           'plot_label_budget', 'results_dirs', 'results_path', 'read_results', 'BODY_PX', 'DOCS_COLUMN', 'body_pt']
+           'plot_label_budget', 'results_dirs', 'results_path', 'read_results']
 
 # %% ../nbs/12_report.ipynb #rtna0002
 def sharp_figures(fmt:str='retina', # The inline format: 'retina' stores PNGs at twice their displayed size, 'png' at it
