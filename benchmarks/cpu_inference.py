@@ -13,7 +13,8 @@ from pathlib import Path
 import torch, onnxruntime as ort
 from fastcore.script import call_parse
 from fastai.vision.all import imagenet_stats
-from segcourse.export import SegModel, export_onnx
+from segcourse.model import SegModel
+from segcourse.export import export_onnx
 
 
 def images_per_second(f, x, n:int)->float:

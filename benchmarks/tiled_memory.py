@@ -21,7 +21,7 @@ def child(path:str, size:int, classes:int):
     "Run one measure in this process; print JSON"
     import numpy as np, torch
     from torch import nn
-    from segcourse.learner import SegModel
+    from segcourse.model import SegModel
     from segcourse.inference import predict_probs, _predict_mask
     torch.manual_seed(0)
     model = SegModel('naive', n_out=classes, img_size=(256, 256), train_scale=(1., 1.), net=nn.Conv2d(3, classes, 1))

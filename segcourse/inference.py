@@ -12,7 +12,7 @@ from fastcore.script import call_parse
 from fastai.vision.all import *
 from fastprogress.fastprogress import progress_bar
 from .core import (ImageError, MaskError, OutputFolder, PathError, check_apart, check_pixels, read_image, seg_palette)
-from .data import image_files
+from .masks import image_files
 
 # %% auto #0
 __all__ = ['MAX_TILE_WORK', 'MAX_TILES', 'CRF_INSTALL', 'load_seg_model', 'OnnxSegModel', 'load_onnx_model', 'check_predict_args',
@@ -434,7 +434,7 @@ def _write_predictions(model, jobs, failures, out, save_probs, show_progress, ov
 # %% ../nbs/15_inference.ipynb #fada67ee
 from .metrics import confusion_matrix, iou_per_class
 from .report import SegReport
-from .data import read_mask
+from .masks import read_mask
 
 def _mask_of(get_mask, f:Path)->Path:
     "`get_mask(f)` as a path; a failing `get_mask` named with the file it failed on"

@@ -1,4 +1,4 @@
-"""`SegModel`: a network and the one config (`SegConfig`, each field written once) that rebuilds it, checks it and prepares its input
+"""`SegModel`: a network and the one config (`SegConfig`, each field written once) that rebuilds it, checks it and prepares its input.
 
 Docs: https://segcourse.github.io/segcourse/model.html.md"""
 

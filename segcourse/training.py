@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib, json, os, random
 from fastai.vision.all import *
 from .core import atomic_write, remove_stale_tmp
-from .learner import SegModel
+from .model import SegModel
 
 # %% auto #0
 __all__ = ['run_identity', 'short_hash', 'CheckpointMismatchError', 'ResumableCheckpoint']

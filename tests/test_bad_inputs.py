@@ -140,7 +140,8 @@ from segcourse.core import check_pixels, OutputFolder, PathError
 from segcourse.data import read_mask, seg_splitter, make_voc_like, MaskReader
 from segcourse.convert import convert, make_labelme_like
 from segcourse.losses import seg_loss, SEG_LOSSES
-from segcourse.export import load_model_folder, ModelFileError
+from segcourse.export import load_model_folder
+from segcourse.model import ModelFileError
 
 def frame(data, i=0): return sorted((data/'images').iterdir())[i]
 
@@ -404,7 +405,7 @@ def test_codes_bom_and_split_arguments(data, tmp_path):
     with pytest.raises(ValueError, match='size must be None, or a size in pixels'): camvid_tiny_dls(data, size=0, num_workers=0)
 
 def test_predict_too_many_classes(data, tmp_path):
-    from segcourse.learner import SegModel
+    from segcourse.model import SegModel
     model = SegModel('naive', n_out=300, net=torch.nn.Conv2d(3, 300, 1))  # built around a network: its config is not checked
     with pytest.raises(ValueError, match='the model has 300 classes; a mask PNG holds at most 256'):
         predict_files(model, [frame(data)], tmp_path/'out', show_progress=False, size=None)

@@ -6,7 +6,8 @@ from PIL import Image
 from fastai.vision.all import resnet18
 from segcourse.data import make_camvid_tiny, CAMVID_CODES, read_mask
 from segcourse.loaders import folder_dls
-from segcourse.learner import seg_learner, SegModel
+from segcourse.learner import seg_learner
+from segcourse.model import SegModel
 from segcourse.export import save_model_folder, load_model_folder, export_onnx
 from segcourse.inference import load_seg_model, predict_probs, predict_files
 from segcourse.core import read_image

@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np, pytest, torch
 from fastai.vision.all import imagenet_stats
 from segcourse.archs import ARCHS
-from segcourse.export import SegModel, ModelFileError, export_onnx, save_model_folder, onnx_config
+from segcourse.model import SegModel, ModelFileError
+from segcourse.export import export_onnx, save_model_folder, onnx_config
 
 NO_ONNX = sorted(n for n,spec in ARCHS.items() if spec.onnx is not True)  # each architecture's spec says whether it exports
 

@@ -275,8 +275,8 @@ def _page_order(p):
     return (p.stem != 'index', p.stem != START, not is_tutorial(p), not _re_num.match(p.name), p.name)
 
 # Sidebar labels for library pages whose notebook title would repeat a lesson's or not say what the page holds
-# (the page's title too): the encoders page is titled "Models"; "Architectures", "Comparing ..." and "A2D2" are lessons' titles.
-LABELS = {'encoders': 'Encoders', 'archs': 'Architecture registry', 'compare': 'Comparison runs', 'a2d2': 'A2D2 classes'}
+# (the page's title too): "Architectures", "Comparing ..." and "A2D2" are lessons' titles.
+LABELS = {'archs': 'Architecture registry', 'compare': 'Comparison runs', 'a2d2': 'A2D2 classes'}
 
 def nav_label(nb_path, stem, title):
     "A lesson's label is its number and title ('04 Architectures'); a library page's its title, or its entry in `LABELS`"

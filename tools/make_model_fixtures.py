@@ -45,7 +45,7 @@ def predict(m):
     return res
 
 def main(force=False):
-    from segcourse.learner import SegModel
+    from segcourse.model import SegModel
     from segcourse.export import save_model_folder, load_model_folder
     if OUT.exists() and any(OUT.iterdir()) and not force: sys.exit(f"{OUT} is not empty: these fixtures are written once, before a change (--force to replace)")
     OUT.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ every one of them from there. Usage, from the root (`make wheel-check`):
 
     .venv/bin/python tools/wheel_check.py [--notebook nbs/tutorials/01_camvid.ipynb ...] [--keep]
 """
-import argparse, json, re, shutil, subprocess, sys, sysconfig, tempfile, venv, zipfile
+import argparse, json, os, re, shutil, subprocess, sys, sysconfig, tempfile, venv, zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +67,8 @@ if __name__ == '__main__':
         if missing := missing_from_wheel(whl): sys.exit(f"{whl.name} lacks {len(missing)} package file(s): {', '.join(missing)}")
         print(f"{whl.name}: every file of segcourse/ and of benchmarks/results/ is in it", flush=True)
         py = fresh_venv(tmp/'venv')
-        subprocess.run([sys.executable, '-m', 'pip', '--python', str(py), 'install', '-q', '--no-deps', str(whl)], check=True)
+        no_checkout = {k: v for k,v in os.environ.items() if k != 'PYTHONPATH'}  # pip would take a checkout on it for an installed segcourse
+        subprocess.run([sys.executable, '-m', 'pip', '--python', str(py), 'install', '-q', '--no-deps', str(whl)], check=True, env=no_checkout)
         (run := tmp/'run').mkdir()
         env = {'PATH': '/usr/bin:/bin', 'HOME': str(Path.home()), 'MPLBACKEND': 'Agg', 'OMP_NUM_THREADS': '1', 'PYTHONWARNINGS': 'ignore'}
         (run/'results.py').write_text(results_script(tmp/'venv'))

@@ -1,4 +1,4 @@
-"""DeepLabV3 and DeepLabV3+: a dilated encoder and atrous spatial pyramid pooling; DeepLabV3+ adds a decoder on stride-4 features.
+"""DeepLabV3 and V3+ (Chen et al. 2017, 2018): a dilated encoder and atrous spatial pyramid pooling; V3+ adds a decoder at stride 4.
 
 Docs: https://segcourse.github.io/segcourse/deeplab.html.md"""
 
@@ -26,7 +26,7 @@ def _aspp_rates(output_stride, atrous_rates): return ifnone(atrous_rates, [r * 1
 
 class DeepLabV3(EncoderDecoder):
     "DeepLabV3: dilated encoder, ASPP (rates 6/12/18 at stride 16, image pooling), 3x3 conv, classifier"
-    def __init__(self, encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+    def __init__(self, encoder:nn.Module, # From `create_encoder`: timm's features-only model, or fastai's body of a torchvision CNN
                  n_out:int, # Number of classes
                  output_stride:int=16, # Stride of the encoder's last features (16 or 8)
                  atrous_rates:list|None=None, # ASPP dilation rates; (6, 12, 18) at stride 16, doubled at 8
@@ -40,7 +40,7 @@ class DeepLabV3(EncoderDecoder):
 
 class DeepLabV3Plus(EncoderDecoder):
     "DeepLabV3+: DeepLabV3's ASPP, then a decoder that adds stride-4 low-level features"
-    def __init__(self, encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+    def __init__(self, encoder:nn.Module, # From `create_encoder`: timm's features-only model, or fastai's body of a torchvision CNN
                  n_out:int, # Number of classes
                  low_stride:int=4, # Stride of the low-level features
                  low_channels:int=48, # Channels the low-level features are reduced to

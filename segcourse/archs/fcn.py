@@ -1,4 +1,4 @@
-"""Long, Shelhamer and Darrell (2015): class scores at stride 32, plus scores from finer features.
+"""FCN-32s, FCN-16s and FCN-8s (Long, Shelhamer and Darrell 2015): class scores at stride 32, plus scores from finer features.
 
 Docs: https://segcourse.github.io/segcourse/fcn.html.md"""
 
@@ -36,7 +36,7 @@ def crop_to(x:Tensor, # (bs, c, h, w)
 # %% ../../nbs/07b_fcn.ipynb #7223cab8
 class FCN(nn.Module):
     "FCN-32s (`n_skips=0`), FCN-16s (1) or FCN-8s (2): class scores at stride 32 plus scores from finer features, summed"
-    def __init__(self, encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+    def __init__(self, encoder:nn.Module, # From `create_encoder`: timm's features-only model, or fastai's body of a torchvision CNN
                  n_out:int, # Number of classes
                  n_skips:int=2, # Finer score maps added: 0 (FCN-32s), 1 (FCN-16s) or 2 (FCN-8s)
                 ):

@@ -15,7 +15,7 @@ __all__ = ['fpn', 'FPN']
 # %% ../../nbs/07f_fpn.ipynb #8662b579
 class FPN(EncoderDecoder):
     "Semantic FPN: lateral + top-down pyramid over strides 4..32, each level's prediction upsampled to stride 4 and summed"
-    def __init__(self, encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+    def __init__(self, encoder:nn.Module, # From `create_encoder`: timm's features-only model, or fastai's body of a torchvision CNN
                  n_out:int, # Number of classes
                  pyramid_channels:int=256, # Width of the pyramid
                  seg_channels:int=128, # Width of each level's prediction branch

@@ -72,7 +72,7 @@ class QueryLayer(nn.Module):
 # %% ../../nbs/07g_mask2former.ipynb #f9547bab
 class Mask2Former(nn.Module):
     "Mask2Former for semantic segmentation: queries predict masks and classes, combined into per-pixel class logits"
-    def __init__(self, encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+    def __init__(self, encoder:nn.Module, # From `create_encoder`: timm's features-only model, or fastai's body of a torchvision CNN
                  n_out:int, # Number of classes
                  dim:int=256, # Width of pixel features and queries
                  n_queries:int=50, # Number of learnable queries

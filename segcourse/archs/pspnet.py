@@ -31,7 +31,7 @@ class PyramidPooling(nn.Module):
 
 class PSPNet(EncoderDecoder):
     "PSPNet: dilated encoder, pyramid pooling (1, 2, 3, 6 bins), 3x3 conv, classifier"
-    def __init__(self, encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+    def __init__(self, encoder:nn.Module, # From `create_encoder`: timm's features-only model, or fastai's body of a torchvision CNN
                  n_out:int, # Number of classes
                  output_stride:int=8, # Stride of the encoder's last features (8 in the paper)
                  bins=(1, 2, 3, 6), # Pooling grid sizes

@@ -53,10 +53,10 @@ unet_plain = arch_from_class(PlainUNet, 'unet_plain', own_layers=True, input_mul
 # %% ../../nbs/07c_unet.ipynb #5a1e0c02
 class UNet(EncoderDecoder):
     "U-Net decoder on a pretrained encoder (smp's): upsample, concatenate the skip, two 3x3 convolutions, at each scale"
-    def __init__(self, encoder:nn.Sequential, # A sequential encoder, from `create_encoder`
+    def __init__(self, encoder:nn.Module, # From `create_encoder`: timm's features-only model, or fastai's body of a torchvision CNN
                  n_out:int, # Number of classes
                  widths=(256, 128, 64, 32), # Decoder widths, coarsest first: one block per 2x upsampling, the finer ones dropped
-                 probe_size=(128, 128), # Size of the image used to find the encoder's scales
+                 probe_size=(128, 128), # Size of the probe image that finds the scales of an encoder without timm's `feature_info`
                 ):
         super().__init__()
         self.encoder = MultiScaleEncoder(encoder, probe_size=probe_size)
