@@ -19,8 +19,8 @@ __all__ = ['FIGURE_TEXT_FLOOR', 'FIGURES_SHOWN', 'FIGURE_TEXT_UNCHECKED', 'ARCH_
            'arch_diagram', 'show_windows', 'plot_bars', 'show_panels', 'mask_iou', 'mask_dice', 'mask_precision',
            'mask_recall', 'dice_from_iou', 'iou_from_dice', 'f1_score', 'per_class_table', 'ReportCallback',
            'SegReport', 'error_map', 'show_seg_grid', 'plot_training', 'colour_mask', 'plot_panels', 'plot_predictions',
-           'show_polygons', 'taps_inside', 'show_dilated_taps', 'tile_pictures', 'label_budget_table',
-           'plot_label_budget', 'results_dirs', 'results_path', 'read_results']
+           'show_polygons', 'draw_instances', 'plot_instances', 'show_prompts', 'taps_inside', 'show_dilated_taps',
+           'tile_pictures', 'label_budget_table', 'plot_label_budget', 'results_dirs', 'results_path', 'read_results']
 
 # %% ../nbs/12_report.ipynb #rtna0002
 def sharp_figures(fmt:str='retina', # The inline format: 'retina' stores PNGs at twice their displayed size, 'png' at it
@@ -67,10 +67,7 @@ def smallest_text(fig:plt.Figure, # A figure
 FIGURE_TEXT_FLOOR = BODY_PX  # px: a lesson figure's smallest text on the page; env SEGCOURSE_FIGURE_FLOOR overrides (0: measure only)
 FIGURES_SHOWN = []  # One dict per figure this kernel has shown, in order: n, title, px (smallest text), width (px), why (an excuse)
 
-FIGURE_TEXT_UNCHECKED = {  # lesson -> why its figures are measured (logged) but do not fail nbdev-test yet (issue 31)
-    '06_sam_maskrcnn': "its instance figures (7-11 px), drawn in the lesson, come after its Mask R-CNN training",
-    '10_lab_your_photos': "its photo grid (10 px, 8 in wide) comes after its training: plot_panels with a re-run",
-}
+FIGURE_TEXT_UNCHECKED = {}  # lesson -> why its figures are measured (logged) but do not fail nbdev-test yet (issue 31)
 
 def _notebook()->Path|None:
     "The notebook nbdev-test is running (None elsewhere)"
@@ -791,6 +788,64 @@ def show_polygons(img, # (h, w, 3) image (a PIL image or an array)
     ax.set_title(_wrap(title, 0.72*width, fs), fontsize=fs); ax.axis('off')
     fig.tight_layout(pad=0.3)
     return ax
+
+# %% ../nbs/12_report.ipynb #inst0002
+def draw_instances(ax:plt.Axes, # Axes showing the image the instances belong to
+                   masks, # (n, h, w) or (n, 1, h, w) instance masks: bool, or probabilities (in where >= 0.5)
+                   boxes=None, # (n, 4) their boxes, x0, y0, x1, y1: outlined in yellow
+                   names:list|None=None, # One label per box (e.g. 'Car 0.31'), written on its top edge
+                   fontsize:float|None=None, # The names, in points; default: the axes' title size
+                  )->plt.Axes:
+    "Each instance mask in its own colour (tab20) over what `ax` shows, with its box and its name"
+    masks = np.asarray(masks, dtype=float)
+    masks = masks.reshape(-1, *masks.shape[-2:])
+    if boxes is not None and len(boxes) != len(masks): raise ValueError(f"{len(masks)} masks and {len(boxes)} boxes: give one box per mask")
+    if names is not None and (boxes is None or len(names) != len(masks)):
+        raise ValueError("names label boxes: give one box and one name per mask")
+    over = np.zeros(masks.shape[1:])
+    for i,mk in enumerate(masks): over[mk >= 0.5] = i % 20 + 1
+    ax.imshow(np.ma.masked_equal(over, 0), cmap='tab20', vmin=1, vmax=20, alpha=0.6, interpolation='nearest')
+    fs = ifnone(fontsize, ax.title.get_fontsize())
+    for i,b in enumerate([] if boxes is None else np.asarray(boxes, dtype=float)):
+        ax.add_patch(plt.Rectangle(b[:2], b[2] - b[0], b[3] - b[1], fill=False, color='yellow', lw=1))
+        if names is not None: ax.text(b[0], b[1], names[i], color='yellow', fontsize=fs, va='bottom', clip_on=True,
+                                      bbox=dict(facecolor='black', alpha=0.5, pad=1, lw=0))
+    return ax
+
+@delegates(plot_panels, but=['panels', 'titles', 'n_classes', 'codes', 'only_shown', 'colours', 'ignore_index'])
+def plot_instances(panels:list, # (h, w, 3) images (or (h, w) maps), as `plot_panels` takes
+                   instances:list, # One per panel: a dict with 'masks' and optionally 'boxes', 'names' (see `draw_instances`), or None
+                   titles:list, # One title per panel
+                   ncols:int=2, # Panels per row
+                   **kwargs)->np.ndarray: # The axes, (rows, ncols)
+    "Images in rows of `ncols` at the docs column's width, titled at the body text, each with its instances drawn over it"
+    if len(instances) != len(panels):
+        raise ValueError(f"{len(panels)} panels and {len(instances)} instance sets: give one (or None) per panel")
+    axs = plot_panels(list(panels), titles, ncols=ncols, **kwargs)
+    for ax,o in zip(axs.flat, instances):
+        if o is not None: draw_instances(ax, o['masks'], o.get('boxes'), o.get('names'))
+    return axs
+
+# %% ../nbs/12_report.ipynb #inst0005
+@delegates(plot_panels, but=['panels', 'titles', 'ncols', 'n_classes', 'codes', 'only_shown', 'colours', 'ignore_index'])
+def show_prompts(img, # (h, w, 3) image
+                 fg:tuple, # (x, y): a foreground point (on the object)
+                 bg:tuple, # (x, y): a background point (not on it)
+                 box, # x0, y0, x1, y1: a box around the object
+                 grid:int=32, # The automatic mode's points per side
+                 **kwargs)->np.ndarray: # The three axes
+    "SAM's prompts on `img`: a foreground and a background point, a box, the automatic mode's grid of points"
+    img = np.asarray(img)
+    axs = plot_panels([img]*3, ['points: foreground (green star), background (red X)', 'box: the object it frames',
+                                f'automatic: a {grid}x{grid} grid of point prompts'], ncols=3, **kwargs)
+    a0,a1,a2 = axs.flat
+    a0.plot(*fg, marker='*', color='lime', markersize=16, markeredgecolor='k')
+    a0.plot(*bg, marker='X', color='red', markersize=12, markeredgecolor='k')
+    a1.add_patch(plt.Rectangle(box[:2], box[2] - box[0], box[3] - box[1], fill=False, color='lime', lw=2))
+    h,w = img.shape[:2]
+    gy,gx = np.meshgrid((np.arange(grid) + .5) * h/grid, (np.arange(grid) + .5) * w/grid, indexing='ij')
+    a2.scatter(gx.ravel(), gy.ravel(), s=1, c='lime')
+    return axs
 
 # %% ../nbs/12_report.ipynb #taps0002
 def taps_inside(shape:tuple, # (h, w) of the feature map
