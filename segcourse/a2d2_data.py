@@ -10,7 +10,7 @@ import os, sys, json, warnings
 from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from fastai.vision.all import *
-from .core import ImageError, MaskError, PathError, atomic_write, inside, open_image, seg_cmap, seg_palette
+from .core import ImageError, MaskError, PathError, atomic_write, inside, mask_codes, open_image, seg_cmap, seg_palette
 from .splits import seg_splitter, warn_split_leak
 from .loaders import check_dls_args
 from .data import SegDataset, register_dataset
@@ -20,7 +20,7 @@ from .a2d2 import (A2D2Classes, a2d2_camera_token, a2d2_original_index, check_a2
 # %% auto #0
 __all__ = ['A2D2_CACHE_MANIFEST', 'A2D2', 'MissingLabelWarning', 'a2d2_label_file', 'a2d2_scene', 'a2d2_files',
            'read_a2d2_manifest', 'preprocess_a2d2', 'a2d2_splitter', 'A2D2MaskReader', 'a2d2_table', 'a2d2_layout',
-           'a2d2_dls', 'a2d2_colourise', 'a2d2_cmap']
+           'a2d2_dls', 'a2d2_colourise', 'dls_a2d2_classes', 'a2d2_cmap']
 
 # %% ../nbs/02b_a2d2_data.ipynb #a11b1d08
 class MissingLabelWarning(UserWarning):
@@ -305,7 +305,7 @@ def a2d2_dls(path, # A cache made by `preprocess_a2d2`, or A2D2's `camera_lidar_
              item_tfms:list|None=None, # Default: `Resize(size)` when `size` is given
              batch_tfms:list|None=None, # Default: `aug_transforms()`
              **kwargs # Passed to `files_dls` and `DataBlock.dataloaders` (`num_workers`, ...)
-            )->DataLoaders: # Classes in the mask block (`dls_classes`); `a2d2_classes` set
+            )->DataLoaders: # Classes in the mask block (`dls_classes`, `dls_a2d2_classes`)
     "`DataLoaders` of A2D2 frames and class-index masks, from a preprocessed cache or a download"
     path = Path(path)
     check_dls_args(bs, None if isinstance(size, float) else size)
@@ -327,7 +327,6 @@ def a2d2_dls(path, # A cache made by `preprocess_a2d2`, or A2D2's `camera_lidar_
                    reader=A2D2MaskReader(classes, not _is_cache(path)), size=size, bs=bs, item_tfms=item_tfms, batch_tfms=batch_tfms,
                    **kwargs)
     warn_split_leak(dls.train_ds.items, dls.valid_ds.items, a2d2_scene)
-    dls.a2d2_classes = classes
     return dls
 
 # %% ../nbs/02b_a2d2_data.ipynb #641ba150
@@ -337,7 +336,14 @@ def a2d2_colourise(mask, # (H, W) class indices
     "Draw a class-index mask in A2D2 colours; the ignore index is black"
     return seg_palette(classes.n_classes, classes.code_colours, classes.ignore_index, (0, 0, 0))[np.asarray(mask, dtype=np.uint8)]
 
-def a2d2_cmap(classes:A2D2Classes, # The classes the masks' indices refer to
+def dls_a2d2_classes(dls:DataLoaders, # From `a2d2_dls`
+                    )->A2D2Classes|None: # `None` for DataLoaders whose masks another reader reads
+    "The `A2D2Classes` of `dls`'s masks, kept where the masks are read: the `A2D2MaskReader` of the mask block"
+    reader = getattr(mask_codes(dls), 'reader', None)  # `SegMaskCodes` keeps the block's reader
+    return reader.classes if isinstance(reader, A2D2MaskReader) else None
+
+def a2d2_cmap(classes:A2D2Classes|DataLoaders, # The classes the masks' indices refer to, or `a2d2_dls`'s DataLoaders
              )->dict: # `cmap`, `vmin`, `vmax` for fastai's `show_batch` and `show_results`
-    "A2D2's colours for fastai's figures: `dls.show_batch(**a2d2_cmap(dls.a2d2_classes))`"
+    "A2D2's colours for fastai's figures: `dls.show_batch(**a2d2_cmap(dls))`"
+    if isinstance(classes, DataLoaders): classes = dls_a2d2_classes(classes)
     return seg_cmap(classes.n_classes, colours=classes.code_colours, ignore_index=classes.ignore_index, ignore_colour=(0, 0, 0))

@@ -32,9 +32,10 @@ class SegMaskCodes(AddMaskCodes):
     "fastai's `AddMaskCodes` (the codes, as `vocab` and `c`) that also names the mask value that counts nowhere"
     def __init__(self, codes=None, # Class names, index = class
                  ignore_index:int|None=None, # Mask value that means "no label" (e.g. 255, or the void class's index)
+                 reader=None, # The mask reader of the block, which may know more of the classes (e.g. A2D2's table)
                 ):
         super().__init__(codes)
-        self.ignore_index = ignore_index
+        self.ignore_index,self.reader = ignore_index,reader
 
 def mask_codes(dls, # DataLoaders
               )->AddMaskCodes|None: # `None` when `dls` has no mask block's codes

@@ -23,8 +23,8 @@ def SegMaskBlock(codes, # Class names, index = class
                  reader:MaskReader|None=None, # Reads a mask file; defaults to `MaskReader(len(codes), colours, ignore_index, cache)`
                 ):
     "A `TransformBlock` for segmentation masks that reads index, palette and colour PNGs correctly; its `SegMaskCodes` keeps the classes"
-    return TransformBlock(type_tfms=ifnone(reader, MaskReader(len(codes), colours, ignore_index, cache)),
-                          item_tfms=SegMaskCodes(codes, ignore_index), batch_tfms=IntToFloatTensor)
+    reader = ifnone(reader, MaskReader(len(codes), colours, ignore_index, cache))
+    return TransformBlock(type_tfms=reader, item_tfms=SegMaskCodes(codes, ignore_index, reader), batch_tfms=IntToFloatTensor)
 
 # %% ../nbs/00d_loaders.ipynb #bd7cbb1f
 def seg_datablock(codes, # Class names
