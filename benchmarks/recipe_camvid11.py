@@ -48,12 +48,11 @@ from segcourse.data import read_codes, read_mask
 from segcourse.metrics import confusion_matrix
 from segcourse.archs import create_seg_model
 from segcourse.report import per_class_table
-from segcourse.recipe import recipe_tfms, seg_recipe
+from segcourse.recipe import recipe_tfms, seg_recipe, SWEEP_RECIPE
 from segcourse.learner import seg_learner
 from bench_data import camvid11_dev_files, camvid11_dls, DEV_VALID_DRIVES
 
-RECIPE = dict(loss='ce+dice', weight_power=0.5, lr=1e-3, zoom=1.1, lighting=0.2, rotate=0., warp=0., color=0.,
-              ft_lr=2e-3, lr_mult=100., arch='unet', encoder='tf_efficientnet_lite0', bf16=0)
+RECIPE = dict({k:v for k,v in SWEEP_RECIPE.items() if k != 'bs'}, arch='unet', encoder='tf_efficientnet_lite0', bf16=0)
 # ft_lr, lr_mult: `fine_tune`'s base_lr and lr_mult (fastai's defaults); encoder: the ImageNet encoder of the `_pre` set-ups;
 # bf16=1: bfloat16 autocast on the CPU (`CPUAutocast`)
 BEFORE_ARCH = dict(arch='dynamic_unet')  # a run recorded before `arch` was a key trained fastai's DynamicUnet, then `seg_learner`'s default
@@ -92,7 +91,7 @@ class CPUAutocast(Callback):
 
 def _tfms(zoom, lighting, rotate, warp, color, **_):
     xtra = [Saturation(max_lighting=color, p=0.75), Hue(max_hue=color/4, p=0.75)] if color else None
-    return aug_transforms(max_zoom=zoom, max_lighting=lighting, max_rotate=rotate, max_warp=warp, xtra_tfms=xtra)  # = recipe_tfms() at the defaults
+    return aug_transforms(max_zoom=zoom, max_lighting=lighting, max_rotate=rotate, max_warp=warp, xtra_tfms=xtra)  # = recipe_tfms(zoom, lighting, color) when rotate = warp = 0
 
 def recipe_dls(root, size, bs, **rcp):
     "The recipe's batches at `size`, decoded once (`cache=True`, as tutorial 01 makes them)"
@@ -119,23 +118,36 @@ def tutorial(root, size, bs, epochs, codes, **_):
 
 SETUPS = dict(plain=plain, recipe=recipe, plain_pre=plain_pre, recipe_pre=recipe_pre, tutorial=tutorial)
 
+MS_SCALES = (0.8, 1.25)  # multi-scale TTA: the frame also resized by these (to multiples of 32), each with its mirror
+
+def _probs_at(model, xb:Tensor, scale:float)->Tensor:
+    "Probabilities of `xb` resized by `scale` (to a multiple of 32), averaged with its mirror, back at `xb`'s size"
+    hw = [int(round(d*scale/32))*32 for d in xb.shape[-2:]]
+    x = F.interpolate(xb, size=hw, mode='bilinear', align_corners=False)
+    with torch.no_grad(): p = (model(x).softmax(1) + model(x.flip(-1)).softmax(1).flip(-1))/2
+    return F.interpolate(p.float(), size=xb.shape[-2:], mode='bilinear', align_corners=False)
+
 def score_full_res(learn:Learner, files, n_classes:int, ignore_index:int)->tuple:
-    "Confusion matrices of the predict path (test_dl at the training size, probabilities upsampled to each file's size), without and with flip TTA"
-    cm,cm_tta = (torch.zeros(n_classes, n_classes, dtype=torch.long) for _ in range(2))
-    secs = [0., 0.]
+    "Confusion matrices of the predict path (test_dl at the training size, probabilities upsampled to each file's size): plain, flip TTA, multi-scale + flip TTA"
+    cm,cm_tta,cm_ms = (torch.zeros(n_classes, n_classes, dtype=torch.long) for _ in range(3))
+    secs = [0., 0., 0.]
     for f in files:
         dl = learn.dls.test_dl([f], num_workers=0)
         t0 = time.perf_counter()
         p,_ = learn.get_preds(dl=dl)
         t1 = time.perf_counter()
         xb = dl.one_batch()[0]
-        with torch.no_grad(): pf = learn.model.eval()(xb.flip(-1)).softmax(1).flip(-1)  # the mirrored frame, mirrored back
-        secs[0] += t1 - t0; secs[1] += time.perf_counter() - t1
+        model = learn.model.eval()
+        with torch.no_grad(): pf = model(xb.flip(-1)).softmax(1).flip(-1)  # the mirrored frame, mirrored back
+        t2 = time.perf_counter()
+        pms = ((p + pf)/2 + sum(_probs_at(model, xb, s) for s in MS_SCALES)) / (1 + len(MS_SCALES))
+        secs[0] += t1 - t0; secs[1] += t2 - t1; secs[2] += time.perf_counter() - t2
         targ = torch.from_numpy(read_mask(_label(f))).long()
         up = lambda o: F.interpolate(o[:, :n_classes].float(), size=targ.shape, mode='bilinear', align_corners=False)
         cm += confusion_matrix(up(p).argmax(1)[0], targ, n_classes, ignore_index)
         cm_tta += confusion_matrix(up((p + pf)/2).argmax(1)[0], targ, n_classes, ignore_index)
-    return cm, cm_tta, secs
+        cm_ms += confusion_matrix(up(pms).argmax(1)[0], targ, n_classes, ignore_index)
+    return cm, cm_tta, cm_ms, secs
 
 def then_fit(learn:Learner, root:Path, size, bs:int, epochs:int, rcp:dict):
     "Progressive resizing, as fastai's CamVid lesson does it: the same learner, new batches at `size`, `epochs` more unfrozen"
@@ -155,10 +167,11 @@ def run(setup:str, seed:int, root:Path, size, bs:int, epochs:int, codes, rcp:dic
     secs = time.perf_counter() - start
     valid = [f for f in camvid11_dev_files(root) if f.name.split('_')[0] in DEV_VALID_DRIVES]
     n = len(codes) - 1  # the 11 classes; void is the last code
-    with learn.no_bar(): cm,cm_tta,pred_secs = score_full_res(learn, valid, n, ignore_index=n)  # void (the last code) ignored
-    iou,iou_tta = (per_class_table(c, codes[:n]).set_index('class')['iou'].drop('mean').to_dict() for c in (cm, cm_tta))
+    with learn.no_bar(): cm,cm_tta,cm_ms,pred_secs = score_full_res(learn, valid, n, ignore_index=n)  # void (the last code) ignored
+    iou,iou_tta,iou_ms = (per_class_table(c, codes[:n]).set_index('class')['iou'].drop('mean').to_dict() for c in (cm, cm_tta, cm_ms))
     return dict(setup=setup, seed=seed, miou=float(np.mean(list(iou.values()))), iou=iou, minutes=secs/60,
                 miou_tta=float(np.mean(list(iou_tta.values()))), iou_tta=iou_tta, predict_secs=pred_secs,
+                miou_ms=float(np.mean(list(iou_ms.values()))), iou_ms=iou_ms, ms_scales=list(MS_SCALES),
                 size=list(size), bs=bs, epochs=epochs, then=list(then) if then else None, recipe=rcp if 'recipe' in setup else None,
                 n_train=len(learn.dls.train_ds), n_valid=len(valid), torch=torch.__version__, fastai=fastai.__version__,
                 threads=torch.get_num_threads())
@@ -208,7 +221,7 @@ if __name__ == '__main__':
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--epochs', type=int, default=8)
     p.add_argument('--size', type=int, nargs=2, default=(96, 128), help='height width')
-    p.add_argument('--bs', type=int, default=8)
+    p.add_argument('--bs', type=int, default=SWEEP_RECIPE['bs'])
     p.add_argument('--then', type=int, nargs=3, metavar=('H', 'W', 'EPOCHS'), help='progressive resizing: EPOCHS more at HxW (recipe set-ups)')
     p.add_argument('--set', nargs='*', default=[], metavar='KEY=VALUE', help=f'change the recipe; defaults {RECIPE}')
     p.add_argument('--out', default='bench_out/recipe_camvid11.jsonl', help='JSON lines, one per finished run (appended)')

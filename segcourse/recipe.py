@@ -12,24 +12,36 @@ from .core import dls_classes
 from .learner import seg_learner
 
 # %% auto #0
-__all__ = ['RARE_CLASSES', 'CPU_RECIPE', 'GPU_RECIPE', 'sweep_table', 'recipe_tfms', 'recipe_loss', 'seg_recipe']
+__all__ = ['RARE_CLASSES', 'SWEEP_RECIPE', 'CPU_RECIPE', 'GPU_RECIPE', 'sweep_changes', 'sweep_table', 'recipe_tfms',
+           'recipe_loss', 'seg_recipe']
 
 # %% ../nbs/11_recipe.ipynb #79e24f95
 RARE_CLASSES = ['Pole', 'SignSymbol', 'Fence', 'Pedestrian', 'Bicyclist']  # camvid11's five small classes: the `rare` column
+SWEEP_RECIPE = dict(loss='ce+dice', weight_power=0.5, lr=1e-3, zoom=1.1, lighting=0.2, rotate=0., warp=0., color=0.,
+                    ft_lr=2e-3, lr_mult=100., bs=8)  # what a sweep run that records no change trains with (`benchmarks/recipe_camvid11.py`)
+
+def sweep_changes(r:dict, # One run of `benchmarks/recipe_camvid11.py`
+                 )->str: # What it changed from `SWEEP_RECIPE`, e.g. 'lr_mult=10 bs=4'; '' for none
+    "The ingredients of a sweep run that differ from `SWEEP_RECIPE` (encoder and precision have columns of their own)"
+    got = {**(r.get('recipe') or {}), 'bs': r.get('bs', 8)}
+    return ' '.join(f'{k}={v:g}' if isinstance(v, (int, float)) else f'{k}={v}'
+                    for k,v in got.items() if k in SWEEP_RECIPE and v != SWEEP_RECIPE[k])
 
 def sweep_table(runs:list, # Runs of `benchmarks/recipe_camvid11.py`, one dict per JSON line
-               )->pd.DataFrame: # One row per set-up: seeds, mIoU mean, spread and per seed, rare classes, flip TTA, median minutes
-    "The recipe sweep's table: runs grouped by encoder, precision and size schedule, in the order they come"
+               )->pd.DataFrame: # A row per set-up: seeds, mIoU mean, spread, per seed; rare classes, flip and scales TTA, median minutes
+    "The recipe sweep's table: runs grouped by encoder, precision, size schedule and changes to the recipe, in the order they come"
     df = pd.DataFrame([dict(encoder=(r.get('recipe') or {}).get('encoder', 'tf_efficientnet_lite0').replace('tf_efficientnet_', ''),
                             precision='bf16' if (r.get('recipe') or {}).get('bf16') else 'fp32',
                             schedule=(f"{r['size'][0]}x{r['size'][1]} x{r['epochs']}"
                                       + (' then {}x{} x{}'.format(*r['then']) if r.get('then') else '')),
-                            seed=r['seed'], miou=100*r['miou'], tta=100*r.get('miou_tta', np.nan),
+                            changes=sweep_changes(r), seed=r['seed'], miou=100*r['miou'], tta=100*r.get('miou_tta', np.nan),
+                            ms=100*r.get('miou_ms', np.nan),
                             rare=100*np.mean([r['iou'][c] for c in RARE_CLASSES]), minutes=r['minutes']) for r in runs])
-    g = df.sort_values('seed', kind='stable').groupby(['encoder', 'precision', 'schedule'], sort=False)
+    g = df.sort_values('seed', kind='stable').groupby(['encoder', 'precision', 'schedule', 'changes'], sort=False)
     return pd.DataFrame({'seeds': g.seed.count(), 'mIoU': g.miou.mean(), 'std': g.miou.std(),
                          'per seed': g.miou.apply(lambda s: ' '.join(f'{v:.1f}' for v in s)),
-                         'rare': g.rare.mean(), 'flip TTA': g.tta.mean(), 'minutes': g.minutes.median()}).round(1)
+                         'rare': g.rare.mean(), 'flip TTA': g.tta.mean(), 'scales TTA': g.ms.mean(),
+                         'minutes': g.minutes.median()}).round(1)
 
 # %% ../nbs/11_recipe.ipynb #recipe-schedules
 # `fine_tune(epochs)` at `size`, bf16 where `cpu_bf16_fast()`: the sweep above
@@ -37,13 +49,15 @@ CPU_RECIPE = dict(size=(360, 480), bs=8, epochs=5, mixed_precision='bf16')
 GPU_RECIPE = dict(size=(360, 480), bs=16, epochs=30)  # The full frames; not measured (no GPU where this was built)
 
 # %% ../nbs/11_recipe.ipynb #5ae5587d
-@delegates(aug_transforms, but='max_rotate,max_warp,max_zoom,max_lighting')
+@delegates(aug_transforms, but='max_rotate,max_warp,max_zoom,max_lighting,xtra_tfms')
 def recipe_tfms(max_zoom:float=1.1, # Largest zoom
                 max_lighting:float=0.2, # Largest change of brightness and contrast
+                max_color:float=0., # Largest change of saturation (and a quarter of it of hue); 0 for none
                 **kwargs # Passed to fastai's `aug_transforms` (e.g. `do_flip=False`)
                )->list: # fastai batch transforms, for `batch_tfms=`
-    "The recipe's batch augmentation: horizontal flips, mild zoom and lighting; no rotation, no warp"
-    return aug_transforms(max_rotate=0., max_warp=0., max_zoom=max_zoom, max_lighting=max_lighting, **kwargs)
+    "The recipe's batch augmentation: horizontal flips, mild zoom and lighting, optionally colour; no rotation, no warp"
+    color = [Saturation(max_lighting=max_color, p=0.75), Hue(max_hue=max_color/4, p=0.75)] if max_color else None
+    return aug_transforms(max_rotate=0., max_warp=0., max_zoom=max_zoom, max_lighting=max_lighting, xtra_tfms=color, **kwargs)
 
 # %% ../nbs/11_recipe.ipynb #001efa7d
 def recipe_loss(dls:DataLoaders, # Segmentation DataLoaders with `codes` (and `ignore_index`)
