@@ -90,8 +90,7 @@ class CPUAutocast(Callback):
     def after_loss(self): self.ac.__exit__(None, None, None)
 
 def _tfms(zoom, lighting, rotate, warp, color, **_):
-    xtra = [Saturation(max_lighting=color, p=0.75), Hue(max_hue=color/4, p=0.75)] if color else None
-    return aug_transforms(max_zoom=zoom, max_lighting=lighting, max_rotate=rotate, max_warp=warp, xtra_tfms=xtra)  # = recipe_tfms(zoom, lighting, color) when rotate = warp = 0
+    return recipe_tfms(max_zoom=zoom, max_lighting=lighting, max_color=color, max_rotate=rotate, max_warp=warp)
 
 def recipe_dls(root, size, bs, **rcp):
     "The recipe's batches at `size`, decoded once (`cache=True`, as tutorial 01 makes them)"

@@ -53,11 +53,13 @@ GPU_RECIPE = dict(size=(360, 480), bs=16, epochs=30)  # The full frames; not mea
 def recipe_tfms(max_zoom:float=1.1, # Largest zoom
                 max_lighting:float=0.2, # Largest change of brightness and contrast
                 max_color:float=0., # Largest change of saturation (and a quarter of it of hue); 0 for none
+                max_rotate:float=0., # Largest rotation in degrees; fastai's 10 makes views a car's camera never has
+                max_warp:float=0., # Largest perspective warp; fastai's 0.2, likewise
                 **kwargs # Passed to fastai's `aug_transforms` (e.g. `do_flip=False`)
                )->list: # fastai batch transforms, for `batch_tfms=`
-    "The recipe's batch augmentation: horizontal flips, mild zoom and lighting, optionally colour; no rotation, no warp"
+    "The recipe's batch augmentation: horizontal flips, mild zoom and lighting; colour, rotation and warp only when asked"
     color = [Saturation(max_lighting=max_color, p=0.75), Hue(max_hue=max_color/4, p=0.75)] if max_color else None
-    return aug_transforms(max_rotate=0., max_warp=0., max_zoom=max_zoom, max_lighting=max_lighting, xtra_tfms=color, **kwargs)
+    return aug_transforms(max_rotate=max_rotate, max_warp=max_warp, max_zoom=max_zoom, max_lighting=max_lighting, xtra_tfms=color, **kwargs)
 
 # %% ../nbs/11_recipe.ipynb #001efa7d
 def recipe_loss(dls:DataLoaders, # Segmentation DataLoaders with `codes` (and `ignore_index`)
