@@ -23,7 +23,7 @@ SWEEP_RECIPE = dict(loss='ce+dice', weight_power=0.5, lr=1e-3, zoom=1.1, lightin
 def sweep_changes(r:dict, # One run of `benchmarks/recipe_camvid11.py`
                  )->str: # What it changed from `SWEEP_RECIPE`, e.g. 'lr_mult=10 bs=4'; '' for none
     "The ingredients of a sweep run that differ from `SWEEP_RECIPE` (encoder and precision have columns of their own)"
-    got = {**(r.get('recipe') or {}), 'bs': r.get('bs', 8)}
+    got = {**(r.get('recipe') or {}), 'bs': r.get('bs', SWEEP_RECIPE['bs'])}
     return ' '.join(f'{k}={v:g}' if isinstance(v, (int, float)) else f'{k}={v}'
                     for k,v in got.items() if k in SWEEP_RECIPE and v != SWEEP_RECIPE[k])
 
