@@ -19,7 +19,7 @@ import segcourse.distributed  # noqa: F401 (imported for its effect) lets fastai
 
 # %% auto #0
 __all__ = ['NaNLossError', 'StopOnNaN', 'FusedAdam', 'CPUAutocast', 'cpu_bf16_fast', 'TrainingHistory', 'train_view',
-           'seg_learner']
+           'seg_learner', 'set_dls']
 
 # %% ../nbs/09_learner.ipynb #3b4c0c73
 class NaNLossError(FloatingPointError):
@@ -228,3 +228,22 @@ def seg_learner(dls:DataLoaders, # Segmentation DataLoaders (e.g. from `camvid_t
     # channels-last now too, not only when fitting: predictions before `fit` run the same kernels as after
     if channels_last: learn.add_cb(ChannelsLast()).model.to(memory_format=torch.channels_last)
     return _add_mixed_precision(learn, mixed_precision)
+
+# %% ../nbs/09_learner.ipynb #b7e2d4a1
+def set_dls(learn:Learner, # A `seg_learner`
+            dls:DataLoaders, # The new batches, of the same classes (e.g. the same files at another size)
+           )->Learner: # `learn`, training on `dls` from now on
+    "Train `learn` on `dls` from now on (progressive resizing): normalised as before, its model's `config` at the new training view"
+    if not isinstance(dls, DataLoaders): raise TypeError(f"dls: a {type(dls).__name__}, not fastai DataLoaders")
+    cfg = getattr(learn.model, 'config', None)
+    if cfg is None: raise TypeError("learn: its model has no `config`; make the learner with `seg_learner`")
+    codes,ignore_index = dls_classes(dls)
+    if (codes is not None and cfg['codes'] is not None and list(codes) != list(cfg['codes'])) or ignore_index != cfg['ignore_index']:
+        raise ValueError(f"the new DataLoaders' classes {codes} (ignoring {ignore_index}) are not the model's {cfg['codes']} "
+                         f"(ignoring {cfg['ignore_index']}): give DataLoaders over the same codes and void")
+    norm = first(learn.dls.after_batch.fs.filter(risinstance(Normalize)))
+    if norm is not None and not dls.after_batch.fs.filter(risinstance(Normalize)): dls.add_tfms([norm], 'after_batch')
+    size,scale = train_view(dls)
+    learn.dls = dls
+    cfg.update(img_size=list(size), train_scale=None if scale is None else list(scale))
+    return learn
