@@ -44,8 +44,9 @@ def sweep_table(runs:list, # Runs of `benchmarks/recipe_camvid11.py`, one dict p
                          'minutes': g.minutes.median()}).round(1)
 
 # %% ../nbs/11_recipe.ipynb #recipe-schedules
-# `fine_tune(epochs)` at `size`, bf16 where `cpu_bf16_fast()`: the sweep above
-CPU_RECIPE = dict(size=(360, 480), bs=8, epochs=5, mixed_precision='bf16')
+# `fine_tune(epochs)` at `size`, then `then[2]` epochs at `then[:2]` on the same learner (`set_dls`), bf16 where `cpu_bf16_fast()`:
+# the sweep above ("Past the frames' own size")
+CPU_RECIPE = dict(size=(360, 480), bs=8, epochs=3, then=(480, 640, 2), mixed_precision='bf16')
 GPU_RECIPE = dict(size=(360, 480), bs=16, epochs=30)  # The full frames; not measured (no GPU where this was built)
 
 # %% ../nbs/11_recipe.ipynb #5ae5587d
