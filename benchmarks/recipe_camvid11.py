@@ -49,7 +49,7 @@ from segcourse.metrics import confusion_matrix
 from segcourse.archs import create_seg_model
 from segcourse.report import per_class_table
 from segcourse.recipe import recipe_tfms, seg_recipe, SWEEP_RECIPE
-from segcourse.learner import seg_learner
+from segcourse.learner import seg_learner, set_dls
 from bench_data import camvid11_dev_files, camvid11_dls, DEV_VALID_DRIVES
 
 RECIPE = dict({k:v for k,v in SWEEP_RECIPE.items() if k != 'bs'}, arch='unet', encoder='tf_efficientnet_lite0', bf16=0)
@@ -150,9 +150,7 @@ def score_full_res(learn:Learner, files, n_classes:int, ignore_index:int)->tuple
 
 def then_fit(learn:Learner, root:Path, size, bs:int, epochs:int, rcp:dict):
     "Progressive resizing, as fastai's CamVid lesson does it: the same learner, new batches at `size`, `epochs` more unfrozen"
-    norm = learn.dls.after_batch.fs.filter(risinstance(Normalize))
-    learn.dls = recipe_dls(root, size, bs, **rcp)
-    learn.dls.add_tfms(norm, 'after_batch')
+    set_dls(learn, recipe_dls(root, size, bs, **rcp))  # the learner's normalisation carried over
     lr = rcp.get('ft_lr', RECIPE['ft_lr'])/2  # `fine_tune`'s unfrozen rate
     learn.fit_one_cycle(epochs, slice(lr/rcp.get('lr_mult', RECIPE['lr_mult']), lr), pct_start=0.3, div=5.)
 
