@@ -30,6 +30,9 @@ A loss for the rare classes is one more --set: `--setups recipe_pre --set loss=f
 sum: lovasz, ce+lovasz, ohem, tversky, ...). The table's `rare` column is the mean IoU of CamVid's five small classes
 (pole, sign, fence, pedestrian, bicyclist), the ones such losses are for.
 
+On the CPU every run first calls `keep_freed_memory()` (09_learner), as tutorial 01 does, unless --default-malloc: a run
+recorded without the key `keep_freed_memory` ran with glibc's default malloc, its minutes up to a third longer at 480x640.
+
 Each finished run appends one JSON line to --out; the table at the end (mean and spread over seeds) is read from
 that file, so several processes can share it (one per core) and `--table-only` prints it again.
 
@@ -49,12 +52,13 @@ from segcourse.metrics import confusion_matrix
 from segcourse.archs import create_seg_model
 from segcourse.report import per_class_table
 from segcourse.recipe import recipe_tfms, seg_recipe, SWEEP_RECIPE
-from segcourse.learner import seg_learner, set_dls
+from segcourse.learner import seg_learner, set_dls, keep_freed_memory
 from bench_data import camvid11_dev_files, camvid11_dls, DEV_VALID_DRIVES
 
-RECIPE = dict({k:v for k,v in SWEEP_RECIPE.items() if k != 'bs'}, arch='unet', encoder='tf_efficientnet_lite0', bf16=0)
+RECIPE = dict({k:v for k,v in SWEEP_RECIPE.items() if k != 'bs'}, arch='unet', encoder='tf_efficientnet_lite0', bf16=0, crop=0.)
 # ft_lr, lr_mult: `fine_tune`'s base_lr and lr_mult (fastai's defaults); encoder: the ImageNet encoder of the `_pre` set-ups;
-# bf16=1: bfloat16 autocast on the CPU (`CPUAutocast`)
+# bf16=1: bfloat16 autocast on the CPU (`CPUAutocast`); crop=0.75: the first stage trains on random crops of 0.75 x --size
+# (the frames resized to --size first), the --then stage and the scoring on whole frames
 BEFORE_ARCH = dict(arch='dynamic_unet')  # a run recorded before `arch` was a key trained fastai's DynamicUnet, then `seg_learner`'s default
 VOID = 'Unlabelled'
 RARE = ['Pole', 'SignSymbol', 'Fence', 'Pedestrian', 'Bicyclist']  # camvid11's small classes
@@ -92,9 +96,10 @@ class CPUAutocast(Callback):
 def _tfms(zoom, lighting, rotate, warp, color, **_):
     return recipe_tfms(max_zoom=zoom, max_lighting=lighting, max_color=color, max_rotate=rotate, max_warp=warp)
 
-def recipe_dls(root, size, bs, **rcp):
-    "The recipe's batches at `size`, decoded once (`cache=True`, as tutorial 01 makes them)"
-    return camvid11_dls(root, void=VOID, size=size, bs=bs, num_workers=0, cache=True, batch_tfms=_tfms(**rcp))
+def recipe_dls(root, size, bs, crop=0., **rcp):
+    "The recipe's batches at `size`, decoded once (`cache=True`, as tutorial 01 makes them); `crop`: random crops of `crop` x `size`"
+    item_tfms = [Resize(size), RandomCrop([int(d*crop) for d in size])] if crop else None  # RandomCrop: the centre on validation
+    return camvid11_dls(root, void=VOID, size=size, bs=bs, num_workers=0, cache=True, item_tfms=item_tfms, batch_tfms=_tfms(**rcp))
 
 def _recipe_learner(root, size, bs, codes, backbone, pretrained, loss, weight_power, lr, arch='unet', bf16=0, **rcp):
     dls = recipe_dls(root, size, bs, **rcp)
@@ -150,7 +155,7 @@ def score_full_res(learn:Learner, files, n_classes:int, ignore_index:int)->tuple
 
 def then_fit(learn:Learner, root:Path, size, bs:int, epochs:int, rcp:dict):
     "Progressive resizing, as fastai's CamVid lesson does it: the same learner, new batches at `size`, `epochs` more unfrozen"
-    set_dls(learn, recipe_dls(root, size, bs, **rcp))  # the learner's normalisation carried over
+    set_dls(learn, recipe_dls(root, size, bs, **{**rcp, 'crop': 0.}))  # whole frames; the learner's normalisation carried over
     lr = rcp.get('ft_lr', RECIPE['ft_lr'])/2  # `fine_tune`'s unfrozen rate
     learn.fit_one_cycle(epochs, slice(lr/rcp.get('lr_mult', RECIPE['lr_mult']), lr), pct_start=0.3, div=5.)
 
@@ -162,6 +167,7 @@ def run(setup:str, seed:int, root:Path, size, bs:int, epochs:int, codes, rcp:dic
     if then:
         with learn.no_bar(): then_fit(learn, root, then[:2], bs, then[2], rcp)
     secs = time.perf_counter() - start
+    if rcp.get('crop') and not then: set_dls(learn, recipe_dls(root, size, bs, **{**rcp, 'crop': 0.}))  # score whole frames, not centres
     valid = [f for f in camvid11_dev_files(root) if f.name.split('_')[0] in DEV_VALID_DRIVES]
     n = len(codes) - 1  # the 11 classes; void is the last code
     with learn.no_bar(): cm,cm_tta,cm_ms,pred_secs = score_full_res(learn, valid, n, ignore_index=n)  # void (the last code) ignored
@@ -171,7 +177,7 @@ def run(setup:str, seed:int, root:Path, size, bs:int, epochs:int, codes, rcp:dic
                 miou_ms=float(np.mean(list(iou_ms.values()))), iou_ms=iou_ms, ms_scales=list(MS_SCALES),
                 size=list(size), bs=bs, epochs=epochs, then=list(then) if then else None, recipe=rcp if 'recipe' in setup else None,
                 n_train=len(learn.dls.train_ds), n_valid=len(valid), torch=torch.__version__, fastai=fastai.__version__,
-                threads=torch.get_num_threads())
+                threads=torch.get_num_threads(), keep_freed_memory=KEPT_MEMORY)
 
 def _changes(r:dict)->dict:
     "What a run changed in the recipe (a key a run did not record had its default)"
@@ -224,9 +230,12 @@ if __name__ == '__main__':
     p.add_argument('--out', default='bench_out/recipe_camvid11.jsonl', help='JSON lines, one per finished run (appended)')
     p.add_argument('--table-only', action='store_true', help='print the table of --out and stop')
     p.add_argument('--markdown', action='store_true', help='print the tables as markdown (for the notebooks and README)')
+    p.add_argument('--default-malloc', action='store_true', help="leave glibc's malloc as it is (runs recorded before "
+                   "`keep_freed_memory` were made so); by default it keeps freed memory, as tutorial 01 does")
     a = p.parse_args()
     out = Path(a.out)
     if not a.table_only:
+        KEPT_MEMORY = False if a.default_malloc else keep_freed_memory()
         torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
         warnings.simplefilter('ignore')
         root,size = Path(a.root),tuple(a.size)

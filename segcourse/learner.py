@@ -6,6 +6,7 @@ Docs: https://segcourse.github.io/segcourse/learner.html.md"""
 
 # %% ../nbs/09_learner.ipynb #03ed8d3c
 from __future__ import annotations
+import ctypes, platform, threading
 from fastai.vision.all import *
 from fastai.callback.channelslast import ChannelsLast
 import torchvision
@@ -19,7 +20,7 @@ import segcourse.distributed  # noqa: F401 (imported for its effect) lets fastai
 
 # %% auto #0
 __all__ = ['NaNLossError', 'StopOnNaN', 'FusedAdam', 'CPUAutocast', 'cpu_bf16_fast', 'TrainingHistory', 'train_view',
-           'seg_learner', 'set_dls']
+           'seg_learner', 'set_dls', 'keep_freed_memory']
 
 # %% ../nbs/09_learner.ipynb #3b4c0c73
 class NaNLossError(FloatingPointError):
@@ -247,3 +248,17 @@ def set_dls(learn:Learner, # A `seg_learner`
     learn.dls = dls
     cfg.update(img_size=list(size), train_scale=None if scale is None else list(scale))
     return learn
+
+# %% ../nbs/09_learner.ipynb #keep-mem
+_M_TRIM_THRESHOLD,_M_MMAP_MAX = -1,-4  # glibc's `mallopt` parameters (malloc.h)
+
+def keep_freed_memory()->bool: # Whether the C library took it: glibc (Linux) does; elsewhere nothing changes
+    "Make glibc's `malloc` keep freed memory for the next tensors (no `mmap`, no trimming): large CPU steps stop faulting it in anew"
+    if platform.libc_ver()[0] != 'glibc': return False
+    if threading.current_thread() is not threading.main_thread() and os.environ.get('MALLOC_ARENA_MAX') != '1':
+        warn("keep_freed_memory() on a thread other than the main one: glibc gives it an arena of its own, whose blocks over "
+             "64 MB still come from mmap; start Python with MALLOC_ARENA_MAX=1 to serve every thread from the main heap")
+    mallopt = ctypes.CDLL(None).mallopt
+    mallopt.argtypes,mallopt.restype = [ctypes.c_int, ctypes.c_int],ctypes.c_int
+    return mallopt(_M_MMAP_MAX, 0) == 1 and mallopt(_M_TRIM_THRESHOLD, -1) == 1
+

@@ -44,8 +44,8 @@ def sweep_table(runs:list, # Runs of `benchmarks/recipe_camvid11.py`, one dict p
                          'minutes': g.minutes.median()}).round(1)
 
 # %% ../nbs/11_recipe.ipynb #recipe-schedules
-# `fine_tune(epochs)` at `size`, then `then[2]` epochs at `then[:2]` on the same learner (`set_dls`), bf16 where `cpu_bf16_fast()`:
-# the sweep above ("Past the frames' own size")
+# `fine_tune(epochs)` at `size`, then `then[2]` epochs at `then[:2]` on the same learner (`set_dls`), bf16 where `cpu_bf16_fast()`,
+# after `keep_freed_memory()` on the CPU: the sweep above ("Past the frames' own size", "Minutes and malloc")
 CPU_RECIPE = dict(size=(360, 480), bs=8, epochs=3, then=(480, 640, 2), mixed_precision='bf16')
 GPU_RECIPE = dict(size=(360, 480), bs=16, epochs=30)  # The full frames; not measured (no GPU where this was built)
 

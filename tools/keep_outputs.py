@@ -9,7 +9,7 @@ Usage, from the root:
 
 `--no-run` scrubs the outputs a notebook already has, without running it.
 """
-import argparse, base64, io, json, re, subprocess, sys
+import argparse, base64, io, json, os, re, subprocess, sys
 from pathlib import Path
 from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -84,7 +84,11 @@ if __name__ == '__main__':
     a = p.parse_args()
     bin_ = Path(sys.executable).parent
     for nb in a.notebooks:
-        if not a.no_run: subprocess.run([bin_/'nbdev-test', '--save', '--cell-timeout', '7200', *(['--flags', a.flags] if a.flags else []), str(nb)], check=True)
+        # execnb runs the cells on a thread of its own; MALLOC_ARENA_MAX=1 serves it from the main heap, as a Jupyter kernel's
+        # main thread is, so that `keep_freed_memory()` (09_learner) times the same there
+        env = {**os.environ, 'MALLOC_ARENA_MAX': os.environ.get('MALLOC_ARENA_MAX', '1')}
+        if not a.no_run: subprocess.run([bin_/'nbdev-test', '--save', '--cell-timeout', '7200', *(['--flags', a.flags] if a.flags else []), str(nb)],
+                                        check=True, env=env)
         tidy(nb, a.max_width)
         subprocess.run([bin_/'nbdev-clean', '--fname', str(nb)], check=True)
         print(f"{nb}: {nb.stat().st_size/1024:.0f} KiB with outputs", file=sys.stderr)
